@@ -1,0 +1,181 @@
+"""The audit journal and the ActionGuard choke point."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+
+import pytest
+
+from cockpit.controllers.base import ActionFailed, Check, PreconditionFailed, collecting_reporter, Emitter
+from cockpit.controllers.guard import ActionGuard
+from cockpit.errors import ReadOnlyRefusal
+from cockpit.journal import Journal, JournalError, default_journal_path, read_journal
+
+
+def test_record_appends_one_json_line_per_event(tmp_path):
+    path = tmp_path / "deep" / "journal.jsonl"
+    journal = Journal(path, context="kind-a", user="alice")
+    journal.record("preview", action="switch", target="shop/web", before={"color": "blue"})
+    journal.record("start", action="switch", target="shop/web", context="other")
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["event"] == "preview" and first["user"] == "alice" and first["context"] == "kind-a"
+    assert first["before"] == {"color": "blue"} and first["ts"].endswith("+00:00")
+    assert second["context"] == "other"
+
+
+def test_record_fsyncs_before_returning(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    Journal(tmp_path / "j.jsonl").record("start", action="x")
+    assert len(synced) == 1
+
+
+def test_unwritable_journal_raises_journal_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    journal = Journal(blocker / "journal.jsonl")
+    with pytest.raises(JournalError, match="cannot write the audit journal"):
+        journal.record("start")
+    with pytest.raises(JournalError):
+        journal.check_writable()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_file_raises_journal_error(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text("")
+    path.chmod(stat.S_IRUSR)
+    with pytest.raises(JournalError):
+        Journal(path).record("start")
+
+
+def test_default_path_is_in_user_state_dir():
+    path = default_journal_path()
+    assert path.name == "journal.jsonl" and "cockpit" in str(path)
+
+
+def test_bus_publishes_entries_and_survives_bad_listener(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    seen = []
+    journal.bus.subscribe(lambda entry: 1 / 0)
+    unsubscribe = journal.bus.subscribe(seen.append)
+    journal.record("start", action="a")
+    unsubscribe()
+    journal.record("result", action="a")
+    assert [e["event"] for e in seen] == ["start"]
+
+
+def test_torn_last_line_is_skipped(tmp_path):
+    path = tmp_path / "j.jsonl"
+    Journal(path).record("start")
+    with open(path, "a") as fh:
+        fh.write('{"event": "res')
+    assert [e["event"] for e in read_journal(path)] == ["start"]
+
+
+async def test_guard_records_start_and_result(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    guard = ActionGuard(False, journal, "ctx", kube_user="admin")
+
+    async def act():
+        return {"changed": True}
+
+    assert await guard.run("undo", "shop/checkout", act, before={"rev": 2}) == {"changed": True}
+    events = journal.entries()
+    assert [e["event"] for e in events] == ["start", "result"]
+    assert events[0]["before"] == {"rev": 2} and events[0]["kube_user"] == "admin"
+    assert events[1]["result"] == {"changed": True} and events[1]["context"] == "ctx"
+
+
+async def test_guard_records_failures_with_partial_result(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    guard = ActionGuard(False, journal, "ctx")
+
+    async def act():
+        raise ActionFailed("verification failed", result={"rolled_back": True})
+
+    with pytest.raises(ActionFailed):
+        await guard.run("switch", "shop/web", act)
+    failure = journal.entries()[-1]
+    assert failure["event"] == "failure" and failure["error"] == "verification failed"
+    assert failure["result"] == {"rolled_back": True}
+
+
+async def test_guard_records_precondition_checks(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    guard = ActionGuard(False, journal, "ctx")
+
+    async def act():
+        raise PreconditionFailed("not ready", [Check("target rolled out", False, "1/3")])
+
+    with pytest.raises(PreconditionFailed):
+        await guard.run("switch", "shop/web", act)
+    assert journal.entries()[-1]["checks"][0]["name"] == "target rolled out"
+
+
+async def test_guard_records_cancellation(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    guard = ActionGuard(False, journal, "ctx")
+    started = asyncio.Event()
+
+    async def act():
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(guard.run("shift", "shop/api", act))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert journal.entries()[-1]["event"] == "cancelled"
+
+
+async def test_read_only_guard_refuses_and_nothing_runs(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    guard = ActionGuard(True, journal, "ctx")
+    ran = []
+
+    async def act():
+        ran.append(1)
+
+    with pytest.raises(ReadOnlyRefusal, match="read-only"):
+        await guard.run("switch", "shop/web", act)
+    assert ran == []
+    assert [e["event"] for e in journal.entries()] == ["refused"]
+
+
+async def test_read_only_allows_dry_run(tmp_path):
+    guard = ActionGuard(True, Journal(tmp_path / "j.jsonl"), "ctx")
+
+    async def act():
+        return "dry"
+
+    assert await guard.run("switch", "shop/web", act, dry_run=True) == "dry"
+
+
+async def test_unwritable_journal_means_no_action_runs(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    guard = ActionGuard(False, Journal(blocker / "j.jsonl"), "ctx")
+    ran = []
+
+    async def act():
+        ran.append(1)
+
+    with pytest.raises(JournalError):
+        await guard.run("switch", "shop/web", act)
+    assert ran == []
+
+
+def test_emitter_builds_progress_and_ignores_reporter_errors():
+    report, events = collecting_reporter()
+    emit = Emitter(report, "switch", "shop/web")
+    emit("verify", "waiting for endpoints", "warn", ready=2)
+    assert events[0].step == "verify" and events[0].level == "warn" and events[0].data == {"ready": 2}
+    Emitter(lambda p: 1 / 0, "a", "b")("x", "y")  # must not raise

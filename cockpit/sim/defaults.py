@@ -1,0 +1,209 @@
+"""Server-side defaulting, as the real API server (plus default admission plugins) applies it.
+
+``apply_defaults(resource, obj)`` edits ``obj`` in place and is idempotent, so objects created by
+``kubectl apply -f`` of ordinary manifests come back exactly as a real cluster would show them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+_cluster_ips = itertools.count(10)
+
+_UNREACHABLE_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": 300},
+]
+
+
+def apply_defaults(resource: str, obj: dict) -> dict:
+    """Fill defaulted fields of ``obj`` (a store resource key such as "pods") in place."""
+    obj.setdefault("metadata", {})
+    fn = _DEFAULTERS.get(resource)
+    if fn is not None:
+        fn(obj)
+    return obj
+
+
+def default_container(c: dict) -> None:
+    """Container defaults: pull policy, termination message, resources, port protocol."""
+    image = c.get("image", "")
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    c.setdefault("imagePullPolicy", "Always" if tag in ("", "latest") and "@" not in image
+                 else "IfNotPresent")
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    c.setdefault("resources", {})
+    for port in c.get("ports") or ():
+        port.setdefault("protocol", "TCP")
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if isinstance(c.get(probe), dict):
+            _default_probe(c[probe])
+
+
+def _default_probe(p: dict) -> None:
+    p.setdefault("timeoutSeconds", 1)
+    p.setdefault("periodSeconds", 10)
+    p.setdefault("successThreshold", 1)
+    p.setdefault("failureThreshold", 3)
+    if isinstance(p.get("httpGet"), dict):
+        p["httpGet"].setdefault("path", "/")
+        p["httpGet"].setdefault("scheme", "HTTP")
+
+
+def default_pod_spec(spec: dict, *, admission: bool = False) -> None:
+    """PodSpec defaults; ``admission`` adds what admission plugins add to real pods."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for c in spec.get("initContainers") or ():
+        default_container(c)
+    for c in spec.get("containers") or ():
+        default_container(c)
+    for vol in spec.get("volumes") or ():
+        if isinstance(vol.get("configMap"), dict):
+            vol["configMap"].setdefault("defaultMode", 420)
+    if admission:
+        _default_pod_admission(spec)
+
+
+def _default_pod_admission(spec: dict) -> None:
+    # ServiceAccount, Priority and DefaultTolerationSeconds admission plugins.
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 2000001000 if spec.get("priorityClassName") == "system-node-critical"
+                    else 2000000000 if spec.get("priorityClassName") == "system-cluster-critical" else 0)
+    tolerations = spec.setdefault("tolerations", [])
+    for tol in _UNREACHABLE_TOLERATIONS:
+        if not any(t.get("key") == tol["key"] and t.get("effect") in (None, "NoExecute")
+                   for t in tolerations):
+            if not any(t.get("operator") == "Exists" and not t.get("key") for t in tolerations):
+                tolerations.append(dict(tol))
+
+
+def default_pod_template(tpl: dict) -> None:
+    """Pod template (Deployment/ReplicaSet/DaemonSet .spec.template) defaults."""
+    tpl.setdefault("metadata", {})
+    default_pod_spec(tpl.setdefault("spec", {}))
+
+
+def _pod(obj: dict) -> None:
+    default_pod_spec(obj.setdefault("spec", {}), admission=True)
+    status = obj.setdefault("status", {})
+    status.setdefault("phase", "Pending")
+    status.setdefault("qosClass", _qos_class(obj["spec"]))
+
+
+def _qos_class(spec: dict) -> str:
+    resources = [c.get("resources") or {} for c in spec.get("containers") or ()]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    if all(r.get("limits") and r.get("requests", r["limits"]) == r["limits"] for r in resources):
+        return "Guaranteed"
+    return "Burstable"
+
+
+def _deployment(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", "25%")
+        ru.setdefault("maxSurge", "25%")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    default_pod_template(spec.setdefault("template", {}))
+    obj.setdefault("status", {})
+
+
+def _replicaset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    default_pod_template(spec.setdefault("template", {}))
+    obj.setdefault("status", {}).setdefault("replicas", 0)
+
+
+def _daemonset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", 1)
+        ru.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    default_pod_template(spec.setdefault("template", {}))
+    status = obj.setdefault("status", {})
+    for field in ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
+                  "numberReady"):
+        status.setdefault(field, 0)
+
+
+def _service(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["type"] != "ExternalName":
+        if "clusterIP" not in spec or spec["clusterIP"] == "":
+            n = next(_cluster_ips)
+            spec["clusterIP"] = f"10.96.{n // 250 % 250}.{n % 250 + 1}"
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    for port in spec.get("ports") or ():
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+    obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+def _namespace(obj: dict) -> None:
+    meta = obj["metadata"]
+    if meta.get("name"):
+        meta.setdefault("labels", {}).setdefault("kubernetes.io/metadata.name", meta["name"])
+    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    obj.setdefault("status", {}).setdefault("phase", "Active")
+
+
+def _httproute(obj: dict) -> None:
+    # Defaults from the Gateway API CRD schema (v1.2).
+    spec = obj.setdefault("spec", {})
+    for ref in spec.get("parentRefs") or ():
+        ref.setdefault("group", "gateway.networking.k8s.io")
+        ref.setdefault("kind", "Gateway")
+    rules = spec.setdefault("rules", [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}])
+    for rule in rules:
+        for match in rule.setdefault("matches", [{"path": {"type": "PathPrefix", "value": "/"}}]):
+            if isinstance(match.get("path"), dict):
+                match["path"].setdefault("type", "PathPrefix")
+                match["path"].setdefault("value", "/")
+        for ref in rule.get("backendRefs") or ():
+            ref.setdefault("group", "")
+            ref.setdefault("kind", "Service")
+            ref.setdefault("weight", 1)
+
+
+def _pdb(obj: dict) -> None:
+    obj.setdefault("spec", {})
+
+
+_DEFAULTERS: dict[str, Callable[[dict], None]] = {
+    "pods": _pod,
+    "deployments": _deployment,
+    "replicasets": _replicaset,
+    "daemonsets": _daemonset,
+    "services": _service,
+    "namespaces": _namespace,
+    "httproutes": _httproute,
+    "poddisruptionbudgets": _pdb,
+}

@@ -1,0 +1,147 @@
+"""The action registry: every key action and palette command in one table.
+
+Controllers (rollout undo, blue/green switch, weighted shift, drain, upgrade steps) are wired
+into the UI by registering a :class:`PaneAction`; the UI derives from the same table the pane
+key bindings (each with an id, so users can remap it), the footer, the help screen and the
+command palette. Nothing here imports a controller: wiring happens in ``cockpit.ui.wiring``.
+
+Running an action (see :meth:`ActionRegistry.invoke` and ``CockpitApp.run_pane_action``):
+
+1. read-only choke point: a ``mutating`` action is refused with a message in read-only mode;
+2. ``preview(ctx)`` (mutating actions) builds a :class:`ChangePreview`: the exact change,
+   the precondition results and the equivalent kubectl/ssh command;
+3. the ConfirmScreen shows it; a failed precondition disables "apply";
+4. ``run(ctx, preview, report)`` runs as an async worker, ``report(Progress)`` streams lines
+   into the same screen, and its return value (or exception) stays there until dismissed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cockpit.errors import ReadOnlyRefusal
+
+PANES = ("rollouts", "traffic", "nodes", "events")
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """One check shown before a mutating action; ``ok=False`` blocks it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    """What a mutating action will do, shown on the confirmation screen."""
+
+    title: str
+    target: str
+    before: str
+    after: str
+    command: str
+    preconditions: tuple[Precondition, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        """True when a precondition failed (the action must not run)."""
+        return any(not p.ok for p in self.preconditions)
+
+
+@dataclass
+class ActionContext:
+    """Everything an action gets: the pane, the selected row and its record, the app services.
+
+    ``services`` holds what the app was built with (``client``, ``cache``, ``guard``,
+    ``journal``, ``config``); actions must use ``services["guard"]`` (F's ActionGuard) for the
+    journal, the UI choke point only adds the read-only refusal before any preview runs.
+    """
+
+    pane: str
+    row_key: str | None
+    record: Any
+    services: dict[str, Any]
+    read_only: bool = False
+
+
+Reporter = Callable[[Any], None]
+PreviewFn = Callable[[ActionContext], Awaitable[ChangePreview]]
+RunFn = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class PaneAction:
+    """A user action.
+
+    Attributes:
+        id: stable id, also the key-binding id users remap in ``[keymap]`` (e.g. ``rollout.undo``).
+        title: palette title, namespaced like ``"rollout: undo"``.
+        pane: one of PANES, or ``"global"``.
+        key: default key(s) in Textual syntax (``"u"``, ``"ctrl+s"``); None = palette only.
+        mutating: goes through the read-only choke point and the confirmation screen.
+        run: ``async run(ctx, preview, report) -> result``; ``preview`` is None for read-only actions.
+        preview: ``async preview(ctx) -> ChangePreview``; required when ``mutating``.
+        needs_row: only offered when a row is selected in the pane.
+        description: one line for the help screen.
+    """
+
+    id: str
+    title: str
+    pane: str
+    key: str | None
+    mutating: bool
+    run: RunFn
+    preview: PreviewFn | None = None
+    needs_row: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.mutating and self.preview is None:
+            raise ValueError(f"mutating action {self.id} needs a preview")
+        if self.pane not in (*PANES, "global"):
+            raise ValueError(f"action {self.id}: unknown pane {self.pane!r}")
+
+
+class ActionRegistry:
+    """Ordered table of actions by id."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, PaneAction] = {}
+
+    def register(self, action: PaneAction) -> PaneAction:
+        """Add (or replace) an action; returns it so it can be used as a decorator result."""
+        self._actions[action.id] = action
+        return action
+
+    def get(self, action_id: str) -> PaneAction | None:
+        """The action with this id, if any."""
+        return self._actions.get(action_id)
+
+    def for_pane(self, pane: str) -> list[PaneAction]:
+        """Actions that belong to a pane, in registration order."""
+        return [a for a in self._actions.values() if a.pane == pane]
+
+    def __iter__(self) -> Iterator[PaneAction]:
+        return iter(self._actions.values())
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+
+def check_allowed(action: PaneAction, read_only: bool) -> None:
+    """The UI's read-only choke point.
+
+    Raises:
+        ReadOnlyRefusal: the action mutates the cluster and the cockpit is read-only.
+    """
+    if action.mutating and read_only:
+        raise ReadOnlyRefusal(f"read-only mode: {action.title} is refused (restart without --read-only)")
+
+
+# The default registry the app uses; cockpit.ui.wiring fills it.
+REGISTRY = ActionRegistry()

@@ -1,0 +1,188 @@
+"""Pane machinery: a keyed DataTable that takes row diffs, and the pane container around it.
+
+A pane owns ``rows: dict[key, cells]`` (everything it knows) and shows the subset that
+matches its filter. ``upsert``/``drop`` touch only the keys they are given, and the table is
+changed with add_row / update_cell / remove_row by key inside one ``batch_update`` per flush,
+so a watch event never costs a redraw of the whole pane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import RowDoesNotExist
+
+from cockpit.ui.actions import ActionRegistry
+
+Cells = tuple[Any, ...]
+
+
+def cell_text(cell: Any) -> str:
+    """Plain text of a cell (for filtering and tests)."""
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+class PaneTable(DataTable):
+    """The DataTable inside a pane; pane-specific bindings are added by subclassing at build time."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="cursor.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="cursor.up"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+
+
+def table_class(name: str, bindings: Sequence[Binding]) -> type[PaneTable]:
+    """A PaneTable subclass carrying a pane's bindings (plus its registered actions).
+
+    Creating the class with ``type()`` lets Textual merge the bindings through its normal
+    class machinery, so every binding keeps its id and can be remapped with App.set_keymap.
+    """
+    return type(name, (PaneTable,), {"BINDINGS": list(bindings)})
+
+
+def action_bindings(registry: ActionRegistry, pane: str) -> list[Binding]:
+    """Key bindings for the registered actions of one pane (palette-only actions are skipped)."""
+    return [
+        Binding(a.key, f"app.run_pane_action('{a.id}')", a.title.split(": ", 1)[-1], id=a.id)
+        for a in registry.for_pane(pane)
+        if a.key
+    ]
+
+
+class Pane(Vertical, can_focus=False):
+    """A titled box with an optional header line, a filter input and a keyed table.
+
+    Subclasses set ``PANE`` (id), ``TITLE``, ``COLUMNS`` ((key, label, width) triples) and
+    ``TABLE_BINDINGS``, and implement ``refresh_from(cache, changes)``.
+    """
+
+    ALLOW_MAXIMIZE = True
+    PANE: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    COLUMNS: ClassVar[Sequence[tuple[str, str, int | None]]] = ()
+    TABLE_BINDINGS: ClassVar[Sequence[Binding]] = ()
+    KINDS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, registry: ActionRegistry, **kwargs: Any) -> None:
+        super().__init__(id=self.PANE, classes="pane", **kwargs)
+        self.border_title = self.TITLE
+        self.registry = registry
+        self.rows: dict[str, Cells] = {}
+        self.filter_text = ""
+        bindings = [*self.TABLE_BINDINGS, *action_bindings(registry, self.PANE)]
+        self._table_cls = table_class(f"{type(self).__name__}Table", bindings)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="pane-header")
+        yield Input(placeholder="filter (enter to apply, esc to clear)", classes="pane-filter")
+        table = self._table_cls(id=f"{self.PANE}-table")
+        for key, label, width in self.COLUMNS:
+            table.add_column(label, key=key, width=width)
+        yield table
+
+    @property
+    def table(self) -> PaneTable:
+        """The pane's table widget."""
+        return self.query_one(PaneTable)
+
+    def set_header(self, text: Text | str) -> None:
+        """Replace the header line (hidden when empty)."""
+        header = self.query_one(".pane-header", Static)
+        header.update(text)
+        header.display = bool(cell_text(text))
+
+    def selected_key(self) -> str | None:
+        """Row key under the cursor, or None."""
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - cursor outside rows after a removal
+            return None
+
+    # -- row diffing -------------------------------------------------------------------------
+
+    def matches(self, cells: Cells) -> bool:
+        """True when the row passes the pane filter (case-insensitive substring of any cell)."""
+        if not self.filter_text:
+            return True
+        needle = self.filter_text.lower()
+        return any(needle in cell_text(c).lower() for c in cells)
+
+    def upsert(self, key: str, cells: Cells) -> bool:
+        """Add or update one row; returns True when the table changed."""
+        old = self.rows.get(key)
+        self.rows[key] = cells
+        return self._show(key, cells, old)
+
+    def drop(self, key: str) -> bool:
+        """Forget one row; returns True when the table changed."""
+        if self.rows.pop(key, None) is None:
+            return False
+        return self._hide(key)
+
+    def _show(self, key: str, cells: Cells, old: Cells | None) -> bool:
+        table = self.table
+        if not self.matches(cells):
+            return self._hide(key)
+        if key not in table.rows:
+            table.add_row(*cells, key=key)
+            return True
+        if old is None or old == cells:
+            return old is None
+        for (column, _, _), before, after in zip(self.COLUMNS, old, cells):
+            if before != after:
+                table.update_cell(key, column, after)
+        return True
+
+    def _hide(self, key: str) -> bool:
+        try:
+            self.table.remove_row(key)
+        except RowDoesNotExist:
+            return False
+        return True
+
+    def reapply_filter(self) -> None:
+        """Rebuild the visible rows after the filter changed (O(rows), only on user input)."""
+        table = self.table
+        cursor_key = self.selected_key()
+        with self.app.batch_update():
+            table.clear()
+            for key, cells in self.rows.items():
+                if self.matches(cells):
+                    table.add_row(*cells, key=key)
+            self.resort()
+        self._restore_cursor(cursor_key)
+
+    def _restore_cursor(self, key: str | None) -> None:
+        if key is not None and key in self.table.rows:
+            self.table.move_cursor(row=self.table.get_row_index(key))
+
+    def resort(self) -> None:
+        """Re-order the table after rows changed; default keeps insertion order."""
+
+    def sync(self, updates: Iterable[tuple[str, Cells | None]]) -> None:
+        """Apply a batch of (key, cells-or-None) and re-sort once if anything changed."""
+        changed = False
+        for key, cells in updates:
+            changed |= self.drop(key) if cells is None else self.upsert(key, cells)
+        if changed:
+            self.resort()
+
+    def refresh_from(self, cache: Any, changes: dict[str, set[str]]) -> None:
+        """Update rows from the cache for the changed uids per kind (``None`` = everything)."""
+        raise NotImplementedError
+
+    def retheme(self, cache: Any) -> None:
+        """Redraw every row after a theme change (colours are baked into the cells)."""
+        self.refresh_from(cache, {kind: None for kind in self.KINDS})  # type: ignore[misc]

@@ -1,0 +1,510 @@
+"""Drain planning, pure: kubectl drain's pod filters, PDB impact, capacity, cordon ownership.
+
+The filters follow k8s.io/kubectl/pkg/drain/filters.go in order and wording (skip-deleted,
+DaemonSet, mirror, local storage, unreplicated; the first filter that says "do not delete"
+ends the chain; Succeeded/Failed pods always pass), so an SRE sees the messages they know.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+CORDONED_BY = "cockpit.dev/cordoned-by"
+
+# kubectl's texts (pkg/drain/filters.go), reproduced so operators recognise them.
+DAEMONSET_FATAL = "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"
+DAEMONSET_WARNING = "ignoring DaemonSet-managed Pods"
+LOCAL_STORAGE_FATAL = "Pods with local storage (use --delete-emptydir-data to override)"
+LOCAL_STORAGE_WARNING = "deleting Pods with local storage"
+UNMANAGED_FATAL = "Pods declare no controller (use --force to override)"
+UNMANAGED_WARNING = "deleting Pods that declare no controller"
+ORPHAN_DS_WARNING = "deleting Pods of a DaemonSet that no longer exists"
+ORPHAN_DS_FATAL = "Pods of a DaemonSet that no longer exists (use --force to override)"
+
+FINISHED_PHASES = ("Succeeded", "Failed")
+
+
+@dataclass(frozen=True)
+class DrainOptions:
+    """kubectl drain's options (same names and defaults), plus the cockpit's pacing knobs."""
+
+    ignore_daemonsets: bool = False
+    delete_emptydir_data: bool = False
+    force: bool = False
+    pod_selector: str = ""
+    grace_period: int = -1  # negative: the pod's own terminationGracePeriodSeconds
+    timeout: float = 0.0  # whole drain; 0 = no limit (as kubectl)
+    skip_wait_for_delete_timeout: int = 0
+    retry_interval: float = 5.0  # kubectl's EvictErrorRetryDelay
+    poll_interval: float = 1.0  # kubectl's wait-for-delete poll
+    max_concurrency: int = 16  # kubectl is unbounded; a cap keeps big nodes polite
+
+
+@dataclass(frozen=True)
+class PodDecision:
+    """What the drain does with one pod, and kubectl's words for why."""
+
+    namespace: str
+    name: str
+    uid: str
+    action: str  # "evict" | "skip" | "error"
+    reason: str  # managed, finished, terminating, daemonset, mirror, local-storage, unmanaged
+    message: str = ""  # kubectl's fatal or warning text ("" for plain evictions)
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass
+class PodFilterResult:
+    """The pods of a node sorted into evict / skip / error, in the list's order."""
+
+    evict: list[PodDecision] = field(default_factory=list)
+    skipped: list[PodDecision] = field(default_factory=list)
+    errors: list[PodDecision] = field(default_factory=list)
+
+    def add(self, decision: PodDecision) -> None:
+        """File one decision in the right list."""
+        {"evict": self.evict, "skip": self.skipped, "error": self.errors}[decision.action].append(decision)
+
+    def error_lines(self) -> list[str]:
+        """kubectl's ``cannot delete <reason>: ns/p1, ns/p2`` lines (drain refused if any)."""
+        return [f"cannot delete {msg}: {', '.join(keys)}" for msg, keys in _group(self.errors)]
+
+    def warning_lines(self) -> list[str]:
+        """kubectl's ``Warning: <text>: ns/p1, ...`` lines."""
+        warned = [d for d in self.evict + self.skipped if d.message]
+        return [f"Warning: {msg}: {', '.join(keys)}" for msg, keys in _group(warned)]
+
+
+def _group(decisions: list[PodDecision]) -> list[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
+    for decision in decisions:
+        grouped.setdefault(decision.message, []).append(decision.key)
+    return list(grouped.items())
+
+
+def controller_ref(pod: dict) -> dict | None:
+    """The ownerReference with ``controller: true``, if any."""
+    for ref in pod.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def is_finished(pod: dict) -> bool:
+    """Succeeded or Failed: kubectl always deletes these and the eviction ignores PDBs."""
+    return pod.get("status", {}).get("phase") in FINISHED_PHASES
+
+
+def is_terminating(pod: dict) -> bool:
+    """The pod already has a deletionTimestamp."""
+    return bool(pod.get("metadata", {}).get("deletionTimestamp"))
+
+
+def is_mirror(pod: dict) -> bool:
+    """A static pod's mirror (the kubelet owns it; eviction would be pointless)."""
+    return MIRROR_ANNOTATION in (pod.get("metadata", {}).get("annotations") or {})
+
+
+def has_empty_dir(pod: dict) -> bool:
+    """Any emptyDir volume (kubectl's only notion of local storage)."""
+    return any("emptyDir" in v for v in pod.get("spec", {}).get("volumes") or [])
+
+
+def _decision(pod: dict, action: str, reason: str, message: str = "") -> PodDecision:
+    meta = pod.get("metadata", {})
+    return PodDecision(meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", ""), action, reason, message)
+
+
+def _deleted_long_ago(pod: dict, options: DrainOptions, now: datetime) -> bool:
+    stamp = pod.get("metadata", {}).get("deletionTimestamp")
+    if options.skip_wait_for_delete_timeout <= 0 or not stamp:
+        return False
+    age = (now - parse_time(stamp)).total_seconds()
+    return age > options.skip_wait_for_delete_timeout
+
+
+def decide_pod(pod: dict, options: DrainOptions, missing_daemonsets: frozenset[str] = frozenset(),
+               now: datetime | None = None) -> PodDecision:
+    """Run kubectl's filter chain on one pod.
+
+    ``missing_daemonsets`` holds ``ns/name`` of DaemonSets that a GET reported NotFound
+    (orphans: kubectl errors unless --force, then deletes them).
+    """
+    now = now or datetime.now(timezone.utc)
+    if _deleted_long_ago(pod, options, now):
+        return _decision(pod, "skip", "terminating", "")
+    ref = controller_ref(pod)
+    finished = is_finished(pod)
+    if ref and ref.get("kind") == "DaemonSet" and not finished:
+        return _daemonset_decision(pod, ref, options, missing_daemonsets)
+    if is_mirror(pod):
+        return _decision(pod, "skip", "mirror")
+    decision = _decision(pod, "evict", "finished" if finished else "managed")
+    if has_empty_dir(pod) and not finished:
+        if not options.delete_emptydir_data:
+            return _decision(pod, "error", "local-storage", LOCAL_STORAGE_FATAL)
+        decision = _decision(pod, "evict", "local-storage", LOCAL_STORAGE_WARNING)
+    if ref is None and not finished:
+        if not options.force:
+            return _decision(pod, "error", "unmanaged", UNMANAGED_FATAL)
+        decision = _decision(pod, "evict", "unmanaged", UNMANAGED_WARNING)
+    if decision.reason == "managed" and is_terminating(pod):
+        decision = _decision(pod, "evict", "terminating")
+    return decision
+
+
+def _daemonset_decision(pod: dict, ref: dict, options: DrainOptions, missing: frozenset[str]) -> PodDecision:
+    key = f"{pod.get('metadata', {}).get('namespace', '')}/{ref.get('name', '')}"
+    if key in missing:
+        if options.force:
+            return _decision(pod, "evict", "daemonset-orphan", ORPHAN_DS_WARNING)
+        return _decision(pod, "error", "daemonset-orphan", ORPHAN_DS_FATAL)
+    if not options.ignore_daemonsets:
+        return _decision(pod, "error", "daemonset", DAEMONSET_FATAL)
+    return _decision(pod, "skip", "daemonset", DAEMONSET_WARNING)
+
+
+def filter_pods(pods: list[dict], options: DrainOptions, missing_daemonsets: frozenset[str] = frozenset(),
+                now: datetime | None = None) -> PodFilterResult:
+    """Sort a node's pods as kubectl drain would (the list is already node- and selector-filtered)."""
+    result = PodFilterResult()
+    for pod in pods:
+        result.add(decide_pod(pod, options, missing_daemonsets, now))
+    return result
+
+
+def daemonset_keys(pods: list[dict]) -> set[str]:
+    """``ns/name`` of every DaemonSet that controls one of ``pods`` (to check for orphans)."""
+    keys = set()
+    for pod in pods:
+        ref = controller_ref(pod)
+        if ref and ref.get("kind") == "DaemonSet":
+            keys.add(f"{pod['metadata'].get('namespace', '')}/{ref.get('name', '')}")
+    return keys
+
+
+# --------------------------------------------------------------------------- label selectors
+
+
+def selector_matches(selector: dict | None, labels: dict[str, str] | None) -> bool:
+    """A LabelSelector (matchLabels + matchExpressions) against labels.
+
+    As for PDBs in policy/v1: a null selector matches nothing, an empty one matches everything.
+    """
+    if selector is None:
+        return False
+    labels = labels or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    return all(_expression_matches(expr, labels) for expr in selector.get("matchExpressions") or [])
+
+
+def _expression_matches(expr: dict, labels: dict[str, str]) -> bool:
+    key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
+    if op == "In":
+        return key in labels and labels[key] in values
+    if op == "NotIn":
+        return key not in labels or labels[key] not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    return False
+
+
+# --------------------------------------------------------------------------- PDB impact
+
+
+@dataclass(frozen=True)
+class PdbImpact:
+    """How one PodDisruptionBudget affects this drain.
+
+    ``effect``: "blocks" (disruptionsAllowed is 0: evictions get 429 until replacements are
+    Ready elsewhere, possibly forever), "paces" (fewer disruptions allowed than pods to evict:
+    waves with 5 s retries), "ok", or "multiple" (a pod is matched by several PDBs: the server
+    answers 500 and the drain must stop).
+    """
+
+    pdb: str
+    effect: str
+    pods: tuple[str, ...]
+    disruptions_allowed: int
+    current_healthy: int
+    desired_healthy: int
+    expected_pods: int
+
+    def line(self) -> str:
+        """A human sentence naming the PDB and its numbers."""
+        numbers = (f"disruptionsAllowed={self.disruptions_allowed}, "
+                   f"currentHealthy={self.current_healthy}/desiredHealthy={self.desired_healthy}")
+        text = {
+            "blocks": "blocks the drain (no disruption allowed now)",
+            "paces": f"lets {self.disruptions_allowed} of {len(self.pods)} pods go at a time",
+            "ok": "allows these evictions",
+            "multiple": "overlaps another PDB on the same pods (eviction answers 500)",
+        }[self.effect]
+        return f"PDB {self.pdb} {text}: {numbers}; pods {', '.join(self.pods)}"
+
+
+def pdb_numbers(pdb: dict) -> tuple[int, int, int, int]:
+    """(disruptionsAllowed, currentHealthy, desiredHealthy, expectedPods) from a PDB's status."""
+    status = pdb.get("status") or {}
+    return (int(status.get("disruptionsAllowed", 0)), int(status.get("currentHealthy", 0)),
+            int(status.get("desiredHealthy", 0)), int(status.get("expectedPods", 0)))
+
+
+def pdbs_for_pod(pod: dict, pdbs: list[dict]) -> list[dict]:
+    """The PDBs in the pod's namespace whose selector matches it."""
+    meta = pod.get("metadata", {})
+    return [p for p in pdbs if p["metadata"].get("namespace") == meta.get("namespace")
+            and selector_matches((p.get("spec") or {}).get("selector"), meta.get("labels"))]
+
+
+def pdb_impacts(evicting: list[dict], pdbs: list[dict]) -> list[PdbImpact]:
+    """The PDBs that guard the pods the drain will evict (finished/terminating pods skip PDBs)."""
+    guarded: dict[str, list[str]] = {}
+    by_key = {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pdbs}
+    multiple: set[str] = set()
+    for pod in evicting:
+        if is_finished(pod) or is_terminating(pod):
+            continue
+        matched = pdbs_for_pod(pod, pdbs)
+        pod_key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        for pdb in matched:
+            pdb_key = f"{pdb['metadata']['namespace']}/{pdb['metadata']['name']}"
+            guarded.setdefault(pdb_key, []).append(pod_key)
+            if len(matched) > 1:
+                multiple.add(pdb_key)
+    return [_impact(key, by_key[key], pods, key in multiple) for key, pods in sorted(guarded.items())]
+
+
+def _impact(key: str, pdb: dict, pods: list[str], multiple: bool) -> PdbImpact:
+    allowed, current, desired, expected = pdb_numbers(pdb)
+    if multiple:
+        effect = "multiple"
+    elif allowed <= 0:
+        effect = "blocks"
+    elif allowed < len(pods):
+        effect = "paces"
+    else:
+        effect = "ok"
+    return PdbImpact(key, effect, tuple(pods), allowed, current, desired, expected)
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+@dataclass(frozen=True)
+class CapacityCheck:
+    """Whether the other schedulable nodes have pod slots for the pods that will be recreated."""
+
+    ok: bool
+    needed: int
+    free: int
+    nodes: tuple[str, ...]
+
+    def line(self) -> str:
+        """One human sentence."""
+        verdict = "enough" if self.ok else "NOT enough"
+        return (f"capacity: {self.needed} pods to reschedule, {self.free} free pod slots on "
+                f"{len(self.nodes)} schedulable nodes ({verdict})")
+
+
+def is_ready(node: dict) -> bool:
+    """The node's Ready condition is True."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def _tolerates(pod: dict, taint: dict) -> bool:
+    for tol in pod.get("spec", {}).get("tolerations") or []:
+        if tol.get("effect") and tol.get("effect") != taint.get("effect"):
+            continue
+        if tol.get("operator") == "Exists" and (not tol.get("key") or tol.get("key") == taint.get("key")):
+            return True
+        if tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def _accepts(node: dict, pods: list[dict]) -> bool:
+    """The node is schedulable, Ready, and every hard taint is tolerated by all the pods."""
+    if (node.get("spec") or {}).get("unschedulable") or not is_ready(node):
+        return False
+    hard = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") in ("NoSchedule", "NoExecute")]
+    return all(_tolerates(pod, taint) for taint in hard for pod in pods)
+
+
+def rescheduled_pods(evicting: list[dict]) -> list[dict]:
+    """Evicted pods that a controller will recreate elsewhere (not finished, not DaemonSet)."""
+    return [p for p in evicting if not is_finished(p) and controller_ref(p)
+            and controller_ref(p).get("kind") != "DaemonSet"]
+
+
+def capacity_check(draining: set[str], nodes: list[dict], pods: list[dict], evicting: list[dict]) -> CapacityCheck:
+    """Pod-count capacity: free ``allocatable.pods`` on the nodes that will stay schedulable."""
+    moving = rescheduled_pods(evicting)
+    running: dict[str, int] = {}
+    for pod in pods:
+        node_name = pod.get("spec", {}).get("nodeName")
+        if node_name and not is_finished(pod):
+            running[node_name] = running.get(node_name, 0) + 1
+    free, names = 0, []
+    for node in nodes:
+        name = node["metadata"]["name"]
+        if name in draining or not _accepts(node, moving):
+            continue
+        allocatable = int(((node.get("status") or {}).get("allocatable") or {}).get("pods", 110))
+        free += max(0, allocatable - running.get(name, 0))
+        names.append(name)
+    return CapacityCheck(free >= len(moving), len(moving), free, tuple(names))
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+
+@dataclass
+class DrainPreflight:
+    """Everything the operator should see before a drain changes anything."""
+
+    node: str
+    already_cordoned: bool
+    filtered: PodFilterResult
+    pdbs: list[PdbImpact]
+    capacity: CapacityCheck
+
+    @property
+    def refused(self) -> list[str]:
+        """Reasons the drain cannot start (kubectl's filter errors, overlapping PDBs)."""
+        lines = self.filtered.error_lines()
+        lines += [impact.line() for impact in self.pdbs if impact.effect == "multiple"]
+        return lines
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things that will slow or stall the drain but do not refuse it."""
+        lines = self.filtered.warning_lines()
+        lines += [impact.line() for impact in self.pdbs if impact.effect in ("blocks", "paces")]
+        if not self.capacity.ok:
+            lines.append(self.capacity.line())
+        return lines
+
+    def lines(self) -> list[str]:
+        """The whole pre-flight as human lines (the CLI prints them; the TUI shows them)."""
+        out = [f"node/{self.node} {'is already cordoned' if self.already_cordoned else 'will be cordoned'}"]
+        out += [f"evict pod {d.key}" + (f" ({d.reason})" if d.reason != "managed" else "") for d in self.filtered.evict]
+        out += [f"skip pod {d.key} ({d.reason})" for d in self.filtered.skipped]
+        out += self.refused + self.warnings
+        out.append(self.capacity.line())
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form for ``--json``."""
+        return {
+            "node": self.node,
+            "already_cordoned": self.already_cordoned,
+            "evict": [asdict(d) for d in self.filtered.evict],
+            "skip": [asdict(d) for d in self.filtered.skipped],
+            "errors": [asdict(d) for d in self.filtered.errors],
+            "refused": self.refused,
+            "warnings": self.warnings,
+            "pdbs": [asdict(p) for p in self.pdbs],
+            "capacity": asdict(self.capacity),
+        }
+
+
+# --------------------------------------------------------------------------- eviction answers
+
+_BUDGET_CAUSE = re.compile(r"The disruption budget (\S+) needs (\d+) healthy pods? and has (\d+) currently")
+
+
+@dataclass(frozen=True)
+class EvictionRefusal:
+    """A refused eviction, classified: "blocked" (429, retry), "multiple-pdbs" (500, stop),
+    "terminating-namespace" (403, retry), "error" (anything else, stop)."""
+
+    kind: str
+    message: str
+    pdb: str = ""
+    desired_healthy: int | None = None
+    current_healthy: int | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """kubectl retries 429 and namespace-terminating 403s every 5 s."""
+        return self.kind in ("blocked", "terminating-namespace")
+
+
+def classify_eviction_error(status: int, body: dict | None, message: str = "") -> EvictionRefusal:
+    """Classify an eviction error answer (the server's v1 Status) the way kubectl treats it."""
+    body = body or {}
+    message = body.get("message") or message
+    causes = (body.get("details") or {}).get("causes") or []
+    if status == 429:
+        for cause in causes:
+            match = _BUDGET_CAUSE.search(cause.get("message", ""))
+            if match:
+                return EvictionRefusal("blocked", message, match.group(1), int(match.group(2)), int(match.group(3)))
+        return EvictionRefusal("blocked", message)
+    if status == 500:
+        return EvictionRefusal("multiple-pdbs" if "more than one" in message else "error", message)
+    if status == 403 and any(c.get("reason") == "NamespaceTerminating" for c in causes):
+        return EvictionRefusal("terminating-namespace", message)
+    return EvictionRefusal("error", message)
+
+
+# --------------------------------------------------------------------------- cordon ownership
+
+
+def parse_time(stamp: str) -> datetime:
+    """An RFC 3339 timestamp from the API (``Z`` or offset, optional fraction)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def cordon_record(run: str, user: str, now: datetime, was_unschedulable: bool) -> str:
+    """The value of ``cockpit.dev/cordoned-by``: who cordoned, when, and the state before."""
+    return json.dumps({"run": run, "user": user, "at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "was_unschedulable": was_unschedulable}, sort_keys=True)
+
+
+def read_cordon_record(node: dict) -> dict | None:
+    """The parsed cordon record on a node, or None if cockpit did not cordon it."""
+    raw = ((node.get("metadata") or {}).get("annotations") or {}).get(CORDONED_BY)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {"run": "", "user": "", "at": "", "was_unschedulable": False}
+    return value if isinstance(value, dict) else None
+
+
+def uncordon_decision(node: dict, force: bool) -> tuple[bool, str]:
+    """Whether cockpit may uncordon ``node`` and why (only its own cordons, unless forced).
+
+    Avoids the two classic bugs: leaving our own cordon behind, and lifting somebody else's.
+    """
+    name = node["metadata"]["name"]
+    if not (node.get("spec") or {}).get("unschedulable"):
+        return False, f"node/{name} already uncordoned"
+    record = read_cordon_record(node)
+    if force:
+        return True, f"node/{name} uncordoned (forced)"
+    if record is None:
+        return False, (f"node/{name} was not cordoned by cockpit; leaving it cordoned "
+                       "(use --force to uncordon anyway)")
+    if record.get("was_unschedulable"):
+        return False, (f"node/{name} was already cordoned before cockpit's run {record.get('run')}; "
+                       "leaving it cordoned (use --force)")
+    return True, f"node/{name} uncordoned"

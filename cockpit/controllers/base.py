@@ -69,12 +69,12 @@ class Check:
 
     name: str
     ok: bool
-    message: str = ""
+    detail: str = ""
 
     def line(self) -> str:
         """A one-line human rendering, e.g. ``"[ok] target rolled out: 3/3 ready"``."""
         mark = "ok" if self.ok else "FAIL"
-        return f"[{mark}] {self.name}: {self.message}" if self.message else f"[{mark}] {self.name}"
+        return f"[{mark}] {self.name}: {self.detail}" if self.detail else f"[{mark}] {self.name}"
 
 
 def failed_checks(checks: Iterable[Check]) -> list[Check]:
@@ -121,3 +121,55 @@ def split_target(target: str, what: str = "target") -> tuple[str, str]:
     if not sep or not namespace or not name or "/" in name:
         raise UsageError(f"{what} must be NAMESPACE/NAME, got {target!r}")
     return namespace, name
+
+
+class ChangedSincePreview(PreconditionFailed):
+    """The object changed between the preview and the confirmed write (optimistic concurrency).
+
+    ``plan`` is a fresh preview built from the current state, so the caller can show it and
+    ask again instead of overwriting someone else's change.
+    """
+
+    def __init__(self, message: str, plan: Any = None, checks: list[Check] | None = None) -> None:
+        super().__init__(message, checks)
+        self.plan = plan
+
+
+# ----- small helpers on raw Kubernetes JSON --------------------------------------------
+
+
+def meta(obj: dict) -> dict:
+    """``obj["metadata"]`` or ``{}``."""
+    return obj.get("metadata") or {}
+
+
+def labels_match(labels: dict[str, str] | None, selector: dict[str, str] | None) -> bool:
+    """Whether ``labels`` satisfy an equality selector (a Service selector / matchLabels).
+
+    An empty selector matches nothing here: a Service without a selector selects no pods.
+    """
+    if not selector:
+        return False
+    labels = labels or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def selector_string(selector: dict[str, str]) -> str:
+    """``{"app": "web", "color": "blue"}`` -> ``"app=web,color=blue"`` (labelSelector param)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+
+
+def pod_is_ready(pod: dict) -> bool:
+    """Ready condition True and not terminating (what an EndpointSlice calls ready)."""
+    if meta(pod).get("deletionTimestamp"):
+        return False
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def is_owned_by(obj: dict, owner_uid: str) -> bool:
+    """Whether ``obj`` has a controller ownerReference to ``owner_uid``."""
+    return any(ref.get("uid") == owner_uid and ref.get("controller")
+               for ref in meta(obj).get("ownerReferences") or [])

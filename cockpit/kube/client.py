@@ -153,17 +153,31 @@ class KubeClient:
 
     async def watch_lines(self, path: str, params: dict | None = None) -> AsyncIterator[bytes]:
         """Yield each watch event's raw JSON line (bytes), reassembled across chunk boundaries."""
+        stream = await self.open_watch(path, params)
+        try:
+            async for line in stream:
+                yield line
+        finally:
+            stream.close()
+
+    async def open_watch(self, path: str, params: dict | None = None) -> "WatchStream":
+        """Start a watch and return once the server accepted it (status 200).
+
+        Iterate the returned :class:`WatchStream` for raw event lines; ``close()`` it when done.
+        Knowing the watch is established before the first event lets informers report "live".
+        """
         query = dict(params or {})
         query["watch"] = "true"
         resp = await self._send("GET", path, query, timeout=self._watch_timeout)
         try:
             await _raise_for_status(resp, self.config)
-            async for line in _iter_lines(resp):
-                yield line
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise Unreachable(f"watch on {path} dropped: {_describe(exc)}") from None
-        finally:
             resp.release()
+            raise self._connection_error(exc) from None
+        except BaseException:
+            resp.release()
+            raise
+        return WatchStream(resp, path)
 
     # ----- plumbing ----------------------------------------------------------------------
 
@@ -239,6 +253,26 @@ class KubeClient:
             f"cannot reach the API server at {host} ({_describe(exc)}): "
             f"is the cluster up and context {self.config.context!r} right?"
         )
+
+
+class WatchStream:
+    """An open watch: ``async for line in stream`` yields raw event lines until the server ends
+    the stream (normal end) or the connection drops (:class:`Unreachable`)."""
+
+    def __init__(self, resp: aiohttp.ClientResponse, path: str):
+        self._resp = resp
+        self._path = path
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in _iter_lines(self._resp):
+                yield line
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise Unreachable(f"watch on {self._path} dropped: {_describe(exc)}") from None
+
+    def close(self) -> None:
+        """Drop the connection (safe to call twice)."""
+        self._resp.close()
 
 
 async def _raise_for_status(resp: aiohttp.ClientResponse, config: ClusterConfig) -> None:

@@ -1,0 +1,127 @@
+"""Discovery documents: legacy (/api, /apis, /api/v1, /apis/<g>/<v>) and aggregated v2/v2beta1.
+
+kubectl asks for aggregated discovery first; 1.27-1.29 only understand v2beta1, so the version is
+negotiated from Accept and the response Content-Type must carry the ``g/v/as`` parameters.
+Legacy per-group documents stay served: ``kubectl drain`` checks ``/api/v1`` for pods/eviction.
+"""
+
+from __future__ import annotations
+
+from cockpit.sim.resources import ResourceType, group_versions
+
+AGGREGATED_CT = "application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
+
+
+def negotiate_aggregated(accept: str | None) -> str | None:
+    """'v2', 'v2beta1' or None (legacy), from the Accept header's media-type list."""
+    if not accept:
+        return None
+    offered = set()
+    for media in accept.split(","):
+        params = {p.split("=", 1)[0].strip().lower(): p.split("=", 1)[1].strip()
+                  for p in media.split(";")[1:] if "=" in p}
+        if params.get("as") == "APIGroupDiscoveryList" and params.get("g") == "apidiscovery.k8s.io":
+            offered.add(params.get("v"))
+    for version in ("v2", "v2beta1"):
+        if version in offered:
+            return version
+    return None
+
+
+def _groups() -> dict[str, list[ResourceType]]:
+    """group name -> resources (all our groups have only v1)."""
+    out: dict[str, list[ResourceType]] = {}
+    for gv, types in group_versions().items():
+        out.setdefault(types[0].group, []).extend(types)
+    return out
+
+
+def api_versions() -> dict:
+    """GET /api."""
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+
+
+def api_group_list() -> dict:
+    """GET /apis."""
+    groups = []
+    for group, types in _groups().items():
+        if not group:
+            continue
+        gv = {"groupVersion": f"{group}/{types[0].version}", "version": types[0].version}
+        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_group(group: str) -> dict | None:
+    """GET /apis/<group>."""
+    for g in api_group_list()["groups"]:
+        if g["name"] == group:
+            return {"kind": "APIGroup", "apiVersion": "v1", **g}
+    return None
+
+
+def _legacy_entries(t: ResourceType) -> list[dict]:
+    main = {"name": t.plural, "singularName": t.singular_name, "namespaced": t.namespaced, "kind": t.kind,
+            "verbs": list(t.verbs)}
+    if t.short_names:
+        main["shortNames"] = list(t.short_names)
+    if t.categories:
+        main["categories"] = list(t.categories)
+    entries = [main]
+    for sub in t.subresources:
+        entry = {"name": f"{t.plural}/{sub.name}", "singularName": "", "namespaced": t.namespaced,
+                 "kind": sub.kind, "verbs": list(sub.verbs)}
+        if sub.group is not None:
+            entry["group"], entry["version"] = sub.group, sub.version
+        entries.append(entry)
+    return entries
+
+
+def api_resource_list(group_version: str) -> dict | None:
+    """GET /api/v1 or /apis/<g>/<v>: the APIResourceList, or None if unknown."""
+    types = group_versions().get(group_version)
+    if not types:
+        return None
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": [e for t in types for e in _legacy_entries(t)]}
+
+
+def _aggregated_resource(t: ResourceType) -> dict:
+    entry = {"resource": t.plural, "responseKind": {"group": t.group, "version": t.version, "kind": t.kind},
+             "scope": "Namespaced" if t.namespaced else "Cluster", "singularResource": t.singular_name,
+             "verbs": list(t.verbs)}
+    if t.short_names:
+        entry["shortNames"] = list(t.short_names)
+    if t.categories:
+        entry["categories"] = list(t.categories)
+    subs = []
+    for sub in t.subresources:
+        subs.append({"subresource": sub.name, "verbs": list(sub.verbs), "responseKind": {
+            "group": t.group if sub.group is None else sub.group,
+            "version": t.version if sub.version is None else sub.version, "kind": sub.kind}})
+    if subs:
+        entry["subresources"] = subs
+    return entry
+
+
+def aggregated(core: bool, version: str) -> dict:
+    """The APIGroupDiscoveryList for /api (core=True) or /apis, as apidiscovery ``version``."""
+    items = []
+    for group, types in _groups().items():
+        if bool(group) == core:
+            continue
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
+            {"version": types[0].version, "freshness": "Current",
+             "resources": [_aggregated_resource(t) for t in types]}]})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{version}",
+            "metadata": {}, "items": items}
+
+
+def version_info(version: str) -> dict:
+    """GET /version for a server version like ``1.32.4``."""
+    major, minor, *_ = (version.lstrip("v").split(".") + ["0", "0"])
+    return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
+            "gitVersion": f"v{version.lstrip('v')}", "gitCommit": "0" * 40, "gitTreeState": "clean",
+            "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.6", "compiler": "gc",
+            "platform": "linux/amd64"}

@@ -1,0 +1,443 @@
+"""REST verbs of the simulated API server: get, list, create, update, patch, delete, /status, /scale."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+from aiohttp import web
+
+from cockpit.sim import tables
+from cockpit.sim.errors import ApiError, bad_request, conflict, invalid, not_found
+from cockpit.sim.patch import json_patch, merge_patch, strategic_merge
+from cockpit.sim.resources import ResourceType
+from cockpit.sim.selectors import (parse_field_selector, parse_label_selector, selector_from_dict,
+                                   selector_to_string)
+from cockpit.sim.store import decode, encode, timestamp
+
+if TYPE_CHECKING:
+    from cockpit.sim.server import SimServer
+
+JSON = "application/json"
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+@dataclass
+class Target:
+    """What a resource URL addresses."""
+
+    rtype: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    watch: bool = False
+
+
+# ------------------------------------------------------------------ helpers
+
+def json_response(obj, status: int = 200) -> web.Response:
+    """A JSON response from a dict."""
+    return web.Response(body=encode(obj), status=status, content_type=JSON)
+
+
+def raw_response(raw: bytes, status: int = 200) -> web.Response:
+    """A JSON response from cached bytes."""
+    return web.Response(body=raw, status=status, content_type=JSON)
+
+
+async def read_json(request: web.Request, want=dict):
+    """The request body as JSON of type ``want``; 400 BadRequest when it is not."""
+    body = await request.read()
+    try:
+        data = decode(body) if body else None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
+    if not isinstance(data, want):
+        raise bad_request(f"the request body must be a JSON {'object' if want is dict else 'array'}")
+    return data
+
+
+def dry_run(request: web.Request) -> bool:
+    """True for ``dryRun=All``; other values are rejected like the apiserver does."""
+    values = request.query.getall("dryRun", [])
+    for v in values:
+        if v != "All":
+            raise ApiError(400, "BadRequest", f'dryRun: Unsupported value: "{v}": supported values: "All"')
+    return bool(values)
+
+
+def _store_name(target: Target) -> tuple[str | None, str]:
+    return (target.namespace if target.rtype.namespaced else None), target.name or ""
+
+
+def current(server: SimServer, target: Target) -> dict:
+    """The addressed object or 404."""
+    ns, name = _store_name(target)
+    obj = server.store.get(target.rtype.key, ns, name)
+    if obj is None:
+        raise not_found(target.rtype.plural, name, target.rtype.group)
+    return obj
+
+
+def encode_continue(rv: int, key: str) -> str:
+    """An opaque continue token: the list RV and the last key returned."""
+    return base64.urlsafe_b64encode(encode({"rv": rv, "start": key})).decode()
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    """Inverse of encode_continue; 400 on garbage."""
+    try:
+        data = decode(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), str(data["start"])
+    except Exception:  # any garbage in a client-supplied token is a bad request
+        raise bad_request("continue key is not valid: invalid continue token") from None
+
+
+# ------------------------------------------------------------------ read
+
+def get_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """GET one object (JSON from the cached bytes, or a one-row Table)."""
+    obj = current(server, target)
+    if tables.wants_table(request.headers.get("Accept")):
+        return json_response(tables.table(target.rtype.key, [obj], obj["metadata"]["resourceVersion"]))
+    ns, name = _store_name(target)
+    return raw_response(server.store.get_raw(target.rtype.key, ns, name))
+
+
+def _limit(request: web.Request) -> int:
+    try:
+        limit = int(request.query.get("limit") or 0)
+    except ValueError:
+        raise bad_request(f"invalid limit: {request.query.get('limit')!r}") from None
+    return max(limit, 0)
+
+
+def select(server: SimServer, request: web.Request, target: Target):
+    """(label selector, field selector) parsed from the query; 400 when invalid."""
+    return (parse_label_selector(request.query.get("labelSelector")),
+            parse_field_selector(request.query.get("fieldSelector"), target.rtype.key))
+
+
+def matcher(lsel, fsel):
+    """A predicate over objects for the given selectors (None when everything matches)."""
+    if not lsel and not fsel:
+        return None
+    return lambda obj: lsel.matches(obj.get("metadata", {}).get("labels")) and fsel.matches(obj)
+
+
+def list_objects(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """LIST with selectors and limit/continue paging; cost O(page) (plus skipped non-matches)."""
+    rtype, store = target.rtype, server.store
+    match = matcher(*select(server, request, target))
+    limit, token = _limit(request), request.query.get("continue")
+    list_rv, after = decode_continue(token) if token else (store.rv, None)
+    picked, last_key, more = [], None, False
+    for key, entry in store.iter_entries(rtype.key, target.namespace, after):
+        if limit and len(picked) >= limit:
+            more = True
+            break
+        if match is None or match(entry.obj):
+            picked.append(entry)
+        last_key = key
+    cont = encode_continue(list_rv, last_key) if more and last_key else None
+    if tables.wants_table(request.headers.get("Accept")):
+        return json_response(tables.table(rtype.key, [e.obj for e in picked], str(list_rv), cont))
+    meta = {"resourceVersion": str(list_rv)}
+    if cont:
+        meta["continue"] = cont
+    head = encode({"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta})
+    body = head[:-1] + b',"items":[' + b",".join(e.raw for e in picked) + b"]}"
+    return raw_response(body)
+
+
+# ------------------------------------------------------------------ validation
+
+def _check_name(rtype: ResourceType, obj: dict) -> None:
+    name = obj.get("metadata", {}).get("name") or ""
+    if name and (len(name) > 253 or not _NAME_RE.match(name)):
+        raise invalid(rtype.kind, name, f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain '
+                      "must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+                      "with an alphanumeric character", rtype.group)
+
+
+def _check_pod_spec(rtype: ResourceType, name: str, spec, path: str) -> None:
+    if not isinstance(spec, dict) or not spec.get("containers"):
+        raise invalid(rtype.kind, name, f"{path}.containers: Required value", rtype.group)
+    for i, c in enumerate(spec["containers"]):
+        if not isinstance(c, dict) or not c.get("name"):
+            raise invalid(rtype.kind, name, f"{path}.containers[{i}].name: Required value", rtype.group)
+        if not c.get("image"):
+            raise invalid(rtype.kind, name, f"{path}.containers[{i}].image: Required value", rtype.group)
+
+
+def validate(rtype: ResourceType, obj: dict) -> None:
+    """The apiserver's validation for what our clients could get wrong (422 Invalid)."""
+    _check_name(rtype, obj)
+    name, spec = obj.get("metadata", {}).get("name", ""), obj.get("spec")
+    if rtype.key == "pods":
+        _check_pod_spec(rtype, name, spec, "spec")
+    elif rtype.key in ("deployments", "replicasets", "daemonsets"):
+        spec = spec if isinstance(spec, dict) else {}
+        if not spec.get("selector"):
+            raise invalid(rtype.kind, name, "spec.selector: Required value", rtype.group)
+        template = spec.get("template") or {}
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if not selector_from_dict(spec["selector"]).matches(labels):
+            raise invalid(rtype.kind, name, "spec.template.metadata.labels: Invalid value: "
+                          f"{labels}: `selector` does not match template `labels`", rtype.group)
+        _check_pod_spec(rtype, name, template.get("spec"), "spec.template.spec")
+        if not isinstance(spec.get("replicas", 0), int) or spec.get("replicas", 0) < 0:
+            raise invalid(rtype.kind, name, "spec.replicas: Invalid value: must be greater than or equal to 0",
+                          rtype.group)
+    elif rtype.key == "services":
+        for i, port in enumerate((spec or {}).get("ports") or []):
+            if not isinstance(port, dict) or not isinstance(port.get("port"), int) or not 0 < port["port"] < 65536:
+                raise invalid(rtype.kind, name, f"spec.ports[{i}].port: Invalid value", rtype.group)
+
+
+def _check_identity(target: Target, obj: dict, creating: bool) -> None:
+    rtype, meta = target.rtype, obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise bad_request("metadata must be an object")
+    if obj.get("apiVersion") not in (None, rtype.api_version) or obj.get("kind") not in (None, rtype.kind):
+        raise bad_request(f"the API version in the data ({obj.get('apiVersion')}) does not match the expected "
+                          f"API version ({rtype.api_version})" if obj.get("apiVersion") != rtype.api_version
+                          else f"the kind in the data ({obj.get('kind')}) does not match the expected kind "
+                               f"({rtype.kind})")
+    if rtype.namespaced:
+        if meta.get("namespace") and meta["namespace"] != target.namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        meta["namespace"] = target.namespace
+    if not creating and meta.get("name") != target.name:
+        raise bad_request("the name of the object does not match the name on the URL")
+
+
+def _check_namespace(server: SimServer, target: Target) -> None:
+    if target.rtype.namespaced and server.store.get("namespaces", None, target.namespace) is None:
+        raise not_found("namespaces", target.namespace or "")
+
+
+# ------------------------------------------------------------------ write
+
+async def create_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """POST a new object (generateName, dryRun)."""
+    obj = await read_json(request)
+    _check_identity(target, obj, creating=True)
+    if target.rtype.namespaced and not target.namespace:
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    _check_namespace(server, target)
+    validate(target.rtype, {**obj, "metadata": {**obj["metadata"], "name": obj["metadata"].get("name") or "x"}})
+    created = server.store.create(target.rtype.key, obj, dry_run=dry_run(request))
+    return json_response(created, 201)
+
+
+def _merge_subresource(rtype: ResourceType, sub: str | None, new: dict, old: dict) -> dict:
+    """Main endpoint writes ignore status; /status writes only change status (real apiserver rules)."""
+    if rtype.subresource("status") is None:
+        return new
+    if sub == "status":
+        merged = decode(encode(old))
+        if "status" in new:
+            merged["status"] = new["status"]
+        merged["metadata"]["resourceVersion"] = new.get("metadata", {}).get("resourceVersion")
+        return merged
+    if "status" in old:
+        new["status"] = old["status"]
+    else:
+        new.pop("status", None)
+    return new
+
+
+def commit(server: SimServer, request: web.Request, target: Target, new: dict) -> dict:
+    """Validate and store a replacement built from a PUT or PATCH (shared by both)."""
+    rtype = target.rtype
+    old = current(server, target)
+    new = _merge_subresource(rtype, target.subresource, new, old)
+    _check_identity(target, new, creating=False)
+    validate(rtype, new)
+    result = server.store.update(rtype.key, new, dry_run=dry_run(request))
+    if result is not old and not dry_run(request):
+        _finish_if_finalized(server, target, result)
+    return result
+
+
+def _finish_if_finalized(server: SimServer, target: Target, obj: dict) -> None:
+    meta = obj["metadata"]
+    if meta.get("deletionTimestamp") and not meta.get("finalizers") and not _kubelet_owned(target.rtype, obj):
+        server.store.remove(target.rtype.key, meta.get("namespace"), meta["name"])
+
+
+async def update_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """PUT (full replace; 409 on a stale resourceVersion)."""
+    obj = await read_json(request)
+    old = current(server, target)
+    sent = (obj.get("metadata") or {}).get("resourceVersion")
+    if sent and sent != old["metadata"]["resourceVersion"]:
+        raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
+    return json_response(commit(server, request, target, obj))
+
+
+PATCH_TYPES = {
+    "application/strategic-merge-patch+json": "strategic",
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+}
+
+
+def patch_kind(request: web.Request, rtype: ResourceType) -> str:
+    """strategic|merge|json from the Content-Type; 415 otherwise (incl. server-side apply)."""
+    kind = PATCH_TYPES.get(request.content_type)
+    accepted = ", ".join(PATCH_TYPES)
+    if kind is None:
+        raise ApiError(415, "UnsupportedMediaType",
+                       f"the body of the request was in an unknown format - accepted media types include: {accepted}")
+    if kind == "strategic" and rtype.group == "gateway.networking.k8s.io":
+        # Custom resources (Gateway API is CRD-based) do not support strategic merge, as on a real cluster.
+        raise ApiError(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources; "
+                       "use --type merge or --type json")
+    return kind
+
+
+def apply_patch(kind: str, document: dict, body) -> dict:
+    """Apply a patch body of ``kind`` to ``document`` (a copy is returned)."""
+    if kind == "json":
+        result = json_patch(document, body)
+    elif kind == "merge":
+        result = merge_patch(document, body)
+    else:
+        result = strategic_merge(document, body)
+    if not isinstance(result, dict):
+        raise ApiError(422, "Invalid", "the patch result is not an object")
+    return result
+
+
+async def patch_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """PATCH (strategic/merge/json); a no-op returns the identical object (same RV)."""
+    kind = patch_kind(request, target.rtype)
+    body = await read_json(request, list if kind == "json" else dict)
+    old = current(server, target)
+    patched = apply_patch(kind, decode(server.store.get_raw(target.rtype.key, *_store_name(target))), body)
+    sent = (patched.get("metadata") or {}).get("resourceVersion")
+    if sent and sent != old["metadata"]["resourceVersion"]:
+        raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
+    return json_response(commit(server, request, target, patched))
+
+
+# ------------------------------------------------------------------ scale
+
+def scale_of(rtype: ResourceType, obj: dict) -> dict:
+    """The autoscaling/v1 Scale view of a Deployment or ReplicaSet."""
+    meta = obj["metadata"]
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": selector_to_string((obj.get("spec") or {}).get("selector"))}}
+
+
+async def scale(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """GET/PUT/PATCH on /scale."""
+    obj = current(server, target)
+    view = scale_of(target.rtype, obj)
+    if request.method == "GET":
+        return json_response(view)
+    if request.method == "PUT":
+        wanted = await read_json(request)
+    else:
+        kind = patch_kind(request, target.rtype)
+        wanted = apply_patch(kind, view, await read_json(request, list if kind == "json" else dict))
+    sent = (wanted.get("metadata") or {}).get("resourceVersion")
+    if sent and sent != obj["metadata"]["resourceVersion"]:
+        raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
+    replicas = (wanted.get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise invalid("Scale", target.name or "", "spec.replicas: Invalid value: must be a non-negative integer",
+                      "autoscaling")
+    new = decode(encode(obj))
+    new["spec"]["replicas"] = replicas
+    result = server.store.update(target.rtype.key, new, dry_run=dry_run(request))
+    return json_response(scale_of(target.rtype, result))
+
+
+# ------------------------------------------------------------------ delete
+
+def _delete_options(request_body: bytes, content_type: str) -> dict:
+    # kubectl 1.32+ may send protobuf DeleteOptions: only JSON bodies are read, others count as {}.
+    if not request_body or "json" not in content_type or not request_body.lstrip().startswith(b"{"):
+        return {}
+    try:
+        data = decode(request_body)
+    except msgspec.DecodeError:
+        raise bad_request("couldn't decode DeleteOptions: json parse error") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _kubelet_owned(rtype: ResourceType, obj: dict) -> bool:
+    return rtype.key == "pods" and bool((obj.get("spec") or {}).get("nodeName"))
+
+
+def _grace(obj: dict, options: dict) -> int:
+    grace = options.get("gracePeriodSeconds")
+    if grace is None:
+        grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+    return max(int(grace or 0), 0)
+
+
+def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, options: dict,
+                             dry: bool = False) -> dict:
+    """Delete one object: pods on a node (grace > 0) and objects with finalizers get a
+    deletionTimestamp (the kubelet / finalizer owner removes them); the rest go at once."""
+    meta = obj["metadata"]
+    ns, name = meta.get("namespace"), meta["name"]
+    pre = options.get("preconditions") or {}
+    if (pre.get("uid") and pre["uid"] != meta.get("uid")) or (
+            pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion")):
+        raise conflict(rtype.plural, name, rtype.group)
+    grace = _grace(obj, options)
+    graceful = (_kubelet_owned(rtype, obj) and grace > 0) or bool(meta.get("finalizers"))
+    if meta.get("deletionTimestamp") and graceful:
+        return obj
+    if dry:
+        return obj
+    if not graceful:
+        if rtype.key == "namespaces":
+            _remove_namespace_contents(server, name)
+        return server.store.remove(rtype.key, ns, name) or obj
+
+    def mark(o: dict) -> None:
+        o["metadata"]["deletionTimestamp"] = timestamp(server.store.now() + timedelta(seconds=grace))
+        o["metadata"]["deletionGracePeriodSeconds"] = grace if _kubelet_owned(rtype, obj) else 0
+    return server.store.mutate(rtype.key, ns, name, mark) or obj
+
+
+def _remove_namespace_contents(server: SimServer, namespace: str) -> None:
+    from cockpit.sim.resources import RESOURCES
+    for rtype in RESOURCES.values():
+        if rtype.namespaced:
+            for obj in server.store.list(rtype.key, namespace):
+                server.store.remove(rtype.key, namespace, obj["metadata"]["name"])
+
+
+async def delete_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """DELETE one object (graceful for pods on nodes; propagationPolicy accepted, GC is the cluster's)."""
+    obj = current(server, target)
+    options = _delete_options(await request.read(), request.content_type or "")
+    dry = dry_run(request) or options.get("dryRun") == ["All"]
+    return json_response(delete_now_or_gracefully(server, target.rtype, obj, options, dry))
+
+
+async def delete_collection(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """DELETE on a collection: delete every selected object, answer with the list of them."""
+    rtype = target.rtype
+    match = matcher(*select(server, request, target))
+    options = _delete_options(await request.read(), request.content_type or "")
+    dry = dry_run(request) or options.get("dryRun") == ["All"]
+    victims = [o for o in server.store.list(rtype.key, target.namespace) if match is None or match(o)]
+    done = [delete_now_or_gracefully(server, rtype, o, options, dry) for o in victims]
+    return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version,
+                          "metadata": {"resourceVersion": str(server.store.rv)}, "items": done})

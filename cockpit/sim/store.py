@@ -1,0 +1,348 @@
+"""The object store of the simulated API server.
+
+Objects are plain JSON dicts (with kind/apiVersion) keyed per resource by ``ns/name`` (or
+``name`` for cluster-scoped kinds). Every committed change bumps one global resourceVersion,
+serialises the object once (the cached bytes feed lists and every watcher), appends a watch
+event to a bounded per-resource window and notifies listeners and watchers synchronously.
+The store is used from one event loop only; it does no locking.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import string
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import msgspec
+
+from cockpit.sim.errors import ApiError, already_exists, conflict, invalid, not_found
+from cockpit.sim.resources import RESOURCES, ResourceType
+
+# Kinds whose metadata.generation the apiserver maintains (spec changes bump it).
+GENERATION_KINDS = {"deployments", "replicasets", "daemonsets", "poddisruptionbudgets", "ingresses",
+                    "httproutes"}
+_GEN_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+Listener = Callable[[str, str, dict, "dict | None"], None]
+
+
+def timestamp(dt: datetime | None = None) -> str:
+    """RFC 3339 seconds precision, as metadata timestamps are serialised."""
+    return (dt or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WatchEvent:
+    """One committed change: the event line bytes are built once and shared by all watchers."""
+
+    __slots__ = ("type", "rv", "resource", "obj", "old", "raw", "_line")
+
+    def __init__(self, type_: str, rv: int, resource: str, obj: dict, old: dict | None, raw: bytes):
+        self.type, self.rv, self.resource, self.obj, self.old, self.raw = type_, rv, resource, obj, old, raw
+        self._line = None
+
+    def line(self, type_: str | None = None) -> bytes:
+        """The NDJSON watch line for this event (optionally with another event type)."""
+        if type_ is not None and type_ != self.type:
+            return b'{"type":"' + type_.encode() + b'","object":' + self.raw + b"}\n"
+        if self._line is None:
+            self._line = b'{"type":"' + self.type.encode() + b'","object":' + self.raw + b"}\n"
+        return self._line
+
+
+class _Entry:
+    __slots__ = ("obj", "raw")
+
+    def __init__(self, obj: dict, raw: bytes):
+        self.obj, self.raw = obj, raw
+
+
+class _Table:
+    """Objects of one resource, with a lazily sorted key index and the recent-event window."""
+
+    def __init__(self, window: int):
+        self.entries: dict[str, _Entry] = {}
+        self._sorted: list[str] = []
+        self._pending: list[str] = []
+        self._stale = 0
+        self.events: deque[WatchEvent] = deque(maxlen=window)
+        self.compacted_rv = 0  # events with rv <= this may be gone from the window
+        self.watchers: set = set()
+
+    def add_key(self, key: str) -> None:
+        if self._sorted and not self._pending and key > self._sorted[-1]:
+            self._sorted.append(key)
+        else:
+            self._pending.append(key)
+
+    def drop_key(self) -> None:
+        # The key stays in the sorted list until compaction; readers skip missing keys.
+        self._stale += 1
+
+    def sorted_keys(self) -> list[str]:
+        """All keys in order. Cheap when nothing changed: pending keys are merged lazily."""
+        if self._pending or self._stale > max(64, len(self.entries)):
+            keys = self._sorted + self._pending if self._pending else self._sorted
+            if self._stale > max(64, len(self.entries)):
+                keys = [k for k in keys if k in self.entries]
+                self._stale = 0
+            keys.sort()
+            self._sorted, self._pending = keys, []
+        return self._sorted
+
+    def record(self, event: WatchEvent) -> None:
+        if len(self.events) == self.events.maxlen:
+            self.compacted_rv = self.events[0].rv
+        self.events.append(event)
+
+
+def object_key(namespace: str | None, name: str) -> str:
+    """The store key of an object."""
+    return f"{namespace}/{name}" if namespace else name
+
+
+class ObjectStore:
+    """In-memory store of every served object (see the module docstring)."""
+
+    def __init__(self, window: int = 10_000, now: Callable[[], datetime] | None = None):
+        self.rv = 0
+        self.now = now or (lambda: datetime.now(UTC))
+        self._tables = {name: _Table(window) for name in RESOURCES}
+        self._listeners: list[Listener] = []
+        self._defaults = None
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        """The stored object (read-only!) or None."""
+        entry = self._tables[resource].entries.get(object_key(namespace, name))
+        return entry.obj if entry else None
+
+    def get_raw(self, resource: str, namespace: str | None, name: str) -> bytes | None:
+        """The cached JSON bytes of an object or None."""
+        entry = self._tables[resource].entries.get(object_key(namespace, name))
+        return entry.raw if entry else None
+
+    def list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """All objects of a resource (optionally in one namespace), in key order. Read-only dicts."""
+        return [e.obj for _, e in self.iter_entries(resource, namespace)]
+
+    def count(self, resource: str) -> int:
+        """Number of stored objects of a resource."""
+        return len(self._tables[resource].entries)
+
+    def iter_entries(self, resource: str, namespace: str | None = None,
+                     after: str | None = None) -> Iterator[tuple[str, _Entry]]:
+        """(key, entry) in key order, within ``namespace``, strictly after key ``after``.
+
+        Starting point is found by bisection, so a page costs O(page), not O(all).
+        """
+        table = self._tables[resource]
+        keys = table.sorted_keys()
+        prefix = f"{namespace}/" if namespace and RESOURCES[resource].namespaced else ""
+        if after is not None and after >= prefix:
+            i = bisect.bisect_right(keys, after)
+        else:
+            i = bisect.bisect_left(keys, prefix)
+        entries, n = table.entries, len(keys)
+        while i < n:  # index loop: slicing would copy O(all) keys
+            key = keys[i]
+            i += 1
+            if prefix and not key.startswith(prefix):
+                break
+            entry = entries.get(key)
+            if entry is not None:
+                yield key, entry
+
+    def events_since(self, resource: str, rv: int) -> list[WatchEvent]:
+        """Recorded events with resourceVersion > ``rv``; ApiError 410 if the window lost some."""
+        table = self._tables[resource]
+        if rv < table.compacted_rv:
+            raise ApiError(410, "Expired", f"too old resource version: {rv} ({table.compacted_rv + 1})")
+        events = table.events
+        if not events or events[-1].rv <= rv:
+            return []
+        # Binary search over the deque (indexable) for the first event after rv.
+        lo, hi = 0, len(events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if events[mid].rv <= rv:
+                lo = mid + 1
+            else:
+                hi = mid
+        return [events[i] for i in range(lo, len(events))]
+
+    def oldest_rv(self, resource: str) -> int:
+        """The oldest resourceVersion a watch can still resume from."""
+        return self._tables[resource].compacted_rv
+
+    # ------------------------------------------------------------------ subscribing
+
+    def add_listener(self, fn: Listener) -> None:
+        """Call ``fn(event_type, resource, obj, old)`` after every committed change."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        """Stop calling ``fn``."""
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def subscribe(self, resource: str, watcher) -> None:
+        """Register a watcher: ``watcher.push(event: WatchEvent)`` is called for each change."""
+        self._tables[resource].watchers.add(watcher)
+
+    def unsubscribe(self, resource: str, watcher) -> None:
+        """Remove a watcher."""
+        self._tables[resource].watchers.discard(watcher)
+
+    def watchers(self) -> list:
+        """Every registered watcher (to cut them all, e.g. on shutdown)."""
+        return [w for t in self._tables.values() for w in t.watchers]
+
+    # ------------------------------------------------------------------ writing
+
+    def create(self, resource: str, obj: dict, dry_run: bool = False) -> dict:
+        """Store a new object: fills uid, RV, creationTimestamp, generation, name from generateName.
+
+        ``dry_run`` does everything but store it (the returned object has no resourceVersion).
+        """
+        rtype = RESOURCES[resource]
+        obj = _decode(_encode(obj))  # own copy, JSON-clean
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("name"):
+            if not meta.get("generateName"):
+                raise invalid(rtype.kind, "", "metadata.name: Required value: name or generateName is required",
+                              rtype.group)
+            meta["name"] = meta["generateName"] + "".join(random.choices(_GEN_CHARS, k=5))
+        if not rtype.namespaced:
+            meta.pop("namespace", None)
+        elif not meta.get("namespace"):
+            meta["namespace"] = "default"
+        obj["kind"], obj["apiVersion"] = rtype.kind, rtype.api_version
+        self._apply_defaults(resource, obj)
+        table = self._tables[resource]
+        key = object_key(meta.get("namespace"), meta["name"])
+        if key in table.entries:
+            raise already_exists(rtype.plural, meta["name"], rtype.group)
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+        meta["creationTimestamp"] = meta.get("creationTimestamp") or timestamp(self.now())
+        if resource in GENERATION_KINDS:
+            meta["generation"] = 1
+        for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
+            meta.pop(k, None)
+        if dry_run:
+            return obj
+        self._commit("ADDED", resource, key, obj, None)
+        table.add_key(key)
+        return obj
+
+    def update(self, resource: str, obj: dict, dry_run: bool = False) -> dict:
+        """Full replace. A stale ``metadata.resourceVersion`` raises 409 Conflict."""
+        rtype = RESOURCES[resource]
+        meta = obj.get("metadata") or {}
+        key = object_key(meta.get("namespace") if rtype.namespaced else None, meta.get("name", ""))
+        entry = self._tables[resource].entries.get(key)
+        if entry is None:
+            raise not_found(rtype.plural, meta.get("name", ""), rtype.group)
+        old = entry.obj
+        sent_rv = meta.get("resourceVersion")
+        if sent_rv and sent_rv != old["metadata"]["resourceVersion"]:
+            raise conflict(rtype.plural, meta["name"], rtype.group)
+        new = _decode(_encode(obj))
+        new["kind"], new["apiVersion"] = rtype.kind, rtype.api_version
+        _keep_system_metadata(new, old)
+        return self._commit_change(resource, key, new, old, dry_run)
+
+    def mutate(self, resource: str, namespace: str | None, name: str, fn: Callable[[dict], object]) -> dict | None:
+        """Edit a copy with ``fn(copy)``; commit only if it changed. None if the object is missing."""
+        key = object_key(namespace if RESOURCES[resource].namespaced else None, name)
+        entry = self._tables[resource].entries.get(key)
+        if entry is None:
+            return None
+        new = _decode(entry.raw)
+        fn(new)
+        return self._commit_change(resource, key, new, entry.obj)
+
+    def remove(self, resource: str, namespace: str | None, name: str) -> dict | None:
+        """Delete now (emits DELETED). Returns the removed object (with a fresh RV) or None."""
+        key = object_key(namespace if RESOURCES[resource].namespaced else None, name)
+        table = self._tables[resource]
+        entry = table.entries.get(key)
+        if entry is None:
+            return None
+        gone = _decode(entry.raw)
+        self.rv += 1
+        gone["metadata"]["resourceVersion"] = str(self.rv)
+        del table.entries[key]
+        table.drop_key()
+        raw = _encode(gone)
+        self._publish(WatchEvent("DELETED", self.rv, resource, gone, entry.obj, raw))
+        return gone
+
+    # ------------------------------------------------------------------ internals
+
+    def _commit_change(self, resource: str, key: str, new: dict, old: dict, dry_run: bool = False) -> dict:
+        new.get("metadata", {}).pop("resourceVersion", None)
+        old_meta = old["metadata"]
+        new.setdefault("metadata", {})["resourceVersion"] = old_meta["resourceVersion"]
+        if new == old:
+            return old
+        if resource in GENERATION_KINDS and new.get("spec") != old.get("spec"):
+            new["metadata"]["generation"] = int(old_meta.get("generation") or 1) + 1
+        if dry_run:
+            return new
+        self._commit("MODIFIED", resource, key, new, old)
+        return new
+
+    def _commit(self, type_: str, resource: str, key: str, obj: dict, old: dict | None) -> None:
+        self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+        raw = _encode(obj)
+        self._tables[resource].entries[key] = _Entry(obj, raw)
+        self._publish(WatchEvent(type_, self.rv, resource, obj, old, raw))
+
+    def _publish(self, event: WatchEvent) -> None:
+        table = self._tables[event.resource]
+        table.record(event)
+        for watcher in list(table.watchers):
+            watcher.push(event)
+        for fn in list(self._listeners):
+            fn(event.type, event.resource, event.obj, event.old)
+
+    def _apply_defaults(self, resource: str, obj: dict) -> None:
+        if self._defaults is None:
+            try:
+                from cockpit.sim.defaults import apply_defaults
+            except ImportError:  # B's module not there yet: store objects as given
+                apply_defaults = False
+            self._defaults = apply_defaults
+        if self._defaults:
+            self._defaults(resource, obj)
+
+
+def _keep_system_metadata(new: dict, old: dict) -> None:
+    """Fields a client cannot change through an update."""
+    meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
+    for k in ("uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        if k in old_meta:
+            meta[k] = old_meta[k]
+        else:
+            meta.pop(k, None)
+    meta["name"] = old_meta["name"]
+    if "namespace" in old_meta:
+        meta["namespace"] = old_meta["namespace"]
+
+
+def decode(raw: bytes):
+    """Decode JSON bytes (the store's fast decoder)."""
+    return _decode(raw)
+
+
+def encode(obj) -> bytes:
+    """Encode to compact JSON bytes (the store's fast encoder)."""
+    return _encode(obj)

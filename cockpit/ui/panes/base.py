@@ -19,8 +19,28 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from cockpit.ui.actions import ActionRegistry
+from cockpit.ui.themes import semantic_colour
 
 Cells = tuple[Any, ...]
+
+
+class SortText(Text):
+    """A cell that carries the key its row sorts by (DataTable.sort only sees cell values)."""
+
+    def __init__(self, text: str, sort_key: Any, style: str = "") -> None:
+        super().__init__(text, style=style)
+        self.sort_key = sort_key
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SortText) and self.plain == other.plain
+                and self.sort_key == other.sort_key and self.style == other.style)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def sort_by_first(table: DataTable, column: str, reverse: bool = False) -> None:
+    """Sort a table by the SortText in ``column``."""
+    table.sort(column, key=lambda cell: cell.sort_key, reverse=reverse)
 
 
 def cell_text(cell: Any) -> str:
@@ -38,6 +58,12 @@ class PaneTable(DataTable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+
+    def action_pane(self, method: str) -> None:
+        """Forward a key to a method of the owning pane (``pane('toggle_expand')``)."""
+        pane = next((a for a in self.ancestors if isinstance(a, Pane)), None)
+        if pane is not None:
+            getattr(pane, method)()
 
 
 def table_class(name: str, bindings: Sequence[Binding]) -> type[PaneTable]:
@@ -71,6 +97,7 @@ class Pane(Vertical, can_focus=False):
     COLUMNS: ClassVar[Sequence[tuple[str, str, int | None]]] = ()
     TABLE_BINDINGS: ClassVar[Sequence[Binding]] = ()
     KINDS: ClassVar[tuple[str, ...]] = ()
+    FLEX: ClassVar[str] = ""  # the column that takes the width left over (e.g. "message")
 
     def __init__(self, registry: ActionRegistry, **kwargs: Any) -> None:
         super().__init__(id=self.PANE, classes="pane", **kwargs)
@@ -79,15 +106,109 @@ class Pane(Vertical, can_focus=False):
         self.rows: dict[str, Cells] = {}
         self.filter_text = ""
         bindings = [*self.TABLE_BINDINGS, *action_bindings(registry, self.PANE)]
+        self._binding_list = bindings
         self._table_cls = table_class(f"{type(self).__name__}Table", bindings)
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-header")
-        yield Input(placeholder="filter (enter to apply, esc to clear)", classes="pane-filter")
-        table = self._table_cls(id=f"{self.PANE}-table")
-        for key, label, width in self.COLUMNS:
+        yield Input(placeholder="filter: type, enter to keep, esc to clear", classes="pane-filter")
+        yield Static("", classes="forbidden")
+        table = self._table_cls(id=f"{self.PANE}-table", classes="pane-table")
+        self._widths = self.column_widths(0)
+        for (key, label, _), width in zip(self.COLUMNS, self._widths):
             table.add_column(label, key=key, width=width)
         yield table
+        yield from self.compose_extra()
+
+    def column_widths(self, available: int) -> list[int]:
+        """Column widths for a table ``available`` cells wide: FLEX gets what is left over."""
+        widths = [width or 0 for _, _, width in self.COLUMNS]
+        used = sum(widths) + 2 * len(widths) + 2  # cell padding and the scrollbar
+        if self.FLEX and available > used:
+            index = [key for key, _, _ in self.COLUMNS].index(self.FLEX)
+            widths[index] += available - used
+        return widths
+
+    def on_resize(self) -> None:
+        """Give the FLEX column the pane's spare width (only when the width really changed)."""
+        widths = self.column_widths(self.content_size.width)
+        if widths != self._widths:
+            self._widths = widths
+            self.rebuild_table()
+
+    def rebuild_table(self) -> None:
+        """Re-create columns and visible rows (O(rows); only on resize, maximise or filter)."""
+        table = self.table
+        cursor_key = self.selected_key()
+        with self.app.batch_update():
+            table.clear(columns=True)
+            for (key, label, _), width in zip(self.COLUMNS, self._widths):
+                table.add_column(label, key=key, width=width)
+            for key, cells in self.rows.items():
+                if self.matches(cells):
+                    table.add_row(*cells, key=key)
+            self.resort()
+        self._restore_cursor(cursor_key)
+
+    def compose_extra(self) -> ComposeResult:
+        """Extra widgets below the table (the Rollouts detail view)."""
+        yield from ()
+
+    def table_bindings(self) -> list[Binding]:
+        """This pane's key bindings (for the help screen)."""
+        return list(self._binding_list)
+
+    def colour(self, name: str) -> str:
+        """A semantic colour of the current theme (see ui.themes.SEMANTIC_DEFAULTS)."""
+        return semantic_colour(self.app.theme_variables, name)
+
+    def show_forbidden(self, kinds: list[str]) -> None:
+        """Show "forbidden" instead of the table when the user may not list the pane's kinds."""
+        main_forbidden = bool(kinds) and kinds[0] == self.KINDS[0]
+        if main_forbidden != self.has_class("-forbidden"):
+            self.set_class(main_forbidden, "-forbidden")
+            self.query_one(".forbidden", Static).update(
+                f"forbidden: your RBAC role may not list {', '.join(kinds)}" if kinds else "")
+        self.border_subtitle = f"forbidden: {', '.join(kinds)}" if kinds else ""
+
+    # -- filter / back -----------------------------------------------------------------------
+
+    def open_filter(self) -> None:
+        """Show and focus the filter input."""
+        self.add_class("-filtering")
+        field = self.query_one(".pane-filter", Input)
+        field.value = self.filter_text
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.value != self.filter_text:
+            self.filter_text = event.value
+            self.reapply_filter()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+        if not self.filter_text:
+            self.remove_class("-filtering")
+
+    def back(self) -> bool:
+        """Esc: clear an active filter first; returns True when something was undone."""
+        if self.has_class("-filtering"):
+            self.filter_text = ""
+            self.query_one(".pane-filter", Input).value = ""
+            self.remove_class("-filtering")
+            self.reapply_filter()
+            self.table.focus()
+            return True
+        return False
+
+    def tick(self, cache: Any) -> None:
+        """Called once a second; panes with age columns refresh them."""
+
+    def selected_record(self, cache: Any) -> Any:
+        """The record behind the selected row (for actions); panes override."""
+        return None
 
     @property
     def table(self) -> PaneTable:
@@ -154,15 +275,7 @@ class Pane(Vertical, can_focus=False):
 
     def reapply_filter(self) -> None:
         """Rebuild the visible rows after the filter changed (O(rows), only on user input)."""
-        table = self.table
-        cursor_key = self.selected_key()
-        with self.app.batch_update():
-            table.clear()
-            for key, cells in self.rows.items():
-                if self.matches(cells):
-                    table.add_row(*cells, key=key)
-            self.resort()
-        self._restore_cursor(cursor_key)
+        self.rebuild_table()
 
     def _restore_cursor(self, key: str | None) -> None:
         if key is not None and key in self.table.rows:

@@ -1,0 +1,331 @@
+"""The cockpit application: four live panes over the cluster cache.
+
+Data flow: the state layer (``cockpit.kube.informers.ClusterCache`` or a fixture cache with the
+same interface) marks changed uids per kind; a timer (``refresh_seconds``, default 0.25 s)
+takes those changes and hands each pane only the kinds it shows, inside one batch_update. No
+pane redraws everything for an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.widgets import Footer, Input, Static
+
+from cockpit.errors import CockpitError
+from cockpit.ui.actions import PANES, REGISTRY, ActionContext, ActionRegistry, check_allowed
+from cockpit.ui.commands import CockpitCommands
+from cockpit.ui.config import UiConfig
+from cockpit.ui.confirm import ConfirmScreen
+from cockpit.ui.help import HelpScreen
+from cockpit.ui.panes.base import Pane
+from cockpit.ui.panes.events import EventsPane
+from cockpit.ui.panes.nodes import NodesPane
+from cockpit.ui.panes.rollouts import RolloutsPane
+from cockpit.ui.panes.traffic import TrafficPane
+from cockpit.ui.status import StatusLine, connection_text
+from cockpit.ui.themes import DEFAULT_THEME, SEMANTIC_DEFAULTS, ThemeSet, load_themes
+
+CSS_PATH = Path(__file__).with_name("cockpit.tcss")
+NARROW_WIDTH = 120
+NARROW_HEIGHT = 36
+
+
+class CockpitApp(App[int]):
+    """The TUI. ``source`` provides ``cache`` and async ``start()``/``stop()`` (see ui.source)."""
+
+    CSS_PATH = CSS_PATH
+    TITLE = "cockpit"
+    COMMANDS = App.COMMANDS | {CockpitCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("colon", "command_palette", "Palette", id="palette"),
+        Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, id="pane.next"),
+        Binding("shift+tab", "focus_pane_offset(-1)", "Prev pane", show=False, id="pane.prev"),
+        Binding("m", "toggle_maximize", "Max", id="maximize"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("t", "cycle_theme", "Theme", id="theme.cycle"),
+        *(Binding(str(i), f"focus_pane('{p}')", p.title(), show=False, id=f"pane.{p}")
+          for i, p in enumerate(PANES, 1)),
+    ]
+
+    def __init__(self, source: Any, *, config: UiConfig | None = None, read_only: bool = False,
+                 theme: str | None = None, context: str = "", namespace: str | None = None,
+                 clock: Callable[[], datetime] | None = None, registry: ActionRegistry | None = None,
+                 services: dict[str, Any] | None = None, themes: ThemeSet | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.ui_config = config or UiConfig()
+        self.read_only = read_only
+        self.context_name = context
+        self.namespace = namespace
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.registry = registry if registry is not None else REGISTRY
+        self.services = {"config": self.ui_config, **(services or {})}
+        self.theme_set = themes if themes is not None else load_themes()
+        self._wanted_theme = theme or self.ui_config.theme
+        self.banner_text = ""
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Defaults for the semantic colours so any theme (even Textual's own) works."""
+        return dict(SEMANTIC_DEFAULTS)
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="topbar")
+        yield Static("", id="banner")
+        yield Static("", id="tabs")
+        with Container(id="grid"):
+            yield RolloutsPane(self.registry)
+            yield TrafficPane(self.registry, labels=self.ui_config.bluegreen_labels)
+            yield NodesPane(self.registry)
+            yield EventsPane(self.registry)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._install_themes()
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        if self.ui_config.keymap:
+            self.set_keymap(self.ui_config.keymap)
+        self.panes()[0].table.focus()
+        self._update_layout_mode()
+        self.refresh_topbar()
+        self.set_interval(self.ui_config.refresh_seconds, self.flush)
+        self.set_interval(1.0, self.tick_ages)
+        self.start_source()
+
+    def _install_themes(self) -> None:
+        for theme in self.theme_set.themes.values():
+            self.register_theme(theme)
+        for error in self.theme_set.errors:
+            self.show_banner(error)
+        wanted = self._wanted_theme
+        name = self.theme_set.resolve(wanted) or (wanted if wanted in self.available_themes else None)
+        if wanted and name is None:
+            self.show_banner(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
+        self.theme = name or (DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark")
+
+    @work(group="source", exit_on_error=False)
+    async def start_source(self) -> None:
+        """Start the state layer; a failure becomes the banner, never a traceback."""
+        try:
+            await self.source.start()
+        except CockpitError as exc:
+            self.show_banner(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the TUI must stay up and say what happened
+            self.show_banner(f"{type(exc).__name__}: {exc}")
+
+    async def on_unmount(self) -> None:
+        try:
+            await self.source.stop()
+        except Exception:  # noqa: BLE001 - shutting down anyway
+            pass
+
+    # -- live updates ------------------------------------------------------------------------
+
+    @property
+    def cache(self) -> Any:
+        """The state layer's cache (ClusterCache or a fixture with the same interface)."""
+        return self.source.cache
+
+    def now(self) -> datetime:
+        """The (possibly frozen) current time used for ages."""
+        return self.clock()
+
+    def panes(self) -> list[Pane]:
+        """The four panes in order."""
+        return list(self.query(Pane))
+
+    def flush(self) -> None:
+        """Take the cache's changed keys and let each pane diff the rows they touch."""
+        cache = self.cache
+        changes = cache.take_changes()
+        with self.batch_update():
+            for pane in self.panes():
+                pane.show_forbidden(pane_forbidden(pane, cache))
+                relevant = {k: v for k, v in changes.items() if k in pane.KINDS}
+                if relevant:
+                    pane.refresh_from(cache, relevant)
+            self.refresh_topbar()
+            self._poll_source_error()
+
+    def tick_ages(self) -> None:
+        """Once a second: refresh age cells of the panes that show ages (visible rows only)."""
+        for pane in self.panes():
+            pane.tick(self.cache)
+
+    def _poll_source_error(self) -> None:
+        error = getattr(self.cache, "last_error", None)
+        if error:
+            self.show_banner(str(error).splitlines()[0])
+        elif self.banner_text.startswith("API: "):
+            self.show_banner("")
+
+    def refresh_topbar(self) -> None:
+        """Redraw the connection indicator and context line."""
+        self.query_one(StatusLine).update(connection_text(
+            self.cache, self.context_name, self.namespace, self.read_only, self.now()))
+
+    def show_banner(self, message: str) -> None:
+        """Show a one-line error banner (empty message hides it)."""
+        self.banner_text = message.splitlines()[0] if message else ""
+        banner = self.query_one("#banner", Static)
+        banner.update(Text(f"⚠ {self.banner_text}") if self.banner_text else "")
+        banner.display = bool(self.banner_text)
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        # Colours are baked into the cells (Rich Text), so redraw every pane once.
+        with self.batch_update():
+            for pane in self.panes():
+                pane.retheme(self.cache)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._update_layout_mode()
+
+    def _update_layout_mode(self) -> None:
+        narrow = self.size.width < NARROW_WIDTH or self.size.height < NARROW_HEIGHT
+        self.set_class(narrow, "-narrow")
+        self._mark_current(self.current_pane())
+
+    def current_pane(self) -> Pane:
+        """The pane holding focus (the first pane when focus is elsewhere)."""
+        focused = self.focused
+        for pane in self.panes():
+            if focused is not None and (focused is pane or pane in focused.ancestors):
+                return pane
+        return next((p for p in self.panes() if p.has_class("-current")), self.panes()[0])
+
+    def _mark_current(self, current: Pane) -> None:
+        parts = []
+        for i, pane in enumerate(self.panes(), 1):
+            pane.set_class(pane is current, "-current")
+            label = f" {i} {pane.TITLE} "
+            parts.append((label, "reverse bold") if pane is current else (label, ""))
+        self.query_one("#tabs", Static).update(Text.assemble(*parts, ("  tab: next pane", "dim")))
+
+    def on_descendant_focus(self) -> None:
+        self._mark_current(self.current_pane())
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def focus_pane(self, pane_id: str) -> None:
+        """Focus a pane's table by pane id."""
+        pane = self.query_one(f"#{pane_id}", Pane)
+        if self.screen.maximized is not None and self.screen.maximized is not pane:
+            self.screen.maximize(pane, container=False)
+        pane.table.focus()
+        self._mark_current(pane)
+
+    def action_focus_pane(self, pane_id: str) -> None:
+        self.focus_pane(pane_id)
+
+    def action_focus_pane_offset(self, offset: int) -> None:
+        panes = self.panes()
+        index = panes.index(self.current_pane())
+        self.focus_pane(panes[(index + offset) % len(panes)].PANE)
+
+    def maximize_pane(self, pane_id: str) -> None:
+        """Show only one pane (Esc or m restores the grid)."""
+        self.focus_pane(pane_id)
+        self.screen.maximize(self.query_one(f"#{pane_id}", Pane), container=False)
+
+    def action_toggle_maximize(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        else:
+            self.maximize_pane(self.current_pane().PANE)
+
+    def action_filter(self) -> None:
+        self.current_pane().open_filter()
+
+    def action_back(self) -> None:
+        """Esc: close the filter, collapse an expanded row, or restore the grid, in that order."""
+        if self.current_pane().back():
+            return
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.binding_groups(), self._keymap))
+
+    def binding_groups(self) -> list[tuple[str, list[Binding]]]:
+        """Bindings for the help screen: global, then per pane (table bindings and actions)."""
+        groups = [("global", [b for b in self.BINDINGS if isinstance(b, Binding)])]
+        for pane in self.panes():
+            groups.append((pane.PANE, list(pane.table_bindings())))
+        return groups
+
+    def theme_names(self) -> list[str]:
+        """The cockpit's themes (shipped and user), in cycle order."""
+        return sorted(self.theme_set.themes) or [self.theme]
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names()
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    async def run_pane_action(self, action_id: str) -> None:
+        """Run a registered action on the current pane's selected row (the single entry point)."""
+        action = self.registry.get(action_id)
+        if action is None:
+            self.show_banner(f"unknown action {action_id!r}")
+            return
+        try:
+            check_allowed(action, self.read_only)
+        except CockpitError as exc:
+            self.show_banner(str(exc))
+            self.notify(str(exc), severity="error")
+            return
+        pane = self._pane_for(action.pane)
+        ctx = ActionContext(action.pane, pane.selected_key() if pane else None,
+                            pane.selected_record(self.cache) if pane else None,
+                            {**self.services, "cache": self.cache}, self.read_only)
+        if action.needs_row and ctx.row_key is None:
+            self.notify(f"{action.title}: select a row first", severity="warning")
+            return
+        await self._dispatch(action, ctx)
+
+    def _pane_for(self, pane_id: str) -> Pane | None:
+        return self.current_pane() if pane_id == "global" else self.query_one(f"#{pane_id}", Pane)
+
+    async def _dispatch(self, action: Any, ctx: ActionContext) -> None:
+        if not action.mutating:
+            self._run_readonly_action(action, ctx)
+            return
+        try:
+            preview = await action.preview(ctx)
+        except Exception as exc:  # noqa: BLE001 - a failed preview is a message, not a crash
+            self.show_banner(f"{action.title}: {exc}")
+            return
+        self.push_screen(ConfirmScreen(preview, lambda report: action.run(ctx, preview, report)))
+
+    @work(group="action", exit_on_error=False)
+    async def _run_readonly_action(self, action: Any, ctx: ActionContext) -> None:
+        try:
+            result = await action.run(ctx, None, lambda progress: None)
+        except Exception as exc:  # noqa: BLE001
+            self.show_banner(f"{action.title}: {exc}")
+            return
+        if result is not None:
+            self.notify(str(result), title=action.title)
+
+
+def pane_forbidden(pane: Pane, cache: Any) -> list[str]:
+    """Kinds this pane shows that the user may not list."""
+    forbidden = getattr(cache, "forbidden", set()) or set()
+    return [kind for kind in pane.KINDS if kind in forbidden]

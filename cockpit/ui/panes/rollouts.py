@@ -1,0 +1,188 @@
+"""Rollouts pane: one row per Deployment; Enter shows its ReplicaSets and pods below."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from cockpit.domain import rollout
+from cockpit.ui import views
+from cockpit.ui.fmt import age, bar, image_tag, shorten
+from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
+
+# State word -> (shape, semantic colour). Shape + word, never colour alone.
+STATE_LOOK = {
+    "Failed": ("✘", "state-failed"),
+    "Progressing": ("◐", "state-progressing"),
+    "Paused": ("‖", "state-paused"),
+    "Complete": ("✔", "state-complete"),
+}
+
+
+class RolloutsPane(Pane):
+    """Deployments with rollout state; failed ones sort first."""
+
+    PANE = "rollouts"
+    TITLE = "Rollouts"
+    KINDS = ("deployments", "replicasets", "pods")
+    COLUMNS = (
+        ("name", "namespace/name", 18),
+        ("strategy", "strategy", 7),
+        ("counts", "d/u/r/a", 9),
+        ("revision", "rev", 3),
+        ("images", "image", 14),
+        ("state", "state", 16),
+        ("progress", "progress", 9),
+    )
+    FLEX = "state"
+    TABLE_BINDINGS: ClassVar = [
+        Binding("enter", "pane('toggle_expand')", "Expand", id="rollout.expand"),
+    ]
+    DETAIL_COLUMNS = (("kind", 4), ("name", 22), ("rev", 3), ("ready", 5), ("phase", 9),
+                      ("restarts", 8), ("node", 10), ("age", 4), ("reason", 18))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expanded: str | None = None
+        self._children: dict[str, set[str]] = {}  # owner uid -> child uids (RS and pods)
+        self._owner_of: dict[str, str] = {}
+
+    def compose_extra(self) -> ComposeResult:
+        detail = DataTable(classes="detail", cursor_type="row", id="rollout-detail")
+        for label, width in self.DETAIL_COLUMNS:
+            detail.add_column(label, key=label, width=width)
+        yield detail
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def refresh_from(self, cache: Any, changes: dict[str, set[str] | None]) -> None:
+        """Diff the rows of changed Deployments and of those whose RS/pods changed."""
+        deployments = cache.store("deployments")
+        touched = self._index_children(cache, changes)
+        uids = changes.get("deployments", set())
+        uids = set(views.all_uids(deployments)) if uids is None else set(uids)
+        uids |= {uid for uid in touched if uid in deployments or uid in self.rows}
+        self.sync((uid, self._cells(deployments.get(uid), cache)) for uid in uids)
+        if self.expanded and self.expanded in uids:
+            self.show_detail(cache)
+
+    def _owned(self, cache: Any, dep_uid: str) -> tuple[list[Any], list[Any]]:
+        """The Deployment's ReplicaSets and their pods, from the owner index (no full scan)."""
+        rs_store, pod_store = cache.store("replicasets"), cache.store("pods")
+        sets = [r for r in (rs_store.get(u) for u in self._children.get(dep_uid, ())) if r is not None]
+        pods = [p for rs in sets for p in (pod_store.get(u) for u in self._children.get(rs.uid, ())) if p]
+        return sets, pods
+
+    def _cells(self, dep: Any, cache: Any) -> Cells | None:
+        if dep is None:
+            return None
+        status = rollout.rollout_status(dep)
+        diagnosis = rollout.diagnose(dep, *self._owned(cache, dep.uid))
+        shape, colour = STATE_LOOK.get(str(status.state), ("?", "state-muted"))
+        state = Text(f"{shape} {status.state}", style=self.colour(colour))
+        if status.reason and status.reason != "DeploymentPaused":
+            state.append(f" {status.reason}")
+        elif diagnosis.failing:
+            state.append(f" ⚠ {diagnosis.reasons[0]}", style=self.colour("state-failed"))
+        counts = f"{dep.replicas}/{dep.updated_replicas}/{dep.ready_replicas}/{dep.available_replicas}"
+        images = ",".join(image_tag(i) for i in dep.images) or "-"
+        progress = bar(status.progress, 5, self.colour("bar-filled"), self.colour("bar-empty"))
+        progress.append(f"{round(status.progress * 100):>3}%")
+        order = rollout.sort_key(status, dep, diagnosis)
+        return (SortText(dep.key, order), "Rolling" if dep.strategy == "RollingUpdate" else dep.strategy,
+                counts, str(dep.revision or "-"), Text(images), state, progress)
+
+    def resort(self) -> None:
+        """Failed rollouts first, then by namespace/name."""
+        sort_by_first(self.table, "name")
+
+    def selected_record(self, cache: Any) -> Any:
+        """The selected Deployment record."""
+        key = self.selected_key()
+        return cache.store("deployments").get(key) if key else None
+
+    # -- expansion ---------------------------------------------------------------------------
+
+    def _index_children(self, cache: Any, changes: dict[str, set[str] | None]) -> set[str]:
+        """Track owner -> children from changed RS/pods only; returns deployment uids touched."""
+        touched: set[str] = set()
+        for kind in ("replicasets", "pods"):
+            if kind not in changes:
+                continue
+            store = cache.store(kind)
+            uids = changes[kind]
+            for uid in views.all_uids(store) if uids is None else uids:
+                touched |= self._reindex(uid, store.get(uid), cache)
+        return touched
+
+    def _reindex(self, uid: str, record: Any, cache: Any) -> set[str]:
+        old_owner = self._owner_of.pop(uid, None)
+        if old_owner:
+            self._children.get(old_owner, set()).discard(uid)
+        owners = {old_owner} if old_owner else set()
+        if record is not None and record.owner_uid:
+            self._owner_of[uid] = record.owner_uid
+            self._children.setdefault(record.owner_uid, set()).add(uid)
+            owners.add(record.owner_uid)
+        # A pod change touches its ReplicaSet's Deployment.
+        return owners | {self._owner_of.get(o, "") for o in owners} - {""}
+
+    def toggle_expand(self) -> None:
+        """Enter: show (or hide) the selected Deployment's ReplicaSets and pods."""
+        key = self.selected_key()
+        if key is None or key == self.expanded:
+            self.collapse()
+            return
+        self.expanded = key
+        self.add_class("-expanded")
+        self.show_detail(self.app.cache)
+
+    def collapse(self) -> bool:
+        """Hide the detail view; True when something was open."""
+        if self.expanded is None:
+            return False
+        self.expanded = None
+        self.remove_class("-expanded")
+        self.query_one("#rollout-detail", DataTable).clear()
+        return True
+
+    def back(self) -> bool:
+        """Esc: clear the filter first, then collapse."""
+        return super().back() or self.collapse()
+
+    def show_detail(self, cache: Any) -> None:
+        """Redraw the detail table for the expanded Deployment (its RS and their pods)."""
+        detail = self.query_one("#rollout-detail", DataTable)
+        dep = cache.store("deployments").get(self.expanded)
+        if dep is None:
+            self.collapse()
+            return
+        detail.clear()
+        now = self.app.now()
+        sets, pods = self._owned(cache, dep.uid)
+        for rs in sorted(sets, key=lambda r: -r.revision):
+            detail.add_row(*self._rs_cells(rs, now), key=rs.uid)
+            for pod in sorted((p for p in pods if p.owner_uid == rs.uid), key=lambda p: p.name):
+                detail.add_row(*self._pod_cells(pod, now), key=pod.uid)
+        self.query_one("#rollout-detail").border_title = f"{dep.key}: ReplicaSets and pods"
+
+    def _rs_cells(self, rs: Any, now: Any) -> Cells:
+        return ("RS", Text(f"{rs.pod_template_hash or rs.name}"), str(rs.revision),
+                f"{rs.ready_replicas}/{rs.replicas}", "", "", "", age(now, rs.created),
+                Text(",".join(image_tag(i) for i in rs.images)))
+
+    def _pod_cells(self, pod: Any, now: Any) -> Cells:
+        reason = pod.waiting_reason or ("Terminating" if pod.terminating else "")
+        reason_text = Text(reason, style=self.colour("state-failed") if pod.waiting_reason else "")
+        return ("  pod", Text(shorten(pod.name, 22)), "", f"{pod.ready_containers}/{pod.total_containers}",
+                pod.phase, str(pod.restarts), pod.node_name or "-", age(now, pod.start_time or pod.created),
+                reason_text)
+
+    def tick(self, cache: Any) -> None:
+        """Ages in the detail view move with the clock: redraw it (one Deployment's rows)."""
+        if self.expanded:
+            self.show_detail(cache)

@@ -1,0 +1,111 @@
+"""Traffic pane: blue/green Service pairs and weighted HTTPRoute splits.
+
+One row per colour of a pair (``● blue ACTIVE 3/3 ready``) and one row per backend of a route
+(a proportional bar with the percentage and the ready endpoints behind it), so a split that
+points at nothing is obvious. Changes are recomputed per namespace: a watch event in ``shop``
+only rebuilds the ``shop`` rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rich.text import Text
+
+from cockpit.ui import views
+from cockpit.ui.fmt import bar, slot_label
+from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
+
+
+class TrafficPane(Pane):
+    """Blue/green pairs and HTTPRoute splits, grouped by namespace."""
+
+    PANE = "traffic"
+    TITLE = "Traffic"
+    KINDS = ("services", "httproutes", "endpointslices", "deployments")
+    COLUMNS = (
+        ("name", "service/route", 12),
+        ("backend", "backend", 15),
+        ("split", "split", 12),
+        ("ready", "ready", 12),
+    )
+    FLEX = "ready"
+
+    def __init__(self, *args: Any, labels: Sequence[str] = ("color", "slot", "version"), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels = tuple(labels)
+        self._ns_of: dict[str, str] = {}  # uid -> namespace, to place deletions
+        self._ns_rows: dict[str, set[str]] = {}  # namespace -> row keys shown for it
+        self._order: dict[str, tuple] = {}  # row key -> sort position
+
+    def refresh_from(self, cache: Any, changes: dict[str, set[str] | None]) -> None:
+        """Rebuild the rows of every namespace touched by the changes."""
+        namespaces: set[str] = set()
+        for kind, uids in changes.items():
+            store = cache.store(kind)
+            for uid in views.all_uids(store) if uids is None else uids:
+                namespaces |= self._namespace_of(uid, store.get(uid))
+        for namespace in sorted(namespaces):
+            self._rebuild(cache, namespace)
+
+    def _namespace_of(self, uid: str, record: Any) -> set[str]:
+        old = self._ns_of.pop(uid, None)
+        found = {old} if old is not None else set()
+        if record is not None:
+            self._ns_of[uid] = record.namespace
+            found.add(record.namespace)
+        return found
+
+    def _rebuild(self, cache: Any, namespace: str) -> None:
+        rows = dict(self._rows_for(cache, namespace))
+        stale = self._ns_rows.get(namespace, set()) - set(rows)
+        self._ns_rows[namespace] = set(rows)
+        for key in stale:
+            self._order.pop(key, None)
+        self.sync([*((key, None) for key in stale), *rows.items()])
+
+    def _rows_for(self, cache: Any, namespace: str) -> Iterator[tuple[str, Cells]]:
+        for position, pair in enumerate(views.bluegreen_pairs(cache, namespace, self.labels)):
+            for index, slot in enumerate(pair.slots):
+                key = f"svc:{pair.uid}:{slot.value}"
+                self._order[key] = (namespace, 0, position, index)
+                yield key, self._slot_cells(key, pair, slot, first=index == 0)
+        for position, split in enumerate(views.route_splits(cache, namespace)):
+            for index, backend in enumerate(split.backends):
+                key = f"route:{split.uid}:{split.rule}:{backend.name}"
+                self._order[key] = (namespace, 1, position, split.rule, index)
+                yield key, self._backend_cells(key, split, backend, first=index == 0)
+
+    def _slot_cells(self, key: str, pair: Any, slot: Any, first: bool) -> Cells:
+        colour = self.colour(f"colour-{slot.value}") if slot.value in ("blue", "green") else ""
+        name = SortText(pair.key if first else f"  {pair.label}=", self._order[key], "bold" if first else "")
+        share = Text("◀ traffic" if slot.active else "idle")
+        if slot.active:
+            verdict = Text(f"{slot.ready_endpoints} endpoints", style="" if slot.ready_endpoints else "bold reverse")
+        elif slot.ready_to_switch:
+            verdict = Text(f"✔ ready {slot.ready}/{slot.desired}", style=self.colour("state-complete"))
+        else:
+            verdict = Text(f"✘ not ready {slot.ready}/{slot.desired}", style=self.colour("state-failed"))
+        return name, slot_label(slot.value, colour, active=slot.active), share, verdict
+
+    def _backend_cells(self, key: str, split: Any, backend: Any, first: bool) -> Cells:
+        name = SortText(split.key if first else (f"  rule {split.rule}" if split.rule else ""), self._order[key],
+                        "bold" if first else "")
+        share = bar(backend.percent / 100, 8, self.colour("bar-filled"), self.colour("bar-empty"))
+        share.append(f"{backend.percent:>4.0f}%")
+        ready = Text(f"{backend.ready_endpoints} endpoints",
+                     style="bold reverse" if backend.weight and not backend.ready_endpoints else "")
+        return name, Text(f"→ {backend.name} w={backend.weight}"), share, ready
+
+    def resort(self) -> None:
+        """Group by namespace, pairs before routes, in domain order (the name cell carries it)."""
+        sort_by_first(self.table, "name")
+
+    def selected_record(self, cache: Any) -> Any:
+        """The Service or HTTPRoute behind the selected row."""
+        key = self.selected_key()
+        if not key:
+            return None
+        kind, uid = key.split(":")[:2]
+        return cache.store("services" if kind == "svc" else "httproutes").get(uid)

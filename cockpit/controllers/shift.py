@@ -24,6 +24,8 @@ from cockpit.controllers.base import (
     split_target,
 )
 from cockpit.controllers.guard import ActionGuard
+from cockpit.domain.records import decode
+from cockpit.domain.traffic import endpoints_by_service, percentages
 from cockpit.errors import UsageError
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
@@ -144,21 +146,20 @@ class ShiftController:
     async def _view(self, router: Router, stable: str | None, canary: str | None) -> TrafficView:
         weights = router.weights()
         stable, canary = pick_roles(list(weights), stable, canary)
-        total = sum(weights.values()) or 1
         backends = []
-        for name, weight in weights.items():
+        for (name, weight), share in zip(weights.items(), percentages(list(weights.values()))):
             ready, count = await self.ready_endpoints(router.namespace, name)
             role = "stable" if name == stable else "canary" if name == canary else ""
-            backends.append(Backend(name, weight, 100.0 * weight / total, ready, count, role))
+            backends.append(Backend(name, weight, share, ready, count, role))
         return TrafficView(router.target, router.kind, backends, stable, canary)
 
     async def ready_endpoints(self, namespace: str, service: str) -> tuple[int, int]:
         """(ready, total) endpoints in the EndpointSlices of ``service``."""
         listing = await self.client.list(path_for("endpointslices", namespace),
                                          {"labelSelector": f"{SERVICE_NAME_LABEL}={service}"})
-        endpoints = [e for s in listing.get("items") or [] for e in s.get("endpoints") or []]
-        ready = sum(1 for e in endpoints if (e.get("conditions") or {}).get("ready", True))
-        return ready, len(endpoints)
+        records = [decode("endpointslices", s) for s in listing.get("items") or []]
+        endpoints = endpoints_by_service(records).get((namespace, service), [])
+        return sum(1 for e in endpoints if e.ready), len(endpoints)
 
     # ----- one change ------------------------------------------------------------------
 

@@ -28,11 +28,13 @@ from cockpit.controllers.base import (
     labels_match, meta, pod_is_ready, selector_string, split_target,
 )
 from cockpit.controllers.guard import ActionGuard
+from cockpit.domain.records import decode
+from cockpit.domain.rollout import rollout_status
+from cockpit.domain.traffic import DEFAULT_LABEL_KEYS, endpoints_by_service, pair_label
 from cockpit.errors import UsageError
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
 
-COLOUR_KEYS = ("color", "colour", "slot", "version")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 CHECK_TARGET_EXISTS = "target deployment exists"
@@ -266,12 +268,12 @@ class SwitchController:
         slices = await self._list("endpointslices", namespace, {"labelSelector": f"{SERVICE_NAME_LABEL}={name}"})
         colours = {meta(p)["name"]: (meta(p).get("labels") or {}).get(colour_key, "?")
                    for p in await self._list("pods", namespace)}
+        records = [decode("endpointslices", s) for s in slices]
         state = EndpointState()
-        for ep in (e for s in slices for e in s.get("endpoints") or []):
-            pod = (ep.get("targetRef") or {}).get("name", "")
-            colour = colours.get(pod, "?")
+        for ep in endpoints_by_service(records).get((namespace, name), []):
+            colour = colours.get(ep.target_name, "?")
             state.total[colour] = state.total.get(colour, 0) + 1
-            if (ep.get("conditions") or {}).get("ready", True):
+            if ep.ready:
                 state.ready[colour] = state.ready.get(colour, 0) + 1
         return state
 
@@ -286,8 +288,7 @@ def build_plan(target: str, service: dict, deployments: list[dict], pods: list[d
                to_colour: str | None) -> SwitchPlan:
     """Work out the switch and its precondition checks from raw objects."""
     selector = dict((service.get("spec") or {}).get("selector") or {})
-    key = colour_key_of(selector)
-    colours = colours_behind(selector, key, deployments)
+    key, colours = colour_key_of(service, deployments)
     from_colour = selector.get(key)
     to_colour = to_colour or _other_colour(target, from_colour, colours)
     after = {**selector, key: to_colour}
@@ -305,21 +306,22 @@ def build_plan(target: str, service: dict, deployments: list[dict], pods: list[d
     )
 
 
-def colour_key_of(selector: dict[str, str]) -> str:
-    """The selector label that names the colour (color, colour, slot or version)."""
-    for key in COLOUR_KEYS:
-        if key in selector:
-            return key
-    raise UsageError(f"the Service selector {selector_string(selector) or '(empty)'} has no colour label "
-                     f"({', '.join(COLOUR_KEYS)}): not a blue/green Service")
+def colour_key_of(service: dict, deployments: list[dict]) -> tuple[str, list[str]]:
+    """The selector label naming the colour, and the colours found behind the Service.
 
-
-def colours_behind(selector: dict[str, str], key: str, deployments: list[dict]) -> list[str]:
-    """Colours of the Deployments that match the selector apart from the colour label."""
-    base = {k: v for k, v in selector.items() if k != key}
-    found = {_template_labels(d).get(key) for d in deployments
-             if base and labels_match(_template_labels(d), base)}
-    return sorted(c for c in found if c)
+    Uses the Traffic pane's pair detection (domain/traffic.py); a Service with a colour label
+    but a single colour deployed is still switchable (the target check will say what is missing).
+    """
+    record = decode("services", service)
+    found = pair_label(record, [decode("deployments", d) for d in deployments])
+    if found is not None:
+        key, by_value = found
+        return key, sorted(by_value)
+    for key in DEFAULT_LABEL_KEYS:
+        if key in record.selector:
+            return key, [record.selector[key]]
+    raise UsageError(f"the Service selector {selector_string(record.selector) or '(empty)'} has no colour label "
+                     f"({', '.join(DEFAULT_LABEL_KEYS)}): not a blue/green Service")
 
 
 def _other_colour(target: str, current: str | None, colours: list[str]) -> str:
@@ -351,15 +353,18 @@ def _check_rolled_out(targets: list[dict]) -> Check:
 
 def _rollout_problem(dep: dict) -> str:
     """Why a Deployment is not fully rolled out ('' when it is): updated=ready=available=desired."""
-    spec, status, name = dep.get("spec") or {}, dep.get("status") or {}, meta(dep)["name"]
+    # kubectl's rules first (they cover observedGeneration), then stricter: every desired
+    # replica must also be ready, since the switch sends all traffic there at once.
+    verdict = rollout_status(dep)
+    if not verdict.done:
+        return verdict.message
+    spec, status = dep.get("spec") or {}, dep.get("status") or {}
     desired = spec.get("replicas", 1)
-    if status.get("observedGeneration", 0) < meta(dep).get("generation", 0):
-        return f"{name}: spec change not observed yet (generation {meta(dep).get('generation')})"
-    counts = {k: status.get(f"{k}Replicas", 0) or 0 for k in ("updated", "ready", "available")}
+    counts = [status.get(f"{k}Replicas", 0) or 0 for k in ("updated", "ready", "available")]
     if desired < 1:
-        return f"{name}: scaled to 0"
-    if any(v != desired for v in counts.values()) or (status.get("replicas", 0) or 0) != desired:
-        return f"{name}: {_replica_text(dep)}"
+        return f"{meta(dep)['name']}: scaled to 0"
+    if any(v != desired for v in counts):
+        return _replica_text(dep)
     return ""
 
 

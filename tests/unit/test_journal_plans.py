@@ -125,3 +125,47 @@ def test_parsers():
             parse_weights(bad)
     with pytest.raises(UsageError):
         parse_plan("10,200")
+
+
+def replicaset(name, revision, image, owner="dep-uid"):
+    return {"metadata": {"name": name, "namespace": "shop", "uid": name,
+                         "annotations": {"deployment.kubernetes.io/revision": str(revision), "note": name},
+                         "ownerReferences": [{"uid": owner, "controller": True, "kind": "Deployment"}]},
+            "spec": {"template": {"metadata": {"labels": {"app": "checkout", "pod-template-hash": name[-3:]}},
+                                  "spec": {"containers": [{"name": "checkout", "image": image}]}}}}
+
+
+CHECKOUT = {"metadata": {"name": "checkout", "namespace": "shop", "uid": "dep-uid", "resourceVersion": "77",
+                         "annotations": {"deployment.kubernetes.io/revision": "2", "team": "pay"}},
+            "spec": {"template": {"metadata": {"labels": {"app": "checkout"}},
+                                  "spec": {"containers": [{"name": "checkout", "image": "c:2.4.0-broken"}]}}}}
+
+
+def test_pick_revision_like_kubectl():
+    from cockpit.controllers.rollout import pick_revision
+
+    sets = [replicaset("rs-aaa", 1, "c:2.3.1"), replicaset("rs-bbb", 3, "c:2.4.0"), replicaset("rs-ccc", 2, "c:x")]
+    assert pick_revision(sets, None)["metadata"]["name"] == "rs-ccc"  # second newest
+    assert pick_revision(sets, 1)["metadata"]["name"] == "rs-aaa"
+    assert pick_revision(sets, 9) is None
+    assert pick_revision(sets[:1], None) is None
+
+
+def test_undo_plan_copies_template_without_hash_and_tests_resource_version():
+    from cockpit.controllers.rollout import make_undo_plan
+
+    plan = make_undo_plan("shop/checkout", CHECKOUT, replicaset("rs-aaa", 1, "c:2.3.1"))
+    test, template, annotations = plan.patch
+    assert test == {"op": "test", "path": "/metadata/resourceVersion", "value": "77"}
+    assert template["value"]["metadata"]["labels"] == {"app": "checkout"}
+    assert annotations["value"] == {"deployment.kubernetes.io/revision": "2", "note": "rs-aaa"}
+    assert plan.before["images"] == {"checkout": "c:2.4.0-broken"} and plan.after["images"] == {"checkout": "c:2.3.1"}
+    assert plan.to_revision == 1 and not plan.noop_reason
+    assert "rollout undo deployment/checkout --to-revision=1" in plan.command
+
+
+def test_undo_to_current_template_is_a_noop():
+    from cockpit.controllers.rollout import make_undo_plan
+
+    plan = make_undo_plan("shop/checkout", CHECKOUT, replicaset("rs-ddd", 2, "c:2.4.0-broken"))
+    assert "already matches revision 2" in plan.noop_reason

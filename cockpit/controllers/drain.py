@@ -1,0 +1,343 @@
+"""Drain, cordon and uncordon through the API (like kubectl drain, with a pre-flight).
+
+``DrainController.preflight`` changes nothing: it lists the pods kubectl would evict, the ones
+that refuse the drain and why, the PDBs that will block or pace it (with their numbers) and
+whether the remaining schedulable nodes have room. ``drain`` cordons (recording on the Node that
+cockpit did it), evicts through policy/v1 concurrently, retries 429s every ``retry_interval``
+naming the blocking PDB, stops on a 500 (overlapping PDBs), and waits for every pod to be gone
+(404 or a new UID). ``uncordon`` lifts only cordons cockpit placed, unless forced.
+
+Progress events (action ``"drain"``, target = node): steps ``preflight``, ``cordon``, ``evict``,
+``blocked`` (data: pod, pdb, disruptionsAllowed, currentHealthy, desiredHealthy, attempt),
+``evicted`` (data: pod, done, total), ``failed``, ``done``, ``uncordon``, ``ssh`` (data: line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from cockpit.controllers.base import ActionFailed, Emitter, PreconditionFailed, Reporter
+from cockpit.controllers.guard import ActionGuard
+from cockpit.domain import drain as plan
+from cockpit.domain.drain import DrainOptions, DrainPreflight, EvictionRefusal
+from cockpit.journal import current_user
+from cockpit.kube.errors import ApiError, NotFound
+from cockpit.kube.paths import path_for
+
+PAGE = 500  # kubectl's --chunk-size default
+
+
+@dataclass
+class DrainResult:
+    """What a drain did: evicted pods, failures, and the PDBs that held it up."""
+
+    node: str
+    ok: bool = False
+    cordoned: bool = False
+    evicted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    blocked_by: dict[str, str] = field(default_factory=dict)  # pdb -> latest numbers line
+    message: str = ""
+    elapsed: float = 0.0
+    dry_run: bool = False
+
+    def journal_fields(self) -> dict:
+        """Fields recorded in the journal."""
+        return {"node": self.node, "ok": self.ok, "evicted": self.evicted, "failed": self.failed,
+                "blocked_by": self.blocked_by, "message": self.message, "elapsed": round(self.elapsed, 3)}
+
+
+class DrainFailed(ActionFailed):
+    """The drain did not finish (timeout, blocked PDB, overlapping PDBs, eviction error)."""
+
+
+async def list_all(client, path: str, params: dict | None = None) -> list[dict]:
+    """List a collection following ``continue`` tokens (pages of 500, as kubectl)."""
+    items: list[dict] = []
+    query = dict(params or {}, limit=PAGE)
+    while True:
+        page = await client.list(path, query)
+        items += page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+        query["continue"] = token
+
+
+async def node_pods(client, node: str, pod_selector: str = "") -> list[dict]:
+    """Every pod bound to ``node`` (all namespaces), optionally label-filtered."""
+    params = {"fieldSelector": f"spec.nodeName={node}"}
+    if pod_selector:
+        params["labelSelector"] = pod_selector
+    return await list_all(client, path_for("pods"), params)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DrainController:
+    """Cordon / drain / uncordon one node at a time; every change goes through the guard."""
+
+    def __init__(self, client, guard: ActionGuard, reporter: Reporter | None = None, *, run_id: str = "",
+                 user: str | None = None) -> None:
+        self.client = client
+        self.guard = guard
+        self.reporter = reporter
+        self.run_id = run_id or f"drain-{int(time.time())}"
+        self.user = user or current_user()
+
+    # ------------------------------------------------------------------ pre-flight
+
+    async def preflight(self, node: str, options: DrainOptions) -> DrainPreflight:
+        """What a drain of ``node`` would do (reads only)."""
+        node_obj = await self.client.get(path_for("nodes", name=node))
+        pods = await node_pods(self.client, node, options.pod_selector)
+        missing = await self._missing_daemonsets(pods)
+        filtered = plan.filter_pods(pods, options, missing)
+        evicting = _objects_for(filtered.evict, pods)
+        pdbs = await list_all(self.client, path_for("poddisruptionbudgets"))
+        nodes = await list_all(self.client, path_for("nodes"))
+        every_pod = await list_all(self.client, path_for("pods"))
+        return DrainPreflight(
+            node=node,
+            already_cordoned=bool((node_obj.get("spec") or {}).get("unschedulable")),
+            filtered=filtered,
+            pdbs=plan.pdb_impacts(evicting, pdbs),
+            capacity=plan.capacity_check({node}, nodes, every_pod, evicting),
+        )
+
+    async def _missing_daemonsets(self, pods: list[dict]) -> frozenset[str]:
+        missing = set()
+        for key in plan.daemonset_keys(pods):
+            namespace, _, name = key.partition("/")
+            try:
+                await self.client.get(path_for("daemonsets", namespace, name))
+            except NotFound:
+                missing.add(key)
+        return frozenset(missing)
+
+    # ------------------------------------------------------------------ cordon / uncordon
+
+    async def cordon(self, node: str) -> bool:
+        """Cordon ``node`` and record that cockpit did (and whether it was cordoned before).
+
+        Returns True if the node was schedulable. An existing cockpit record is kept, so a
+        resumed run still knows the node was schedulable before the first attempt.
+        """
+        emit = Emitter(self.reporter, "drain", node)
+        self.guard.check_mutation_allowed("cordon", node)
+        obj = await self.client.get(path_for("nodes", name=node))
+        was = bool((obj.get("spec") or {}).get("unschedulable"))
+        annotations = {}
+        if plan.read_cordon_record(obj) is None:
+            annotations[plan.CORDONED_BY] = plan.cordon_record(self.run_id, self.user, _now(), was)
+        if was and not annotations:
+            emit("cordon", f"node/{node} already cordoned")
+            return False
+        body = {"spec": {"unschedulable": True}, "metadata": {"annotations": annotations}}
+        self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was)
+        await self.client.patch(path_for("nodes", name=node), body, "merge")
+        emit("cordon", f"node/{node} {'already cordoned' if was else 'cordoned'}", "ok")
+        return not was
+
+    async def uncordon(self, node: str, force: bool = False) -> tuple[bool, str]:
+        """Uncordon ``node`` if cockpit cordoned it (or ``force``); returns (changed, message)."""
+        emit = Emitter(self.reporter, "drain", node)
+        self.guard.check_mutation_allowed("uncordon", node)
+        obj = await self.client.get(path_for("nodes", name=node))
+        allowed, message = plan.uncordon_decision(obj, force)
+        has_record = plan.read_cordon_record(obj) is not None
+        if not allowed and not (has_record and not (obj.get("spec") or {}).get("unschedulable")):
+            emit("uncordon", message, "warn" if "leaving" in message else "info")
+            return False, message
+        body = {"metadata": {"annotations": {plan.CORDONED_BY: None}}}
+        if allowed:
+            body["spec"] = {"unschedulable": False}
+        self.guard.record("uncordon", node, "step", patch=body, forced=force)
+        await self.client.patch(path_for("nodes", name=node), body, "merge")
+        emit("uncordon", message, "ok")
+        return allowed, message
+
+    # ------------------------------------------------------------------ drain
+
+    async def drain(self, node: str, options: DrainOptions, *, dry_run: bool = False) -> DrainResult:
+        """Pre-flight, cordon, evict, wait. Raises PreconditionFailed / DrainFailed."""
+        emit = Emitter(self.reporter, "drain", node)
+        pre = await self.preflight(node, options)
+        for line in pre.lines():
+            emit("preflight", line, "warn" if line in pre.warnings else "info")
+        if pre.refused:
+            raise PreconditionFailed(f"cannot drain node/{node}: " + "; ".join(pre.refused))
+        if dry_run:
+            result = DrainResult(node, ok=True, dry_run=True, evicted=[d.key for d in pre.filtered.evict],
+                                 message=f"node/{node} would be drained (dry run)")
+            self.guard.record("drain", node, "preview", dry_run=True, preflight=pre.to_dict())
+            return result
+        return await self.guard.run("drain", node, lambda: self._drain(node, options, emit),
+                                    options=options, preflight=pre.to_dict())
+
+    async def _drain(self, node: str, options: DrainOptions, emit: Emitter) -> DrainResult:
+        started = time.monotonic()
+        result = DrainResult(node)
+        result.cordoned = await self.cordon(node)
+        try:
+            async with asyncio.timeout(options.timeout or None):
+                await self._evict_all(node, options, result, emit)
+        except TimeoutError:
+            result.message = _timeout_message(node, options.timeout, result)
+        result.elapsed = time.monotonic() - started
+        result.ok = not result.failed and not result.message
+        if not result.ok:
+            result.message = result.message or f"unable to drain node/{node}: " + "; ".join(
+                f"{pod}: {why}" for pod, why in result.failed.items())
+            emit("failed", result.message, "error", blocked_by=result.blocked_by, failed=result.failed)
+            raise DrainFailed(result.message, result)
+        result.message = f"node/{node} drained"
+        emit("done", result.message, "ok", evicted=len(result.evicted), elapsed=round(result.elapsed, 2))
+        return result
+
+    async def _evict_all(self, node: str, options: DrainOptions, result: DrainResult, emit: Emitter) -> None:
+        pods = await node_pods(self.client, node, options.pod_selector)
+        filtered = plan.filter_pods(pods, options, await self._missing_daemonsets(pods))
+        if filtered.errors:
+            raise DrainFailed(f"cannot drain node/{node}: " + "; ".join(filtered.error_lines()), result)
+        for line in filtered.warning_lines():
+            emit("evict", line, "warn")
+        targets = _objects_for(filtered.evict, pods)
+        gate = asyncio.Semaphore(max(1, options.max_concurrency))
+        tasks = [asyncio.create_task(self._evict_one(pod, node, options, result, emit, gate, len(targets)))
+                 for pod in targets]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _evict_one(self, pod: dict, node: str, options: DrainOptions, result: DrainResult,
+                         emit: Emitter, gate: asyncio.Semaphore, total: int) -> None:
+        key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        async with gate:
+            current = pod
+            attempt = 0
+            while not plan.is_terminating(current):
+                attempt += 1
+                refusal = await self._post_eviction(current, options)
+                if refusal is None:
+                    break
+                if not refusal.retryable:
+                    result.failed[key] = refusal.message
+                    if refusal.kind == "multiple-pdbs":
+                        raise DrainFailed(f"cannot evict {key}: {refusal.message} (several PDBs select it; "
+                                          "fix the overlapping PodDisruptionBudgets)", result)
+                    return
+                await self._report_blocked(key, refusal, attempt, result, emit, options)
+                await asyncio.sleep(options.retry_interval)
+                current = await self._refetch(current, node)
+                if current is None:
+                    break
+        await self._wait_gone(pod, options)
+        result.evicted.append(key)
+        emit("evicted", f"pod/{pod['metadata']['name']} evicted", "info", pod=key,
+             done=len(result.evicted), total=total)
+
+    async def _post_eviction(self, pod: dict, options: DrainOptions) -> EvictionRefusal | None:
+        meta = pod["metadata"]
+        body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": meta["name"], "namespace": meta["namespace"]}}
+        if options.grace_period >= 0:
+            body["deleteOptions"] = {"gracePeriodSeconds": options.grace_period}
+        try:
+            await self.client.create(path_for("pods", meta["namespace"], meta["name"], "eviction"), body)
+        except NotFound:
+            return None
+        except ApiError as exc:
+            return plan.classify_eviction_error(exc.status, exc.body, exc.message)
+        return None
+
+    async def _report_blocked(self, key: str, refusal: EvictionRefusal, attempt: int, result: DrainResult,
+                              emit: Emitter, options: DrainOptions) -> None:
+        numbers = await self._pdb_numbers(key.partition("/")[0], refusal.pdb)
+        pdb_key = f"{key.partition('/')[0]}/{refusal.pdb}" if refusal.pdb else "a PodDisruptionBudget"
+        line = (f"error when evicting pods/{key.partition('/')[2]!r} -n {key.partition('/')[0]!r} "
+                f"(will retry after {options.retry_interval:g}s): blocked by PDB {pdb_key}")
+        if numbers:
+            line += (f" (disruptionsAllowed={numbers['disruptionsAllowed']}, currentHealthy="
+                     f"{numbers['currentHealthy']}/desiredHealthy={numbers['desiredHealthy']})")
+        result.blocked_by[pdb_key] = line
+        emit("blocked", line, "warn", pod=key, pdb=pdb_key, attempt=attempt, **numbers)
+
+    async def _pdb_numbers(self, namespace: str, name: str) -> dict:
+        if not name:
+            return {}
+        try:
+            obj = await self.client.get(path_for("poddisruptionbudgets", namespace, name))
+        except ApiError:
+            return {}
+        allowed, current, desired, expected = plan.pdb_numbers(obj)
+        return {"disruptionsAllowed": allowed, "currentHealthy": current, "desiredHealthy": desired,
+                "expectedPods": expected}
+
+    async def _refetch(self, pod: dict, node: str) -> dict | None:
+        """Re-read the pod before a retry; None if it is gone, replaced or moved (kured#1169)."""
+        meta = pod["metadata"]
+        try:
+            fresh = await self.client.get(path_for("pods", meta["namespace"], meta["name"]))
+        except NotFound:
+            return None
+        same = fresh["metadata"].get("uid") == meta.get("uid") and fresh.get("spec", {}).get("nodeName") == node
+        return fresh if same else None
+
+    async def _wait_gone(self, pod: dict, options: DrainOptions) -> None:
+        """Poll until the pod is 404 or has a new UID (kubectl's waitForDelete)."""
+        meta = pod["metadata"]
+        path = path_for("pods", meta["namespace"], meta["name"])
+        while True:
+            try:
+                fresh = await self.client.get(path)
+            except NotFound:
+                return
+            if fresh["metadata"].get("uid") != meta.get("uid"):
+                return
+            await asyncio.sleep(options.poll_interval)
+
+    # ------------------------------------------------------------------ drain over SSH
+
+    async def drain_via_ssh(self, node: str, control_plane: str, pool, options: DrainOptions,
+                            command_timeout: float = 900) -> DrainResult:
+        """Run ``kubectl drain`` on a control-plane node over SSH, streaming its output."""
+        from cockpit.ssh import commands
+
+        emit = Emitter(self.reporter, "drain", node)
+        timeout = f"{int(options.timeout)}s" if options.timeout else None
+        argv = commands.kubectl_drain(node, ignore_daemonsets=options.ignore_daemonsets,
+                                      delete_emptydir_data=options.delete_emptydir_data, force=options.force,
+                                      timeout=timeout, grace_period=options.grace_period
+                                      if options.grace_period >= 0 else None)
+
+        async def run() -> DrainResult:
+            started = time.monotonic()
+            out = await pool.run(control_plane, argv, timeout=command_timeout,
+                                 on_line=lambda stream, line: emit("ssh", line, "info", stream=stream, line=line))
+            result = DrainResult(node, ok=out.ok, elapsed=time.monotonic() - started,
+                                 message=" | ".join(out.tail(3)))
+            if not out.ok:
+                raise DrainFailed(f"kubectl drain on {control_plane} exited {out.exit_status}: {result.message}",
+                                  result)
+            return result
+
+        return await self.guard.run("drain", node, run, via=control_plane, command=argv)
+
+
+def _objects_for(decisions: list, pods: list[dict]) -> list[dict]:
+    wanted = {d.uid for d in decisions}
+    return [p for p in pods if p["metadata"].get("uid") in wanted]
+
+
+def _timeout_message(node: str, timeout: float, result: DrainResult) -> str:
+    blockers = "; ".join(result.blocked_by.values())
+    text = f"drain of node/{node} did not complete within {timeout:g}s"
+    return f"{text}: {blockers}" if blockers else text

@@ -1,0 +1,195 @@
+"""Reads for the upgrade planner, and the exact commands each node's steps will run.
+
+``gather_facts`` reads the API server version, every node (kubelet version, osImage, Ready,
+cordon, recorded progress), the control-plane static pod images, the pods (for capacity) and
+the PDBs, and turns them into the pure :class:`cockpit.domain.upgrade.ClusterFacts`.
+``step_commands`` lists, per step, the remote commands built by :mod:`cockpit.ssh.commands`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cockpit.controllers.drain import list_all
+from cockpit.domain import drain as drain_rules
+from cockpit.domain.steps import Step, progress_from_annotations
+from cockpit.domain.upgrade import FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan
+from cockpit.kube.paths import path_for
+from cockpit.ssh import commands
+
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+STATIC_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+@dataclass
+class Snapshot:
+    """Raw objects read once for planning (kept for the pre-flight views)."""
+
+    version: str
+    nodes: list[dict]
+    pods: list[dict]
+    pdbs: list[dict]
+    os_families: dict[str, str] = field(default_factory=dict)
+
+
+async def read_snapshot(client) -> Snapshot:
+    """Read everything the planner needs (a handful of list calls)."""
+    version = (await client.version()).get("gitVersion", "")
+    nodes = await list_all(client, path_for("nodes"))
+    pods = await list_all(client, path_for("pods"))
+    pdbs = await list_all(client, path_for("poddisruptionbudgets"))
+    return Snapshot(version, nodes, pods, pdbs)
+
+
+def os_family_from_image(os_image: str) -> str:
+    """``debian`` / ``rhel`` from a node's ``status.nodeInfo.osImage`` ("" if unknown)."""
+    text = (os_image or "").lower()
+    if any(word in text for word in ("debian", "ubuntu")):
+        return "debian"
+    if any(word in text for word in ("red hat", "rhel", "rocky", "centos", "alma", "fedora", "oracle")):
+        return "rhel"
+    return ""
+
+
+def is_control_plane(node: dict) -> bool:
+    """kubeadm's control-plane label is present."""
+    return CONTROL_PLANE_LABEL in ((node.get("metadata") or {}).get("labels") or {})
+
+
+def kubelet_version(node: dict) -> str:
+    """``1.32.4`` from ``status.nodeInfo.kubeletVersion`` (``v1.32.4``)."""
+    return ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "").lstrip("v")
+
+
+def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:
+    """Per node, the image tags of its kube-apiserver/controller-manager/scheduler mirror pods."""
+    out: dict[str, list[str]] = {}
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("namespace") != "kube-system" or not drain_rules.is_mirror(pod):
+            continue
+        if not any(meta.get("name", "").startswith(f"{c}-") for c in STATIC_COMPONENTS):
+            continue
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            tag = container.get("image", "").rpartition(":")[2]
+            out.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(tag)
+    return {node: tuple(tags) for node, tags in out.items()}
+
+
+def _pod_counts(pods: list[dict]) -> tuple[dict[str, int], dict[str, int]]:
+    running: dict[str, int] = {}
+    movable: dict[str, int] = {}
+    for pod in pods:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node or drain_rules.is_finished(pod):
+            continue
+        running[node] = running.get(node, 0) + 1
+        if not drain_rules.is_mirror(pod) and pod in drain_rules.rescheduled_pods([pod]):
+            movable[node] = movable.get(node, 0) + 1
+    return running, movable
+
+
+def facts_from(snapshot: Snapshot) -> ClusterFacts:
+    """The pure planner's input from a raw snapshot."""
+    images = static_pod_versions(snapshot.pods)
+    running, movable = _pod_counts(snapshot.pods)
+    nodes = []
+    for node in snapshot.nodes:
+        meta, status = node.get("metadata") or {}, node.get("status") or {}
+        name = meta.get("name", "")
+        os_image = (status.get("nodeInfo") or {}).get("osImage", "")
+        nodes.append(NodeFacts(
+            name=name,
+            control_plane=is_control_plane(node),
+            kubelet=kubelet_version(node),
+            os_family=snapshot.os_families.get(name) or os_family_from_image(os_image),
+            os_image=os_image,
+            ready=drain_rules.is_ready(node),
+            unschedulable=bool((node.get("spec") or {}).get("unschedulable")),
+            movable_pods=movable.get(name, 0),
+            running_pods=running.get(name, 0),
+            allocatable_pods=int((status.get("allocatable") or {}).get("pods", 110)),
+            static_pod_versions=images.get(name, ()),
+            progress=progress_from_annotations(name, meta.get("annotations")),
+        ))
+    return ClusterFacts(api_version=snapshot.version, nodes=tuple(nodes),
+                        min_pdb_disruptions=_min_pdb_disruptions(snapshot.pdbs))
+
+
+def _min_pdb_disruptions(pdbs: list[dict]) -> int | None:
+    guarding = [drain_rules.pdb_numbers(p)[0] for p in pdbs if drain_rules.pdb_numbers(p)[3] > 0]
+    return min(guarding) if guarding else None
+
+
+async def probe_os_families(pool, names: list[str], timeout: float = 30) -> dict[str, str]:
+    """``cat /etc/os-release`` on each node over SSH -> os family (nodes that fail are left out)."""
+    out = {}
+    for name in names:
+        try:
+            result = await pool.run(name, commands.os_release(), timeout=timeout, sudo=False)
+            out[name] = commands.os_family_from_os_release(result.stdout)
+        except Exception:  # noqa: BLE001 - osImage remains the fallback; the run re-probes
+            continue
+    return out
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def step_commands(node: PlannedNode, target: str, sudo: bool = True) -> list[tuple[str, str]]:
+    """(step, command line) for every step of ``node``: what the operator will see run."""
+    family = node.os_family or "debian"
+
+    def shell(argv: list[str]) -> str:
+        return commands.to_shell(commands.with_sudo(argv) if sudo else argv)
+
+    upgrade = (commands.kubeadm_upgrade_apply(target) if node.role == FIRST_CONTROL_PLANE
+               else commands.kubeadm_upgrade_node())
+    table = {
+        Step.UPGRADING_KUBEADM: [shell(commands.install_kubeadm(family, target)),
+                                 shell(commands.kubeadm_version())],
+        Step.KUBEADM_UPGRADE: [shell(upgrade)],
+        Step.DRAINING: [f"API: cordon + evict (as kubectl drain {node.name} --ignore-daemonsets)"],
+        Step.UPGRADING_KUBELET: [shell(commands.install_kubelet_kubectl(family, target))],
+        Step.RESTARTING_KUBELET: [shell(commands.daemon_reload()), shell(commands.restart_kubelet())],
+        Step.WAITING_READY: [f"API: wait for node/{node.name} Ready with kubelet v{target}"],
+        Step.UNCORDONING: [f"API: uncordon node/{node.name} (only if cockpit cordoned it)"],
+    }
+    return [(step.value, line) for step in node.steps for line in table[step]]
+
+
+def plan_to_dict(plan: UpgradePlan, sudo: bool = True) -> dict:
+    """The plan as JSON (for ``--json`` and the journal)."""
+    return {
+        "target": plan.target,
+        "cluster_version": plan.cluster_version,
+        "refused": plan.refused,
+        "violations": [{"rule": v.rule, "message": v.message} for v in plan.violations],
+        "warnings": plan.warnings,
+        "concurrency": plan.concurrency,
+        "concurrency_note": plan.concurrency_note,
+        "batches": plan.batches,
+        "nodes": [{"name": n.name, "role": n.role, "os_family": n.os_family, "current": n.current,
+                   "target": n.target, "done": n.done, "start_step": n.start_step.value, "note": n.note,
+                   "commands": [{"step": s, "command": c} for s, c in step_commands(n, plan.target, sudo)]}
+                  for n in (plan.nodes[name] for name in plan.order())],
+    }
+
+
+def plan_lines(plan: UpgradePlan, sudo: bool = True) -> list[str]:
+    """The plan as human lines (CLI and confirmation screen)."""
+    if plan.refused:
+        return [f"upgrade to {plan.target} refused:"] + [f"  {v.line()}" for v in plan.violations]
+    out = [f"upgrade {plan.cluster_version} -> {plan.target}: {len(plan.nodes)} nodes, "
+           f"{len(plan.batches)} batches, worker concurrency {plan.concurrency}"
+           + (f" ({plan.concurrency_note})" if plan.concurrency_note else "")]
+    out += [f"warning: {w}" for w in plan.warnings]
+    for number, batch in enumerate(plan.batches, 1):
+        out.append(f"batch {number}: {', '.join(batch)}")
+        for name in batch:
+            node = plan.nodes[name]
+            status = "done" if node.done else f"{node.current} -> {node.target}"
+            note = f" [{node.note}]" if node.note else ""
+            out.append(f"  {name} ({node.role}, {node.os_family or 'unknown OS'}): {status}{note}")
+            out += [f"    {step:<19} {line}" for step, line in step_commands(node, plan.target, sudo)]
+    return out

@@ -1,0 +1,459 @@
+"""What a simulated node answers over SSH: a tiny shell that emulates kubeadm, apt/dnf,
+systemctl and friends with realistic output, exit codes and (speed-scaled) durations.
+
+``NodeShell(cluster, node, state_dir).run(command_line, io)`` interprets one SSH exec request:
+``a && b``, ``a || b``, ``a; b``, ``sh -c '...'``, ``sudo [-n] ...`` and ``VAR=value cmd``.
+Effects are real in the simulation (they go through the SimCluster / NodeRuntime API):
+installing a package changes ``NodeRuntime.installed``, ``kubeadm upgrade apply`` moves the
+control plane, ``systemctl restart kubelet`` restarts the simulated kubelet. Unknown commands
+exit 127 like bash. Faults (``cluster.faults``): ``ssh_fail`` / ``ssh_hang`` / ``ssh_drop``
+map a node to a command prefix (matched with and without ``sudo``), ``kubelet_never_returns``.
+``kubectl`` on control-plane nodes is in :mod:`cockpit.sim.nodeshell_kubectl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any, Protocol
+
+from cockpit.sim import nodeshell_kubectl
+
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+K8S_PACKAGES = ("kubeadm", "kubelet", "kubectl")
+DEB_REVISION = "1.1"
+RPM_REVISION = "150500.1.1"
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+_OPERATORS = ("&&", "||", ";")
+OS_RELEASE = {
+    "debian": ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
+               'VERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n'
+               'HOME_URL="https://www.debian.org/"\n'),
+    "rhel": ('NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
+             'VERSION_ID="9.4"\nPLATFORM_ID="platform:el9"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n'),
+}
+
+
+class ShellIO(Protocol):
+    """Where a command writes (the SSH channel's stdout and stderr)."""
+
+    def out(self, text: str) -> None: ...
+
+    def err(self, text: str) -> None: ...
+
+
+class DropConnection(Exception):
+    """Raised by the ``ssh_drop`` fault: the SSH server aborts the whole connection."""
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of ``v1.33.1`` / ``1.33.1``, None if it is not one."""
+    m = _VERSION.fullmatch(text.strip())
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def split_chain(script: str) -> list[tuple[str, list[str]]]:
+    """``a && b; c`` -> [("", argv_a), ("&&", argv_b), (";", argv_c)]."""
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    steps: list[tuple[str, list[str]]] = []
+    op, argv = "", []
+    for token in lexer:
+        if token in _OPERATORS:
+            steps.append((op, argv))
+            op, argv = token, []
+        else:
+            argv.append(token)
+    steps.append((op, argv))
+    return [(o, a) for o, a in steps if a]
+
+
+class NodeShell:
+    """One node's command interpreter (a new one per SSH exec request is fine)."""
+
+    def __init__(self, cluster: Any, node: str, state_dir: str | Path) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.state_dir = Path(state_dir)
+
+    @property
+    def runtime(self) -> Any:
+        """The node's NodeRuntime (package versions, kubelet state, OS)."""
+        return self.cluster.node_runtime(self.node)
+
+    async def run(self, command: str, io: ShellIO) -> int:
+        """Run one command line; returns its exit status."""
+        try:
+            steps = split_chain(command)
+        except ValueError as exc:
+            io.err(f"bash: -c: syntax error: {exc}\n")
+            return 2
+        status = 0
+        for op, argv in steps:
+            if (op == "&&" and status != 0) or (op == "||" and status == 0):
+                continue
+            status = await self.run_argv(argv, io)
+        return status
+
+    async def run_argv(self, argv: list[str], io: ShellIO) -> int:
+        """Run one simple command (after sudo / env prefixes), applying the SSH faults."""
+        argv = _strip_prefixes(argv)
+        if not argv:
+            return 0
+        try:
+            await self._apply_faults(argv, io)
+        except _ExitNow as stop:
+            return stop.status
+        handler = self._handlers().get(argv[0])
+        if handler is None or not self._installed_here(argv[0]):
+            io.err(f"bash: {argv[0]}: command not found\n")
+            return 127
+        return await handler(argv[1:], io)
+
+    # -- faults ----------------------------------------------------------------------------
+
+    async def _apply_faults(self, argv: list[str], io: ShellIO) -> None:
+        faults = self.cluster.faults
+        line = shlex.join(argv)
+        if _matches(faults.ssh_hang.get(self.node), line):
+            await asyncio.Event().wait()  # never completes; cancelled when the channel closes
+        if _matches(faults.ssh_drop.get(self.node), line):
+            await self.cluster.clock.sleep(1)
+            raise DropConnection(line)
+        if _matches(faults.ssh_fail.get(self.node), line):
+            io.err(f"{argv[0]}: simulated failure (cockpit sim fault ssh_fail on {self.node})\n")
+            raise _ExitNow(1)
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def _handlers(self) -> dict:
+        kubectl = nodeshell_kubectl.KubectlEmulator(self)
+        return {
+            "true": self._true, "false": self._false, "echo": self._echo, "sleep": self._sleep,
+            "sh": self._sh, "bash": self._sh, "cat": self._cat, "uname": self._uname,
+            "hostname": self._hostname, "kubeadm": self._kubeadm, "systemctl": self._systemctl,
+            "apt-mark": self._apt_mark, "apt-get": self._apt_get, "apt": self._apt_get,
+            "dnf": self._dnf, "yum": self._dnf, "kubectl": kubectl.run,
+        }
+
+    def _installed_here(self, program: str) -> bool:
+        os_id = getattr(self.runtime, "os_id", "debian")
+        if program in ("apt-get", "apt", "apt-mark"):
+            return os_id == "debian"
+        if program in ("dnf", "yum"):
+            return os_id == "rhel"
+        if program == "kubectl":
+            return bool(self._installed("kubectl"))
+        return True
+
+    # -- small builtins --------------------------------------------------------------------
+
+    async def _true(self, args: list[str], io: ShellIO) -> int:
+        return 0
+
+    async def _false(self, args: list[str], io: ShellIO) -> int:
+        return 1
+
+    async def _echo(self, args: list[str], io: ShellIO) -> int:
+        io.out(" ".join(args) + "\n")
+        return 0
+
+    async def _sleep(self, args: list[str], io: ShellIO) -> int:
+        try:
+            await self.cluster.clock.sleep(float(args[0].rstrip("s")))
+        except (IndexError, ValueError):
+            io.err("sleep: missing operand\n")
+            return 1
+        return 0
+
+    async def _sh(self, args: list[str], io: ShellIO) -> int:
+        if len(args) >= 2 and args[0] == "-c":
+            return await self.run(args[1], io)
+        io.err("sh: only 'sh -c COMMAND' is supported on simulated nodes\n")
+        return 2
+
+    async def _cat(self, args: list[str], io: ShellIO) -> int:
+        status = 0
+        for path in args:
+            if path == "/etc/os-release":
+                io.out(OS_RELEASE.get(getattr(self.runtime, "os_id", "debian"), OS_RELEASE["debian"]))
+            elif path == "/etc/kubernetes/admin.conf" and self.is_control_plane():
+                io.out("apiVersion: v1\nkind: Config\n# (simulated admin.conf)\n")
+            else:
+                io.err(f"cat: {path}: No such file or directory\n")
+                status = 1
+        return status
+
+    async def _uname(self, args: list[str], io: ShellIO) -> int:
+        kernel = getattr(self.runtime, "kernel", "6.1.0-28-amd64")
+        if args and args[0] == "-a":
+            io.out(f"Linux {self.node} {kernel} #1 SMP PREEMPT_DYNAMIC x86_64 GNU/Linux\n")
+        elif args and args[0] == "-r":
+            io.out(kernel + "\n")
+        else:
+            io.out("Linux\n")
+        return 0
+
+    async def _hostname(self, args: list[str], io: ShellIO) -> int:
+        io.out(self.node + "\n")
+        return 0
+
+    # -- helpers shared with the package / kubeadm emulation --------------------------------
+
+    def is_control_plane(self) -> bool:
+        """Whether the Node object carries the control-plane role label."""
+        node = self.cluster.store.get("nodes", None, self.node)
+        return bool(node) and CONTROL_PLANE_LABEL in (node["metadata"].get("labels") or {})
+
+    def _installed(self, package: str) -> str | None:
+        rt = self.runtime
+        installed = getattr(rt, "installed", None) or {}
+        return installed.get(package) or getattr(rt, f"{package}_version", None)
+
+    def _set_installed(self, package: str, version: str) -> None:
+        rt = self.runtime
+        rt.installed[package] = version
+        # The running kubelet keeps its version until restarted; the CLIs change at once.
+        if package in ("kubeadm", "kubectl") and hasattr(rt, f"{package}_version"):
+            setattr(rt, f"{package}_version", version)
+
+    async def pause(self, sim_seconds: float) -> None:
+        """Take ``sim_seconds`` of simulated time."""
+        await self.cluster.clock.sleep(sim_seconds)
+
+    async def call_cluster(self, method: str, *args: Any) -> Any:
+        """Call a SimCluster method that may be sync or async."""
+        result = getattr(self.cluster, method)(*args)
+        return await result if inspect.isawaitable(result) else result
+
+    # -- systemctl -------------------------------------------------------------------------
+
+    async def _systemctl(self, args: list[str], io: ShellIO) -> int:
+        verb, units = (args[0], args[1:]) if args else ("", [])
+        if verb == "daemon-reload":
+            await self.pause(0.5)
+            return 0
+        if verb not in ("restart", "start", "stop", "is-active", "status") or units[:1] not in (["kubelet"],
+                                                                                               ["kubelet.service"]):
+            io.err(f"Failed to {verb or 'run'} {' '.join(units) or 'command'}: Unit not supported by the simulated node.\n")
+            return 5
+        return await self._kubelet_unit(verb, io)
+
+    async def _kubelet_unit(self, verb: str, io: ShellIO) -> int:
+        if verb in ("restart", "start"):
+            await self.pause(1)
+            await self.call_cluster("restart_kubelet", self.node)
+            return 0
+        if verb == "stop":
+            await self.call_cluster("stop_kubelet", self.node)
+            return 0
+        state = self._kubelet_state()
+        if verb == "status":
+            io.out(f"● kubelet.service - kubelet: The Kubernetes Node Agent\n     Active: {state}\n")
+        else:
+            io.out(state + "\n")
+        return 0 if state == "active" else 3
+
+    def _kubelet_state(self) -> str:
+        if self.node in self.cluster.faults.kubelet_never_returns:
+            return "activating"
+        return "active" if getattr(self.runtime, "kubelet_running", True) else "inactive"
+
+    # -- packages and kubeadm live in the second half of this module -------------------------
+
+    async def _apt_mark(self, args: list[str], io: ShellIO) -> int:
+        return await _apt_mark(self, args, io)
+
+    async def _apt_get(self, args: list[str], io: ShellIO) -> int:
+        return await _apt_get(self, args, io)
+
+    async def _dnf(self, args: list[str], io: ShellIO) -> int:
+        return await _dnf(self, args, io)
+
+    async def _kubeadm(self, args: list[str], io: ShellIO) -> int:
+        from cockpit.sim import nodeshell_kubeadm
+        return await nodeshell_kubeadm.run(self, args, io)
+
+
+class _ExitNow(Exception):
+    """Internal: stop the command with an exit status (used by the ssh_fail fault)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _strip_prefixes(argv: list[str]) -> list[str]:
+    """Drop ``sudo [-n] [-E] [--]`` and leading ``VAR=value`` assignments."""
+    while argv:
+        if argv[0] == "sudo":
+            argv = argv[1:]
+            while argv and argv[0].startswith("-"):
+                stop = argv[0] == "--"
+                argv = argv[1:]
+                if stop:
+                    break
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", argv[0]):
+            argv = argv[1:]
+        else:
+            return argv
+    return argv
+
+
+def _matches(prefix: str | None, line: str) -> bool:
+    return bool(prefix) and line.startswith(prefix)
+
+
+# -- apt / dnf ------------------------------------------------------------------------------
+
+def available(shell: NodeShell, package: str, version: str, revision: str, rpm: bool) -> bool:
+    """Whether the (simulated) package repository has ``package`` at ``version-revision``.
+
+    The repository serves the node's current minor and the next one, patches 0..15, with
+    the pkgs.k8s.io revision; the repo switch of a minor upgrade is not modelled.
+    """
+    wanted, current = parse_version(version), parse_version(shell._installed(package) or "")
+    if wanted is None or current is None or wanted[0] != 1 or wanted[2] > 15:
+        return False
+    if not current[1] <= wanted[1] <= current[1] + 1:
+        return False
+    canonical = RPM_REVISION if rpm else DEB_REVISION
+    return revision in ("*", canonical) or (revision.endswith("*") and canonical.startswith(revision[:-1]))
+
+
+async def _apt_mark(shell: NodeShell, args: list[str], io: ShellIO) -> int:
+    if not args or args[0] not in ("hold", "unhold", "showhold"):
+        io.err("E: Invalid operation " + (args[0] if args else "") + "\n")
+        return 100
+    held = shell.runtime.held_packages
+    if args[0] == "showhold":
+        io.out("".join(f"{p}\n" for p in sorted(held)))
+        return 0
+    for package in args[1:]:
+        if package not in K8S_PACKAGES:
+            io.err(f"E: Unable to locate package {package}\n")
+            return 100
+        _mark(held, args[0], package, io)
+    return 0
+
+
+def _mark(held: set[str], verb: str, package: str, io: ShellIO) -> None:
+    if verb == "hold":
+        io.out(f"{package} was already set on hold.\n" if package in held else f"{package} set on hold.\n")
+        held.add(package)
+    else:
+        io.out(f"Canceled hold on {package}.\n" if package in held else f"{package} was already not on hold.\n")
+        held.discard(package)
+
+
+async def _apt_get(shell: NodeShell, args: list[str], io: ShellIO) -> int:
+    if args[:1] == ["update"]:
+        await shell.pause(2)
+        io.out("Hit:1 http://deb.debian.org/debian bookworm InRelease\n")
+        io.out("Hit:2 https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/deb  InRelease\n")
+        io.out("Reading package lists...\n")
+        return 0
+    if args[:1] != ["install"]:
+        io.err(f"E: Invalid operation {args[0] if args else ''}\n")
+        return 100
+    flags = {a for a in args[1:] if a.startswith("-")}
+    specs = [a for a in args[1:] if not a.startswith("-")]
+    return await _apt_install(shell, specs, flags, io)
+
+
+async def _apt_install(shell: NodeShell, specs: list[str], flags: set[str], io: ShellIO) -> int:
+    io.out("Reading package lists...\nBuilding dependency tree...\nReading state information...\n")
+    wanted: dict[str, str] = {}
+    for spec in specs:
+        package, _, pkg_version = spec.partition("=")
+        if package not in K8S_PACKAGES:
+            io.err(f"E: Unable to locate package {package}\n")
+            return 100
+        version, _, revision = pkg_version.partition("-")
+        if not available(shell, package, version, revision or "*", rpm=False):
+            io.err(f"E: Version '{pkg_version}' for '{package}' was not found\n")
+            return 100
+        wanted[package] = version
+    changing = [p for p, v in wanted.items() if shell._installed(p) != v]
+    held = sorted(p for p in changing if p in shell.runtime.held_packages)
+    if held:
+        io.out("The following held packages will be changed:\n  " + " ".join(held) + "\n")
+        if "--allow-change-held-packages" not in flags:
+            io.err("E: Held packages were changed and -y was used without --allow-change-held-packages.\n")
+            return 100
+    if changing and not flags & {"-y", "--yes", "--assume-yes", "-qy", "-yq"}:
+        io.out("Do you want to continue? [Y/n] Abort.\n")
+        return 1
+    for package in wanted:
+        if package not in changing:
+            io.out(f"{package} is already the newest version ({wanted[package]}-{DEB_REVISION}).\n")
+    await _unpack(shell, changing, wanted, io)
+    return 0
+
+
+async def _unpack(shell: NodeShell, changing: list[str], wanted: dict[str, str], io: ShellIO) -> None:
+    if not changing:
+        io.out("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
+        return
+    io.out("The following packages will be upgraded:\n  " + " ".join(changing) + "\n")
+    io.out(f"{len(changing)} upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
+    await shell.pause(3)
+    for i, package in enumerate(changing, 1):
+        io.out(f"Get:{i} https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/deb  "
+               f"{package} {wanted[package]}-{DEB_REVISION} [11.2 MB]\n")
+    for package in changing:
+        old, new = shell._installed(package), f"{wanted[package]}-{DEB_REVISION}"
+        io.out(f"Preparing to unpack .../{package}_{new}_amd64.deb ...\n")
+        io.out(f"Unpacking {package} ({new}) over ({old}-{DEB_REVISION}) ...\n")
+        await shell.pause(1)
+        shell._set_installed(package, wanted[package])
+        io.out(f"Setting up {package} ({new}) ...\n")
+
+
+async def _dnf(shell: NodeShell, args: list[str], io: ShellIO) -> int:
+    if args[:1] != ["install"]:
+        io.err(f"No such command: {args[0] if args else ''}. Please use /usr/bin/dnf --help\n")
+        return 1
+    flags = {a for a in args[1:] if a.startswith("-")}
+    excludes_off = flags & {"--disableexcludes=kubernetes", "--disableexcludes=all",
+                            "--setopt=disable_excludes=kubernetes"}
+    io.out("Last metadata expiration check: 0:14:05 ago.\n")
+    wanted: dict[str, str] = {}
+    for spec in (a for a in args[1:] if not a.startswith("-")):
+        m = re.fullmatch(r"(kubeadm|kubelet|kubectl)-(\d+\.\d+\.\d+)(?:-(.+))?", spec)
+        if not m or not excludes_off or not available(shell, m[1], m[2], m[3] or "*", rpm=True):
+            io.err(f"No match for argument: {spec}\nError: Unable to find a match: {spec}\n")
+            return 1
+        wanted[m[1]] = m[2]
+    if not flags & {"-y", "--assumeyes"}:
+        io.out("Is this ok [y/N]: Operation aborted.\n")
+        return 1
+    await _dnf_transaction(shell, wanted, io)
+    return 0
+
+
+async def _dnf_transaction(shell: NodeShell, wanted: dict[str, str], io: ShellIO) -> None:
+    changing = [p for p, v in wanted.items() if shell._installed(p) != v]
+    if not changing:
+        io.out("Dependencies resolved.\nNothing to do.\nComplete!\n")
+        return
+    io.out("Dependencies resolved.\nUpgrading:\n")
+    for package in changing:
+        io.out(f" {package:<12} x86_64  {wanted[package]}-{RPM_REVISION}  kubernetes  11 M\n")
+    io.out(f"\nTransaction Summary\nUpgrade  {len(changing)} Package(s)\n\nDownloading Packages:\n")
+    await shell.pause(3)
+    io.out("Running transaction\n")
+    for package in changing:
+        await shell.pause(1)
+        shell._set_installed(package, wanted[package])
+        io.out(f"  Upgrading        : {package}-{wanted[package]}-{RPM_REVISION}.x86_64\n")
+    io.out("Complete!\n")
+
+
+def json_dump(value: Any) -> str:
+    """Pretty JSON as kubeadm prints it (two-space indent, trailing newline)."""
+    return json.dumps(value, indent=2) + "\n"

@@ -12,6 +12,8 @@ from typing import Any
 
 from rich.text import Text
 
+from cockpit.domain import skew, traffic
+
 
 def all_uids(store: Any) -> Iterable[str]:
     """Every uid in a store (used only for a full redraw, e.g. after a theme change)."""
@@ -30,12 +32,12 @@ def pod_finished(pod: Any) -> bool:
 
 def nodes_header(nodes: list[Any], cache: Any) -> Text:
     """``API v1.32.4 · 3 control-plane, 6 workers · skew: ok`` or the violations."""
-    skew = None
 
     version = getattr(cache, "server_version", None) or "?"
     cps = sum(1 for n in nodes if n.is_control_plane)
     text = Text.assemble(("API ", "bold"), str(version), f"  ·  {cps} control-plane, {len(nodes) - cps} workers  ·  ")
-    violations = []
+    components = skew.control_plane_versions(_control_plane_pods(cache, nodes))
+    violations = skew.skew_violations(str(version), nodes, components) if version != "?" else []
     if not violations:
         text.append("✔ version skew ok")
         return text
@@ -44,11 +46,35 @@ def nodes_header(nodes: list[Any], cache: Any) -> Text:
     return text
 
 
-def bluegreen_pairs(cache: Any, namespace: str, labels: tuple[str, ...]) -> list[Any]:
-    """Blue/green pairs of one namespace (domain.traffic)."""
-    return []
+def _slices_for(cache: Any, services: Iterable[Any]) -> list[Any]:
+    """EndpointSlices of these Services through the store's service index."""
+    slices = cache.store("endpointslices")
+    return [e for svc in services for e in slices.by_index("service", svc.key)]
 
 
-def route_splits(cache: Any, namespace: str) -> list[Any]:
-    """HTTPRoute splits of one namespace (domain.traffic)."""
-    return []
+def _pods_of(cache: Any, deployments: Iterable[Any]) -> list[Any]:
+    """Pods of these Deployments via the owner indexes (Deployment -> ReplicaSet -> Pod)."""
+    rs_store, pods = cache.store("replicasets"), cache.store("pods")
+    return [p for d in deployments for rs in rs_store.by_index("owner", d.uid) for p in pods.by_index("owner", rs.uid)]
+
+
+def bluegreen_pairs(cache: Any, services: list[Any], deployments: list[Any], labels: tuple[str, ...]) -> list[Any]:
+    """Blue/green pairs among one namespace's Services and Deployments (domain.traffic)."""
+    if not services or len(deployments) < 2:
+        return []
+    return traffic.blue_green_pairs(services, deployments, _pods_of(cache, deployments),
+                                    _slices_for(cache, services), labels)
+
+
+def route_splits(cache: Any, routes: list[Any], services: list[Any]) -> list[Any]:
+    """Weighted splits of one namespace's HTTPRoutes with ready endpoints per backend."""
+    if not routes:
+        return []
+    return traffic.route_splits(routes, services, _slices_for(cache, services))
+
+
+def _control_plane_pods(cache: Any, nodes: list[Any]) -> list[Any]:
+    """kube-system pods on control-plane nodes (the static pods carry component versions)."""
+    pods = cache.store("pods")
+    return [p for n in nodes if n.is_control_plane for p in pods.by_index("node", n.name)
+            if p.namespace == "kube-system"]

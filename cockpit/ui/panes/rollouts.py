@@ -90,8 +90,8 @@ class RolloutsPane(Pane):
             state.append(f" ⚠ {diagnosis.reasons[0]}", style=self.colour("state-failed"))
         counts = f"{dep.replicas}/{dep.updated_replicas}/{dep.ready_replicas}/{dep.available_replicas}"
         images = ",".join(image_tag(i) for i in dep.images) or "-"
-        progress = bar(status.progress, 5, self.colour("bar-filled"), self.colour("bar-empty"))
-        progress.append(f"{round(status.progress * 100):>3}%")
+        progress = Text(f"{round(status.progress * 100):>3}% ")
+        progress.append_text(bar(status.progress, 4, self.colour("bar-filled"), self.colour("bar-empty")))
         order = rollout.sort_key(status, dep, diagnosis)
         return (SortText(dep.key, order), "Rolling" if dep.strategy == "RollingUpdate" else dep.strategy,
                 counts, str(dep.revision or "-"), Text(images), state, progress)

@@ -36,6 +36,7 @@ class TrafficPane(Pane):
         super().__init__(*args, **kwargs)
         self.labels = tuple(labels)
         self._ns_of: dict[str, str] = {}  # uid -> namespace, to place deletions
+        self._members: dict[tuple[str, str], set[str]] = {}  # (kind, namespace) -> uids
         self._ns_rows: dict[str, set[str]] = {}  # namespace -> row keys shown for it
         self._order: dict[str, tuple] = {}  # row key -> sort position
 
@@ -45,17 +46,25 @@ class TrafficPane(Pane):
         for kind, uids in changes.items():
             store = cache.store(kind)
             for uid in views.all_uids(store) if uids is None else uids:
-                namespaces |= self._namespace_of(uid, store.get(uid))
+                namespaces |= self._namespace_of(kind, uid, store.get(uid))
         for namespace in sorted(namespaces):
             self._rebuild(cache, namespace)
 
-    def _namespace_of(self, uid: str, record: Any) -> set[str]:
+    def _namespace_of(self, kind: str, uid: str, record: Any) -> set[str]:
+        """Keep the per-namespace membership index; returns the namespaces this uid touches."""
         old = self._ns_of.pop(uid, None)
         found = {old} if old is not None else set()
+        if old is not None:
+            self._members.get((kind, old), set()).discard(uid)
         if record is not None:
             self._ns_of[uid] = record.namespace
+            self._members.setdefault((kind, record.namespace), set()).add(uid)
             found.add(record.namespace)
         return found
+
+    def _records(self, cache: Any, kind: str, namespace: str) -> list[Any]:
+        store = cache.store(kind)
+        return [r for r in (store.get(u) for u in self._members.get((kind, namespace), ())) if r is not None]
 
     def _rebuild(self, cache: Any, namespace: str) -> None:
         rows = dict(self._rows_for(cache, namespace))
@@ -66,14 +75,17 @@ class TrafficPane(Pane):
         self.sync([*((key, None) for key in stale), *rows.items()])
 
     def _rows_for(self, cache: Any, namespace: str) -> Iterator[tuple[str, Cells]]:
-        for position, pair in enumerate(views.bluegreen_pairs(cache, namespace, self.labels)):
+        services = self._records(cache, "services", namespace)
+        deployments = self._records(cache, "deployments", namespace)
+        for position, pair in enumerate(views.bluegreen_pairs(cache, services, deployments, self.labels)):
             for index, slot in enumerate(pair.slots):
                 key = f"svc:{pair.uid}:{slot.value}"
                 self._order[key] = (namespace, 0, position, index)
                 yield key, self._slot_cells(key, pair, slot, first=index == 0)
-        for position, split in enumerate(views.route_splits(cache, namespace)):
+        routes = self._records(cache, "httproutes", namespace)
+        for position, split in enumerate(views.route_splits(cache, routes, services)):
             for index, backend in enumerate(split.backends):
-                key = f"route:{split.uid}:{split.rule}:{backend.name}"
+                key = f"route:{split.uid}:{split.rule}:{index}:{backend.name}"
                 self._order[key] = (namespace, 1, position, split.rule, index)
                 yield key, self._backend_cells(key, split, backend, first=index == 0)
 
@@ -92,11 +104,12 @@ class TrafficPane(Pane):
     def _backend_cells(self, key: str, split: Any, backend: Any, first: bool) -> Cells:
         name = SortText(split.key if first else (f"  rule {split.rule}" if split.rule else ""), self._order[key],
                         "bold" if first else "")
-        share = bar(backend.percent / 100, 8, self.colour("bar-filled"), self.colour("bar-empty"))
+        share = bar(backend.percent / 100, 7, self.colour("bar-filled"), self.colour("bar-empty"))
         share.append(f"{backend.percent:>4.0f}%")
-        ready = Text(f"{backend.ready_endpoints} endpoints",
-                     style="bold reverse" if backend.weight and not backend.ready_endpoints else "")
-        return name, Text(f"→ {backend.name} w={backend.weight}"), share, ready
+        empty = backend.weight > 0 and not backend.ready_endpoints
+        ready = Text(f"{'✘ ' if empty else ''}{backend.ready_endpoints} endpoints · w={backend.weight}",
+                     style="bold reverse" if empty else "")
+        return name, Text(f"→ {backend.name}"), share, ready
 
     def resort(self) -> None:
         """Group by namespace, pairs before routes, in domain order (the name cell carries it)."""

@@ -28,11 +28,12 @@ from cockpit.ssh.errors import UnsafeArgument
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
 OS_FAMILIES = ("debian", "rhel")
 
-_VERSION = re.compile(r"\d{1,4}\.\d{1,4}\.\d{1,4}")
-_REVISION = re.compile(r"\*|\d{1,4}(\.\d{1,4}){0,3}")
+# [0-9], not \d: \d also matches non-ASCII digits such as "１".
+_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}")
+_REVISION = re.compile(r"\*|[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
-_DURATION = re.compile(r"\d{1,6}(ms|s|m|h)")
+_DURATION = re.compile(r"[0-9]{1,6}(ms|s|m|h)")
 
 
 def validate_version(version: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 IntOrStr = int | str | None
 
@@ -119,7 +119,7 @@ class ContainerStatus(W):
 class PodStatus(W):
     phase: str = ""
     reason: str = ""
-    pod_ip: str = ""
+    pod_ip: str = field(default="", name="podIP")
     start_time: datetime | None = None
     conditions: list[Condition] | None = None
     container_statuses: list[ContainerStatus] | None = None
@@ -244,7 +244,7 @@ class ServiceSpec(W):
     type: str = "ClusterIP"
     selector: dict[str, str] | None = None
     ports: list[ServicePortW] | None = None
-    cluster_ip: str = ""
+    cluster_ip: str = field(default="", name="clusterIP")
 
 
 class Service(W):

@@ -362,6 +362,11 @@ class ClusterCache:
         return self._status[1]
 
     @property
+    def since(self) -> float:
+        """Alias of ``status_since`` (what the UI's status bar reads)."""
+        return self._status[1]
+
+    @property
     def last_error(self) -> str:
         """The newest one-line error of a reconnecting informer ("" when none)."""
         errors = [i for i in self._informers.values() if i.state == "reconnecting" and i.last_error]

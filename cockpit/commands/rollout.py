@@ -185,11 +185,11 @@ def precheck(session: Session, args: argparse.Namespace, action: str) -> None:
     session.guard.journal.check_writable()
 
 
-def show_plan(out: Output, plan: Any, before: str, after: str) -> None:
+def show_plan(out: Output, plan: Any) -> None:
     """Print the preview: target, before -> after, checks and the equivalent command."""
     out.line(f"target   {plan.target}")
-    out.line(f"before   {before}")
-    out.line(f"after    {after}")
+    out.line(f"before   {plan.before_text}")
+    out.line(f"after    {plan.after_text}")
     for check in getattr(plan, "checks", []) or []:
         out.line(f"  {check.line()}")
     out.line(f"command  {plan.command}")
@@ -246,7 +246,7 @@ def run_rollout_action(args: argparse.Namespace) -> int:
 async def _undo(ctl: Any, out: Output, args: argparse.Namespace) -> Any:
     plan = await ctl.plan_undo(args.target, args.to_revision)
     for _ in range(MAX_PREVIEW_ROUNDS):
-        show_plan(out, plan, _images(plan.before), _images(plan.after))
+        show_plan(out, plan)
         if not plan.noop_reason:
             confirm(args, out, f"roll {args.target} back to revision {plan.to_revision}?")
         try:
@@ -254,11 +254,6 @@ async def _undo(ctl: Any, out: Output, args: argparse.Namespace) -> Any:
         except ChangedSincePreview as exc:
             plan = _ask_again(out, args, exc)
     raise CockpitError(f"{args.target} keeps changing; try again later")
-
-
-def _images(summary: dict) -> str:
-    images = ", ".join(f"{n}={i}" for n, i in (summary.get("images") or {}).items())
-    return f"revision {summary.get('revision')}: {images}"
 
 
 def _ask_again(out: Output, args: argparse.Namespace, exc: ChangedSincePreview) -> Any:
@@ -282,7 +277,7 @@ def run_switch(args: argparse.Namespace) -> int:
                                verify_timeout=args.verify_timeout)
         plan = await ctl.preview(args.target, args.to)
         for _ in range(MAX_PREVIEW_ROUNDS):
-            show_plan(session.out, plan, _selector(plan.selector_before), _selector(plan.selector_after))
+            show_plan(session.out, plan)
             if plan.ok and not plan.noop:
                 confirm(args, session.out, f"switch {args.target} to {plan.to_colour}?")
             try:
@@ -298,10 +293,6 @@ def run_switch(args: argparse.Namespace) -> int:
         return 0 if result.ok else 1
 
     return run_async(args, body, "switch")
-
-
-def _selector(selector: dict) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
 
 
 # ----- shift --------------------------------------------------------------------------------
@@ -347,7 +338,7 @@ async def _set_weights(ctl: Any, out: Output, args: argparse.Namespace, weights:
     plan = await ctl.preview(args.target, weights, args.kind, **roles)
     for _ in range(MAX_PREVIEW_ROUNDS):
         out.line(plan.view.text())
-        show_plan(out, plan, _weights(plan.before), _weights(plan.after))
+        show_plan(out, plan)
         if plan.ok:
             confirm(args, out, f"set the weights of {args.target}?")
         try:
@@ -355,7 +346,3 @@ async def _set_weights(ctl: Any, out: Output, args: argparse.Namespace, weights:
         except ChangedSincePreview as exc:
             plan = _ask_again(out, args, exc)
     raise UsageError(f"{args.target} keeps changing; try again later")
-
-
-def _weights(weights: dict) -> str:
-    return ", ".join(f"{n}={w}" for n, w in weights.items())

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cockpit.controllers.base import (
-    ActionFailed, ChangedSincePreview, Emitter, Reporter, is_owned_by, meta, split_target,
+    ChangedSincePreview, Emitter, Reporter, is_owned_by, meta, split_target,
 )
 from cockpit.controllers.guard import ActionGuard
 from cockpit.domain import rollout as rollout_view
@@ -98,6 +98,16 @@ class UndoPlan:
     patch: list[dict[str, Any]]
     command: str
     noop_reason: str = ""
+
+    @property
+    def before_text(self) -> str:
+        """e.g. ``"revision 2: checkout=registry.example/checkout:2.4.0-broken"``."""
+        return f"revision {self.before.get('revision')}: {_images_text(self.before)}"
+
+    @property
+    def after_text(self) -> str:
+        """The revision and images after the undo."""
+        return f"revision {self.after.get('revision')}: {_images_text(self.after)}"
 
 
 class RolloutController:
@@ -378,6 +388,6 @@ def _level_of(status: RolloutStatus) -> str:
 
 
 __all__ = [
-    "RolloutController", "RolloutResult", "RolloutStatus", "UndoPlan", "ActionFailed",
+    "RolloutController", "RolloutResult", "RolloutStatus", "UndoPlan",
     "build_status", "pick_revision", "make_undo_plan", "revision_of",
 ]

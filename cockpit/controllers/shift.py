@@ -91,6 +91,16 @@ class ShiftPlan:
         """All checks hold."""
         return not failed_checks(self.checks)
 
+    @property
+    def before_text(self) -> str:
+        """e.g. ``"api-stable=90, api-canary=10"``."""
+        return _weights_text(self.before)
+
+    @property
+    def after_text(self) -> str:
+        """The weights after the change."""
+        return _weights_text(self.after)
+
     def journal_fields(self) -> dict[str, Any]:
         """The preview as journaled."""
         return {"kind": self.kind, "before": {"weights": self.before}, "after": {"weights": self.after},

@@ -71,6 +71,16 @@ class SwitchPlan:
         """The Service already selects the target colour."""
         return self.selector_before == self.selector_after
 
+    @property
+    def before_text(self) -> str:
+        """e.g. ``"selector app=web,color=blue (3 ready blue pods)"``."""
+        return _selector_text(self.selector_before, self.from_colour, self.ready_by_colour)
+
+    @property
+    def after_text(self) -> str:
+        """e.g. ``"selector app=web,color=green (3 ready green pods)"``."""
+        return _selector_text(self.selector_after, self.to_colour, self.ready_by_colour)
+
     def journal_fields(self) -> dict[str, Any]:
         """The preview as journaled (without the raw Service)."""
         return {"before": {"selector": self.selector_before}, "after": {"selector": self.selector_after},
@@ -429,6 +439,10 @@ def _ready_by_colour(selector: dict[str, str], key: str, pods: list[dict]) -> di
         if base and labels_match(labels, base) and key in labels and pod_is_ready(pod):
             counts[labels[key]] = counts.get(labels[key], 0) + 1
     return counts
+
+
+def _selector_text(selector: dict[str, str], colour: str | None, ready: dict[str, int]) -> str:
+    return f"selector {selector_string(selector)} ({ready.get(colour or '', 0)} ready {colour} pods)"
 
 
 def _reverse(plan: SwitchPlan) -> SwitchPlan:

@@ -48,6 +48,7 @@ class CockpitApp(App[int]):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit.interrupt"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("colon", "command_palette", "Palette", id="palette"),
         Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, id="pane.next"),

@@ -1,0 +1,59 @@
+"""Which actions the cockpit offers: the one place controllers are plugged into the UI.
+
+To add an action (e.g. F's blue/green switch or G's drain), register a PaneAction::
+
+    async def preview_switch(ctx: ActionContext) -> ChangePreview:
+        plan = await switch.plan(ctx.services["client"], ctx.record.namespace, ctx.record.name, "green")
+        return ChangePreview(title="switch shop/web to green", target=ctx.record.key,
+                             before="selector color=blue", after="selector color=green",
+                             command="kubectl -n shop patch service web -p '...'",
+                             preconditions=tuple(Precondition(c.name, c.ok, c.detail) for c in plan.checks),
+                             data={"plan": plan})
+
+    async def run_switch(ctx: ActionContext, preview: ChangePreview, report) -> object:
+        return await switch.execute(ctx.services["client"], ctx.services["guard"], preview.data["plan"], report)
+
+    registry.register(PaneAction("traffic.switch", "traffic: switch colour", "traffic", "s",
+                                 mutating=True, preview=preview_switch, run=run_switch))
+
+The key becomes a binding with id ``traffic.switch`` on the Traffic pane (remappable in
+``[keymap]``), the palette lists "traffic: switch colour", and the app runs it through the
+read-only choke point and the ConfirmScreen. ``report`` takes F's ``Progress`` events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.ui.actions import REGISTRY, ActionContext, ActionRegistry, PaneAction
+
+
+async def _rollout_status(ctx: ActionContext, _preview: Any, _report: Any) -> str:
+    """kubectl-rollout-status verdict of the selected Deployment (read-only)."""
+    from cockpit.domain.rollout import rollout_status
+
+    return rollout_status(ctx.record).message
+
+
+async def _node_summary(ctx: ActionContext, _preview: Any, _report: Any) -> str:
+    """One line about the selected node (read-only)."""
+    node = ctx.record
+    return (f"{node.name}: kubelet {node.kubelet_version}, {node.os_image or 'os ?'}, "
+            f"kernel {node.kernel_version or '?'}, runtime {node.container_runtime or '?'}")
+
+
+BUILTIN = (
+    PaneAction("rollout.status", "rollout: status", "rollouts", "s", mutating=False, run=_rollout_status,
+               description="kubectl rollout status of the selected Deployment"),
+    PaneAction("node.info", "node: info", "nodes", "i", mutating=False, run=_node_summary,
+               description="versions of the selected node"),
+)
+
+
+def wire_actions(registry: ActionRegistry | None = None) -> ActionRegistry:
+    """Register the built-in actions (and, as they land, the controllers') and return the registry."""
+    registry = registry if registry is not None else REGISTRY
+    for action in BUILTIN:
+        if registry.get(action.id) is None:
+            registry.register(action)
+    return registry

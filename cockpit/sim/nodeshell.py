@@ -244,9 +244,12 @@ class NodeShell:
         return await self._kubelet_unit(verb, io)
 
     async def _kubelet_unit(self, verb: str, io: ShellIO) -> int:
-        if verb in ("restart", "start"):
+        if verb == "restart" or (verb == "start" and not hasattr(self.cluster, "start_kubelet")):
             await self.pause(1)
             await self.call_cluster("restart_kubelet", self.node)
+            return 0
+        if verb == "start":
+            await self.call_cluster("start_kubelet", self.node)
             return 0
         if verb == "stop":
             await self.call_cluster("stop_kubelet", self.node)

@@ -228,7 +228,8 @@ async def _apply(shell: NodeShell, args: list[str], io: ShellIO) -> int:
         io.err("won't proceed; the user didn't answer (Y|n) in order to continue\n")
         return 1
     await _upgrade_static_pods(shell, target, io)
-    await shell.call_cluster("set_control_plane_version", target)
+    # Only this node's static pods move now; `kubeadm upgrade node` moves the other control planes.
+    await shell.call_cluster("set_control_plane_version", target, shell.node)
     io.out("[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n")
     _apply_epilogue(shell, target, io)
     return 0

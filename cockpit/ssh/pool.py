@@ -120,19 +120,21 @@ class SshPool:
 
     async def run(self, node: str, argv: Sequence[str], *, timeout: float | None,
                   on_line: LineCallback | None = None, sudo: bool | None = None,
-                  check: bool = False) -> CommandResult:
+                  check: bool = False, address: str | None = None) -> CommandResult:
         """Run ``argv`` on ``node`` (quoted; ``sudo -n`` in front when sudo applies).
 
         stdout and stderr are streamed line by line through ``on_line`` as they arrive and
         also collected in the result. ``timeout`` (seconds, None = no limit) bounds the whole
-        command; on expiry the channel is closed and CommandTimeout raised.
+        command; on expiry the channel is closed and CommandTimeout raised. ``address`` is
+        the node's InternalIP (same as ``set_address``).
         """
+        if address:
+            self.set_address(node, address)
         use_sudo = self.sudo if sudo is None else sudo
         command = commands.to_shell(commands.with_sudo(argv) if use_sudo else list(argv))
-        await self.connect(node)
-        entry = self._connections[node]
         started = time.monotonic()
-        exit_status, out, err = await self._execute(entry, command, timeout, on_line)
+        process, entry = await self._start(node, command)
+        exit_status, out, err = await self._finish(entry, process, command, timeout, on_line)
         result = CommandResult(node, command, exit_status, out, err, time.monotonic() - started)
         if check and not result.ok:
             raise CommandFailed(f"{command!r} on {node} exited {exit_status}: "
@@ -174,14 +176,24 @@ class SshPool:
             raise SshUnreachable(f"cannot reach {target.describe()} over ssh: {reason}") from None
         return _Connection(conn, client, target)
 
-    async def _execute(self, entry: _Connection, command: str, timeout: float | None,
-                       on_line: LineCallback | None) -> tuple[int, str, str]:
+    async def _start(self, node: str, command: str) -> tuple[asyncssh.SSHClientProcess, _Connection]:
+        """Open a channel for ``command``; a reused connection that died quietly is replaced once
+        (safe: nothing ran yet)."""
+        for attempt in (1, 2):
+            await self.connect(node)
+            entry = self._connections[node]
+            try:
+                process = await entry.conn.create_process(command, encoding="utf-8", errors="replace")
+                return process, entry
+            except (asyncssh.Error, OSError) as exc:
+                self._forget(node, entry)
+                if attempt == 2:
+                    raise SshDropped(f"ssh connection to {node} failed before {command!r} started: {exc}") from None
+        raise AssertionError("unreachable")
+
+    async def _finish(self, entry: _Connection, process: asyncssh.SSHClientProcess, command: str,
+                      timeout: float | None, on_line: LineCallback | None) -> tuple[int, str, str]:
         node = entry.target.node
-        try:
-            process = await entry.conn.create_process(command, encoding="utf-8", errors="replace")
-        except (asyncssh.Error, OSError) as exc:
-            self._forget(node, entry)
-            raise SshDropped(f"ssh connection to {node} failed before {command!r} started: {exc}") from None
         try:
             out, err = await asyncio.wait_for(_collect(process, on_line), timeout)
             await asyncio.wait_for(process.wait_closed(), 5)

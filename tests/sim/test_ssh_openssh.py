@@ -157,3 +157,17 @@ async def test_changed_host_key_is_refused_even_with_accept_new(sshd: Sshd, tmp_
             await pool.run("node-a", ["true"], timeout=10)
     assert "ssh-keygen -R" in str(info.value) and info.value.old_fingerprints
     assert sshd.known_hosts.read_text().count("\n") == 1
+
+
+async def test_lines_stream_as_they_are_produced(sshd: Sshd) -> None:
+    seen: dict[str, float] = {}
+    async with SshPool(ssh_config=str(sshd.ssh_config)) as pool:
+        await pool.run("node-a", ["sh", "-c", "echo first; sleep 0.6; echo second"], timeout=10,
+                       on_line=lambda s, l: seen.setdefault(l, time.monotonic()))
+    assert seen["second"] - seen["first"] > 0.4
+
+
+async def test_sudo_prefix_is_sent(sshd: Sshd) -> None:
+    async with SshPool(ssh_config=str(sshd.ssh_config), sudo=True) as pool:
+        result = await pool.run("node-a", ["true"], timeout=10)
+    assert result.command == "sudo -n true"

@@ -47,8 +47,8 @@ class StandInCluster:
     def node_runtime(self, name: str):
         return self.runtimes[name]
 
-    def set_control_plane_version(self, version: str) -> None:
-        self.calls.append(("set_control_plane_version", version))
+    def set_control_plane_version(self, version: str, node: str | None = None) -> None:
+        self.calls.append(("set_control_plane_version", version, node))
         self.version = version
 
     def upgrade_node_config(self, node: str) -> None:
@@ -229,3 +229,11 @@ async def test_keys_and_ports_reused_across_restarts(nodes, tmp_path: Path) -> N
         assert again.ports == ports and again.known_hosts.read_text() == before_known
     finally:
         await again.stop()
+
+
+async def test_reconnects_after_the_server_dropped_an_idle_connection(nodes) -> None:
+    first = await nodes.pool.connect("worker-1")
+    for conn in list(nodes.ssh._connections):
+        conn.abort()
+    result = await nodes.pool.run("worker-1", ["echo", "again"], timeout=10)
+    assert result.stdout == "again\n" and await nodes.pool.connect("worker-1") is not first

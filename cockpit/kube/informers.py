@@ -92,6 +92,8 @@ class Informer:
         self._on_changes = on_changes
         self._on_state = on_state
         self._backoff = backoff or Backoff()
+        self._gone_backoff = Backoff(0.5, 10.0)
+        self._relisted_last = False
         self._page_size = page_size
 
     async def run(self) -> None:
@@ -106,15 +108,20 @@ class Informer:
         try:
             if self.kind in DISCOVERY_KINDS and not await self._served():
                 return self._set_unavailable("not served by this API server")
+            self._relisted_last = False
             if not self.resource_version:
                 await self._relist()
+                self._relisted_last = True
             started = time.monotonic()
             await self._watch()
+            self._gone_backoff.reset()
             # A server that ends streams at once must not make us spin.
             return 0.2 if time.monotonic() - started < 1.0 else 0.0
         except Gone:
-            self.resource_version = ""  # too old: relist at once
-            return 0.0
+            # Too old: relist. At once the first time; a server answering 410 right after a
+            # fresh list gets backoff instead of a hot relist loop.
+            self.resource_version = ""
+            return self._gone_backoff.next_delay() if self._relisted_last else 0.0
         except Forbidden as exc:
             return self._set_forbidden(str(exc))
         except NotFound as exc:

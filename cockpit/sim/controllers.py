@@ -1,0 +1,33 @@
+"""The set of simulated controllers, in the order their store handlers run."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def build(cluster) -> list:
+    """Instantiate every controller for ``cluster``."""
+    from cockpit.sim.ctl_daemonset import DaemonSetController
+    from cockpit.sim.ctl_deployment import DeploymentController
+    from cockpit.sim.ctl_disruption import DisruptionController
+    from cockpit.sim.ctl_endpoints import EndpointsController
+    from cockpit.sim.ctl_gc import ChurnGenerator, GarbageCollector
+    from cockpit.sim.ctl_nodes import CordonTaints, NodeLifecycle
+    from cockpit.sim.ctl_replicaset import ReplicaSetController
+    from cockpit.sim.kubelet import Kubelet
+    from cockpit.sim.scheduler import Scheduler
+
+    return [GarbageCollector(cluster), DeploymentController(cluster), ReplicaSetController(cluster),
+            DaemonSetController(cluster), Scheduler(cluster), Kubelet(cluster), EndpointsController(cluster),
+            DisruptionController(cluster), CordonTaints(cluster), NodeLifecycle(cluster),
+            ChurnGenerator(cluster)]
+
+
+def start_tasks(cluster) -> list[asyncio.Task]:
+    """One task per controller loop."""
+    return [asyncio.ensure_future(ctl.run()) for ctl in cluster.controllers]
+
+
+def idle(cluster) -> bool:
+    """True when no work-queue controller has pending keys."""
+    return all(getattr(ctl, "pending", lambda: 0)() == 0 for ctl in cluster.controllers)

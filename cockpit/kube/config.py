@@ -184,7 +184,12 @@ def _auth_headers(cfg: Configuration) -> dict[str, str]:
         value = cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
     except ConfigException as exc:
         raise ConnectionProblem(f"could not obtain credentials: {_one_line(exc)}") from None
-    return {"Authorization": value} if value else {}
+    if not value:
+        return {}
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() == "bearer":  # the in-cluster loader writes "bearer": normalise the scheme
+        value = f"Bearer {credential}"
+    return {"Authorization": value}
 
 
 def _ssl_context(cfg: Configuration, context: str) -> ssl.SSLContext:

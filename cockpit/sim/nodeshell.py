@@ -8,26 +8,25 @@ installing a package changes ``NodeRuntime.installed``, ``kubeadm upgrade apply`
 control plane, ``systemctl restart kubelet`` restarts the simulated kubelet. Unknown commands
 exit 127 like bash. Faults (``cluster.faults``): ``ssh_fail`` / ``ssh_hang`` / ``ssh_drop``
 map a node to a command prefix (matched with and without ``sudo``), ``kubelet_never_returns``.
-``kubectl`` on control-plane nodes is in :mod:`cockpit.sim.nodeshell_kubectl`.
+Packages (apt, dnf, dpkg-query, rpm) are in :mod:`cockpit.sim.nodeshell_packages`, kubeadm in
+:mod:`cockpit.sim.nodeshell_kubeadm`, kubectl on control-plane nodes in
+:mod:`cockpit.sim.nodeshell_kubectl`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from cockpit.sim import nodeshell_kubectl
+from cockpit.sim import nodeshell_kubeadm, nodeshell_kubectl, nodeshell_packages
+from cockpit.sim.nodeshell_base import CONTROL_PLANE_LABEL, DropConnection, ShellIO
 
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-K8S_PACKAGES = ("kubeadm", "kubelet", "kubectl")
-DEB_REVISION = "1.1"
-RPM_REVISION = "150500.1.1"
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+__all__ = ["NodeShell", "DropConnection", "ShellIO", "split_chain"]
+
 _OPERATORS = ("&&", "||", ";")
 OS_RELEASE = {
     "debian": ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
@@ -36,24 +35,6 @@ OS_RELEASE = {
     "rhel": ('NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
              'VERSION_ID="9.4"\nPLATFORM_ID="platform:el9"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n'),
 }
-
-
-class ShellIO(Protocol):
-    """Where a command writes (the SSH channel's stdout and stderr)."""
-
-    def out(self, text: str) -> None: ...
-
-    def err(self, text: str) -> None: ...
-
-
-class DropConnection(Exception):
-    """Raised by the ``ssh_drop`` fault: the SSH server aborts the whole connection."""
-
-
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    """(major, minor, patch) of ``v1.33.1`` / ``1.33.1``, None if it is not one."""
-    m = _VERSION.fullmatch(text.strip())
-    return (int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
 def split_chain(script: str) -> list[tuple[str, list[str]]]:
@@ -137,15 +118,18 @@ class NodeShell:
             "sh": self._sh, "bash": self._sh, "cat": self._cat, "uname": self._uname,
             "hostname": self._hostname, "kubeadm": self._kubeadm, "systemctl": self._systemctl,
             "apt-mark": self._apt_mark, "apt-get": self._apt_get, "apt": self._apt_get,
-            "dnf": self._dnf, "yum": self._dnf, "kubectl": kubectl.run,
+            "dnf": self._dnf, "yum": self._dnf, "kubectl": kubectl.run, "dpkg-query": self._dpkg_query,
+            "rpm": self._rpm, "journalctl": self._journalctl,
         }
 
     def _installed_here(self, program: str) -> bool:
         os_id = getattr(self.runtime, "os_id", "debian")
         if program in ("apt-get", "apt", "apt-mark"):
             return os_id == "debian"
-        if program in ("dnf", "yum"):
+        if program in ("dnf", "yum", "rpm"):
             return os_id == "rhel"
+        if program == "dpkg-query":
+            return os_id == "debian"
         if program == "kubectl":
             return bool(self._installed("kubectl"))
         return True
@@ -266,19 +250,34 @@ class NodeShell:
             return "activating"
         return "active" if getattr(self.runtime, "kubelet_running", True) else "inactive"
 
+    async def _journalctl(self, args: list[str], io: ShellIO) -> int:
+        if self.node in self.cluster.faults.kubelet_never_returns:
+            io.out("kubelet.service: Main process exited, code=exited, status=1/FAILURE\n"
+                   "kubelet.service: Failed with result 'exit-code'.\n"
+                   "kubelet.service: Scheduled restart job, restart counter is at 7.\n")
+        else:
+            io.out(f"Started kubelet.service - kubelet: The Kubernetes Node Agent.\n"
+                   f"I0000 kubelet.go:1566] \"Started kubelet\" version=\"v{self._installed('kubelet')}\"\n")
+        return 0
+
     # -- packages and kubeadm live in the second half of this module -------------------------
 
+    async def _dpkg_query(self, args: list[str], io: ShellIO) -> int:
+        return nodeshell_packages.dpkg_query(self, args, io)
+
+    async def _rpm(self, args: list[str], io: ShellIO) -> int:
+        return nodeshell_packages.rpm(self, args, io)
+
     async def _apt_mark(self, args: list[str], io: ShellIO) -> int:
-        return await _apt_mark(self, args, io)
+        return await nodeshell_packages.apt_mark(self, args, io)
 
     async def _apt_get(self, args: list[str], io: ShellIO) -> int:
-        return await _apt_get(self, args, io)
+        return await nodeshell_packages.apt_get(self, args, io)
 
     async def _dnf(self, args: list[str], io: ShellIO) -> int:
-        return await _dnf(self, args, io)
+        return await nodeshell_packages.dnf(self, args, io)
 
     async def _kubeadm(self, args: list[str], io: ShellIO) -> int:
-        from cockpit.sim import nodeshell_kubeadm
         return await nodeshell_kubeadm.run(self, args, io)
 
 
@@ -309,154 +308,3 @@ def _strip_prefixes(argv: list[str]) -> list[str]:
 
 def _matches(prefix: str | None, line: str) -> bool:
     return bool(prefix) and line.startswith(prefix)
-
-
-# -- apt / dnf ------------------------------------------------------------------------------
-
-def available(shell: NodeShell, package: str, version: str, revision: str, rpm: bool) -> bool:
-    """Whether the (simulated) package repository has ``package`` at ``version-revision``.
-
-    The repository serves the node's current minor and the next one, patches 0..15, with
-    the pkgs.k8s.io revision; the repo switch of a minor upgrade is not modelled.
-    """
-    wanted, current = parse_version(version), parse_version(shell._installed(package) or "")
-    if wanted is None or current is None or wanted[0] != 1 or wanted[2] > 15:
-        return False
-    if not current[1] <= wanted[1] <= current[1] + 1:
-        return False
-    canonical = RPM_REVISION if rpm else DEB_REVISION
-    return revision in ("*", canonical) or (revision.endswith("*") and canonical.startswith(revision[:-1]))
-
-
-async def _apt_mark(shell: NodeShell, args: list[str], io: ShellIO) -> int:
-    if not args or args[0] not in ("hold", "unhold", "showhold"):
-        io.err("E: Invalid operation " + (args[0] if args else "") + "\n")
-        return 100
-    held = shell.runtime.held_packages
-    if args[0] == "showhold":
-        io.out("".join(f"{p}\n" for p in sorted(held)))
-        return 0
-    for package in args[1:]:
-        if package not in K8S_PACKAGES:
-            io.err(f"E: Unable to locate package {package}\n")
-            return 100
-        _mark(held, args[0], package, io)
-    return 0
-
-
-def _mark(held: set[str], verb: str, package: str, io: ShellIO) -> None:
-    if verb == "hold":
-        io.out(f"{package} was already set on hold.\n" if package in held else f"{package} set on hold.\n")
-        held.add(package)
-    else:
-        io.out(f"Canceled hold on {package}.\n" if package in held else f"{package} was already not on hold.\n")
-        held.discard(package)
-
-
-async def _apt_get(shell: NodeShell, args: list[str], io: ShellIO) -> int:
-    if args[:1] == ["update"]:
-        await shell.pause(2)
-        io.out("Hit:1 http://deb.debian.org/debian bookworm InRelease\n")
-        io.out("Hit:2 https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/deb  InRelease\n")
-        io.out("Reading package lists...\n")
-        return 0
-    if args[:1] != ["install"]:
-        io.err(f"E: Invalid operation {args[0] if args else ''}\n")
-        return 100
-    flags = {a for a in args[1:] if a.startswith("-")}
-    specs = [a for a in args[1:] if not a.startswith("-")]
-    return await _apt_install(shell, specs, flags, io)
-
-
-async def _apt_install(shell: NodeShell, specs: list[str], flags: set[str], io: ShellIO) -> int:
-    io.out("Reading package lists...\nBuilding dependency tree...\nReading state information...\n")
-    wanted: dict[str, str] = {}
-    for spec in specs:
-        package, _, pkg_version = spec.partition("=")
-        if package not in K8S_PACKAGES:
-            io.err(f"E: Unable to locate package {package}\n")
-            return 100
-        version, _, revision = pkg_version.partition("-")
-        if not available(shell, package, version, revision or "*", rpm=False):
-            io.err(f"E: Version '{pkg_version}' for '{package}' was not found\n")
-            return 100
-        wanted[package] = version
-    changing = [p for p, v in wanted.items() if shell._installed(p) != v]
-    held = sorted(p for p in changing if p in shell.runtime.held_packages)
-    if held:
-        io.out("The following held packages will be changed:\n  " + " ".join(held) + "\n")
-        if "--allow-change-held-packages" not in flags:
-            io.err("E: Held packages were changed and -y was used without --allow-change-held-packages.\n")
-            return 100
-    if changing and not flags & {"-y", "--yes", "--assume-yes", "-qy", "-yq"}:
-        io.out("Do you want to continue? [Y/n] Abort.\n")
-        return 1
-    for package in wanted:
-        if package not in changing:
-            io.out(f"{package} is already the newest version ({wanted[package]}-{DEB_REVISION}).\n")
-    await _unpack(shell, changing, wanted, io)
-    return 0
-
-
-async def _unpack(shell: NodeShell, changing: list[str], wanted: dict[str, str], io: ShellIO) -> None:
-    if not changing:
-        io.out("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
-        return
-    io.out("The following packages will be upgraded:\n  " + " ".join(changing) + "\n")
-    io.out(f"{len(changing)} upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
-    await shell.pause(3)
-    for i, package in enumerate(changing, 1):
-        io.out(f"Get:{i} https://prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/deb  "
-               f"{package} {wanted[package]}-{DEB_REVISION} [11.2 MB]\n")
-    for package in changing:
-        old, new = shell._installed(package), f"{wanted[package]}-{DEB_REVISION}"
-        io.out(f"Preparing to unpack .../{package}_{new}_amd64.deb ...\n")
-        io.out(f"Unpacking {package} ({new}) over ({old}-{DEB_REVISION}) ...\n")
-        await shell.pause(1)
-        shell._set_installed(package, wanted[package])
-        io.out(f"Setting up {package} ({new}) ...\n")
-
-
-async def _dnf(shell: NodeShell, args: list[str], io: ShellIO) -> int:
-    if args[:1] != ["install"]:
-        io.err(f"No such command: {args[0] if args else ''}. Please use /usr/bin/dnf --help\n")
-        return 1
-    flags = {a for a in args[1:] if a.startswith("-")}
-    excludes_off = flags & {"--disableexcludes=kubernetes", "--disableexcludes=all",
-                            "--setopt=disable_excludes=kubernetes"}
-    io.out("Last metadata expiration check: 0:14:05 ago.\n")
-    wanted: dict[str, str] = {}
-    for spec in (a for a in args[1:] if not a.startswith("-")):
-        m = re.fullmatch(r"(kubeadm|kubelet|kubectl)-(\d+\.\d+\.\d+)(?:-(.+))?", spec)
-        if not m or not excludes_off or not available(shell, m[1], m[2], m[3] or "*", rpm=True):
-            io.err(f"No match for argument: {spec}\nError: Unable to find a match: {spec}\n")
-            return 1
-        wanted[m[1]] = m[2]
-    if not flags & {"-y", "--assumeyes"}:
-        io.out("Is this ok [y/N]: Operation aborted.\n")
-        return 1
-    await _dnf_transaction(shell, wanted, io)
-    return 0
-
-
-async def _dnf_transaction(shell: NodeShell, wanted: dict[str, str], io: ShellIO) -> None:
-    changing = [p for p, v in wanted.items() if shell._installed(p) != v]
-    if not changing:
-        io.out("Dependencies resolved.\nNothing to do.\nComplete!\n")
-        return
-    io.out("Dependencies resolved.\nUpgrading:\n")
-    for package in changing:
-        io.out(f" {package:<12} x86_64  {wanted[package]}-{RPM_REVISION}  kubernetes  11 M\n")
-    io.out(f"\nTransaction Summary\nUpgrade  {len(changing)} Package(s)\n\nDownloading Packages:\n")
-    await shell.pause(3)
-    io.out("Running transaction\n")
-    for package in changing:
-        await shell.pause(1)
-        shell._set_installed(package, wanted[package])
-        io.out(f"  Upgrading        : {package}-{wanted[package]}-{RPM_REVISION}.x86_64\n")
-    io.out("Complete!\n")
-
-
-def json_dump(value: Any) -> str:
-    """Pretty JSON as kubeadm prints it (two-space indent, trailing newline)."""
-    return json.dumps(value, indent=2) + "\n"

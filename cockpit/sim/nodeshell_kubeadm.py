@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from cockpit.sim.nodeshell import CONTROL_PLANE_LABEL, ShellIO, json_dump, parse_version
+from cockpit.sim.nodeshell_base import CONTROL_PLANE_LABEL, ShellIO, json_dump, parse_version
 
 if TYPE_CHECKING:
     from cockpit.sim.nodeshell import NodeShell

@@ -18,7 +18,8 @@ import aiohttp
 import yaml
 
 if TYPE_CHECKING:
-    from cockpit.sim.nodeshell import NodeShell, ShellIO
+    from cockpit.sim.nodeshell import NodeShell
+    from cockpit.sim.nodeshell_base import ShellIO
 
 NO_CONFIG = ("The connection to the server localhost:8080 was refused - did you specify the right host or port?\n")
 RETRY_SECONDS = 5.0

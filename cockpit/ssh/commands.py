@@ -134,6 +134,19 @@ def kernel_release() -> list[str]:
     return ["uname", "-r"]
 
 
+def package_versions(os_family: str) -> list[str]:
+    """Installed kubeadm/kubelet/kubectl package versions, one ``NAME VERSION`` per line
+    (``dpkg-query`` / ``rpm -q``), to tell which package steps already happened."""
+    if validate_os_family(os_family) == "rhel":
+        return ["rpm", "-q", "--queryformat", "%{NAME} %{VERSION}-%{RELEASE}\\n", "kubeadm", "kubelet", "kubectl"]
+    return ["dpkg-query", "-W", "-f=${Package} ${Version}\\n", "kubeadm", "kubelet", "kubectl"]
+
+
+def held_packages() -> list[str]:
+    """``apt-mark showhold`` (Debian family)."""
+    return ["apt-mark", "showhold"]
+
+
 def kubelet_is_active() -> list[str]:
     """``systemctl is-active kubelet`` (prints ``active``; exit 0 only when running)."""
     return ["systemctl", "is-active", "kubelet"]

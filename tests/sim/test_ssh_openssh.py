@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from cockpit.ssh import CommandTimeout, HostKeyChanged, HostKeyUnknown, SshPool
-from cockpit.ssh import commands
 
 SSHD = "/usr/sbin/sshd"
 pytestmark = [pytest.mark.sshd, pytest.mark.skipif(not os.path.exists(SSHD), reason="OpenSSH sshd not installed")]

@@ -7,7 +7,6 @@ stop_kubelet) so these tests pin the shell's behaviour independently of the full
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -237,3 +236,12 @@ async def test_reconnects_after_the_server_dropped_an_idle_connection(nodes) -> 
         conn.abort()
     result = await nodes.pool.run("worker-1", ["echo", "again"], timeout=10)
     assert result.stdout == "again\n" and await nodes.pool.connect("worker-1") is not first
+
+
+async def test_package_versions_probe(nodes) -> None:
+    deb = await nodes.pool.run("worker-1", commands.package_versions("debian"), timeout=10)
+    assert deb.stdout.splitlines() == ["kubeadm 1.32.4-1.1", "kubelet 1.32.4-1.1", "kubectl 1.32.4-1.1"]
+    rpm = await nodes.pool.run("worker-2", commands.package_versions("rhel"), timeout=10)
+    assert rpm.stdout.splitlines()[0] == "kubeadm 1.32.4-150500.1.1"
+    held = await nodes.pool.run("worker-1", commands.held_packages(), timeout=10)
+    assert held.stdout.split() == ["kubeadm", "kubectl", "kubelet"]

@@ -50,6 +50,7 @@ class Simulator:
         self.ssh = None
         self.kubeconfig = str(Path(options.state_dir) / "kubeconfig")
         self.ssh_config: str | None = None
+        self.ca_file = str(Path(options.state_dir) / "tls.crt")
 
     @property
     def url(self) -> str:
@@ -206,6 +207,7 @@ class SimThread:
     faults = property(lambda self: self.sim.faults)
     store = property(lambda self: self.sim.store)
     server = property(lambda self: self.sim.server)
+    ca_file = property(lambda self: self.sim.ca_file)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)

@@ -110,7 +110,7 @@ class SimServer:
         self._monitor = asyncio.create_task(self._watch_refusals())
 
     async def _open_site(self) -> None:
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, shutdown_timeout=0.5,
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True,
                                  ssl_context=self.ssl_context)
         await self._site.start()
         server = self._site._server  # the asyncio Server: read the port actually bound

@@ -10,7 +10,9 @@ and the messages are kubectl's. Only on nodes that have admin.conf (control plan
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,19 +79,20 @@ def _drop_kubeconfig(args: list[str]) -> list[str]:
 class _Api:
     """The few REST calls kubectl drain makes, with the simulator's bearer token."""
 
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, tls: ssl.SSLContext | bool = True) -> None:
         self.server = server.rstrip("/")
-        self.session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"})
+        self.session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"},
+                                             connector=aiohttp.TCPConnector(ssl=tls))
 
     @classmethod
     def from_kubeconfig(cls, path: Path) -> _Api | None:
         try:
             config = yaml.safe_load(path.read_text())
-            server = config["clusters"][0]["cluster"]["server"]
+            cluster = config["clusters"][0]["cluster"]
             token = config["users"][0]["user"].get("token", "")
-        except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+            return cls(cluster["server"], token, _tls(cluster))
+        except (OSError, KeyError, IndexError, TypeError, ValueError, ssl.SSLError, yaml.YAMLError):
             return None
-        return cls(server, token)
 
     async def __aenter__(self) -> _Api:
         return self
@@ -107,6 +110,18 @@ class _Api:
                 return resp.status, json.loads(text) if text else {}
             except ValueError:
                 return resp.status, {"message": text}
+
+
+def _tls(cluster: dict) -> ssl.SSLContext | bool:
+    """Verify the server against the kubeconfig's CA, like admin.conf does for kubectl."""
+    if cluster.get("insecure-skip-tls-verify"):
+        return False
+    if cluster.get("certificate-authority-data"):
+        pem = base64.b64decode(cluster["certificate-authority-data"]).decode()
+        return ssl.create_default_context(cadata=pem)
+    if cluster.get("certificate-authority"):
+        return ssl.create_default_context(cafile=cluster["certificate-authority"])
+    return True
 
 
 async def _set_unschedulable(api: _Api, node: str, value: bool, io: ShellIO) -> int:

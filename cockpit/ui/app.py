@@ -16,6 +16,7 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Container
 from textual.widgets import Footer, Input, Static
@@ -51,8 +52,9 @@ class CockpitApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit.interrupt"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("colon", "command_palette", "Palette", id="palette"),
-        Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, id="pane.next"),
-        Binding("shift+tab", "focus_pane_offset(-1)", "Prev pane", show=False, id="pane.prev"),
+        # priority: the Screen's own tab (focus_next) would otherwise win and skip hidden panes.
+        Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, priority=True, id="pane.next"),
+        Binding("shift+tab", "focus_pane_offset(-1)", "Prev pane", show=False, priority=True, id="pane.prev"),
         Binding("m", "toggle_maximize", "Max", id="maximize"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", id="back"),
@@ -77,6 +79,7 @@ class CockpitApp(App[int]):
         self.theme_set = themes if themes is not None else load_themes()
         self._wanted_theme = theme or self.ui_config.theme
         self.banner_text = ""
+        self._panes: list[Pane] = []
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -96,6 +99,12 @@ class CockpitApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Cached once: queries from the app go to the *active* screen, which may be a modal.
+        main = self.screen
+        self._topbar = main.query_one(StatusLine)
+        self._banner = main.query_one("#banner", Static)
+        self._tabs = main.query_one("#tabs", Static)
+        self._panes = list(main.query(Pane))
         self._install_themes()
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         if self.ui_config.keymap:
@@ -147,7 +156,11 @@ class CockpitApp(App[int]):
 
     def panes(self) -> list[Pane]:
         """The four panes in order."""
-        return list(self.query(Pane))
+        return self._panes
+
+    def pane(self, pane_id: str) -> Pane:
+        """A pane by id (``rollouts``, ``traffic``, ``nodes``, ``events``)."""
+        return next(p for p in self._panes if p.PANE == pane_id)
 
     def flush(self) -> None:
         """Take the cache's changed keys and let each pane diff the rows they touch."""
@@ -176,13 +189,13 @@ class CockpitApp(App[int]):
 
     def refresh_topbar(self) -> None:
         """Redraw the connection indicator and context line."""
-        self.query_one(StatusLine).update(connection_text(
+        self._topbar.update(connection_text(
             self.cache, self.context_name, self.namespace, self.read_only, self.now()))
 
     def show_banner(self, message: str) -> None:
         """Show a one-line error banner (empty message hides it)."""
         self.banner_text = message.splitlines()[0] if message else ""
-        banner = self.query_one("#banner", Static)
+        banner = self._banner
         banner.update(Text(f"⚠ {self.banner_text}") if self.banner_text else "")
         banner.display = bool(self.banner_text)
 
@@ -198,6 +211,8 @@ class CockpitApp(App[int]):
         self._update_layout_mode()
 
     def _update_layout_mode(self) -> None:
+        if not self._panes:
+            return
         narrow = self.size.width < NARROW_WIDTH or self.size.height < NARROW_HEIGHT
         self.set_class(narrow, "-narrow")
         self._mark_current(self.current_pane())
@@ -216,7 +231,7 @@ class CockpitApp(App[int]):
             pane.set_class(pane is current, "-current")
             label = f" {i} {pane.TITLE} "
             parts.append((label, "reverse bold") if pane is current else (label, ""))
-        self.query_one("#tabs", Static).update(Text.assemble(*parts, ("  tab: next pane", "dim")))
+        self._tabs.update(Text.assemble(*parts, ("  tab: next pane", "dim")))
 
     def on_descendant_focus(self) -> None:
         self._mark_current(self.current_pane())
@@ -225,7 +240,7 @@ class CockpitApp(App[int]):
 
     def focus_pane(self, pane_id: str) -> None:
         """Focus a pane's table by pane id."""
-        pane = self.query_one(f"#{pane_id}", Pane)
+        pane = self.pane(pane_id)
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.maximize(pane, container=False)
         pane.table.focus()
@@ -235,6 +250,8 @@ class CockpitApp(App[int]):
         self.focus_pane(pane_id)
 
     def action_focus_pane_offset(self, offset: int) -> None:
+        if self.screen is not self.screen_stack[0]:
+            raise SkipAction()  # a modal is open: let it use tab itself
         panes = self.panes()
         index = panes.index(self.current_pane())
         self.focus_pane(panes[(index + offset) % len(panes)].PANE)
@@ -242,7 +259,7 @@ class CockpitApp(App[int]):
     def maximize_pane(self, pane_id: str) -> None:
         """Show only one pane (Esc or m restores the grid)."""
         self.focus_pane(pane_id)
-        self.screen.maximize(self.query_one(f"#{pane_id}", Pane), container=False)
+        self.screen.maximize(self.pane(pane_id), container=False)
 
     def action_toggle_maximize(self) -> None:
         if self.screen.maximized is not None:
@@ -301,8 +318,12 @@ class CockpitApp(App[int]):
             return
         await self._dispatch(action, ctx)
 
+    async def action_run_pane_action(self, action_id: str) -> None:
+        """Key-binding entry for :meth:`run_pane_action` (bindings use ``app.run_pane_action('id')``)."""
+        await self.run_pane_action(action_id)
+
     def _pane_for(self, pane_id: str) -> Pane | None:
-        return self.current_pane() if pane_id == "global" else self.query_one(f"#{pane_id}", Pane)
+        return self.current_pane() if pane_id == "global" else self.pane(pane_id)
 
     async def _dispatch(self, action: Any, ctx: ActionContext) -> None:
         if not action.mutating:

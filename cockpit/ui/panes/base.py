@@ -43,6 +43,13 @@ def sort_by_first(table: DataTable, column: str, reverse: bool = False) -> None:
     table.sort(column, key=lambda cell: cell.sort_key, reverse=reverse)
 
 
+def same_cell(a: Any, b: Any) -> bool:
+    """Cell equality that also sees styles (Rich's Text.__eq__ ignores the base style)."""
+    if isinstance(a, Text) and isinstance(b, Text):
+        return a == b and str(a.style) == str(b.style)
+    return a == b
+
+
 def cell_text(cell: Any) -> str:
     """Plain text of a cell (for filtering and tests)."""
     return cell.plain if isinstance(cell, Text) else str(cell)
@@ -259,12 +266,14 @@ class Pane(Vertical, can_focus=False):
         if key not in table.rows:
             table.add_row(*cells, key=key)
             return True
-        if old is None or old == cells:
-            return old is None
+        if old is None:
+            return False
+        changed = False
         for (column, _, _), before, after in zip(self.COLUMNS, old, cells):
-            if before != after:
+            if not same_cell(before, after):
                 table.update_cell(key, column, after)
-        return True
+                changed = True
+        return changed
 
     def _hide(self, key: str) -> bool:
         try:
@@ -299,3 +308,4 @@ class Pane(Vertical, can_focus=False):
     def retheme(self, cache: Any) -> None:
         """Redraw every row after a theme change (colours are baked into the cells)."""
         self.refresh_from(cache, {kind: None for kind in self.KINDS})  # type: ignore[misc]
+        self.rebuild_table()

@@ -1,0 +1,211 @@
+"""Key bindings: expand, filter, maximise, help, theme switch, pane focus, remap, actions."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from cockpit.ui.actions import ActionRegistry, ChangePreview, PaneAction, Precondition
+from cockpit.ui.config import UiConfig
+from cockpit.ui.confirm import ConfirmScreen
+from cockpit.ui.help import HelpScreen
+from ui_helpers import make_app, rows, settle
+
+
+async def test_enter_expands_rollout_and_escape_collapses():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # cursor on shop/checkout (failed sorts first)
+        detail = app.query_one("#rollout-detail", DataTable)
+        assert app.query_one("#rollouts").has_class("-expanded")
+        cells = [[getattr(c, "plain", str(c)) for c in detail.get_row_at(i)] for i in range(detail.row_count)]
+        assert cells[0][:4] == ["RS", "9f8e", "2", "0/1"]
+        pod = next(r for r in cells if r[1].startswith("checkout-9f8e"))
+        assert pod[4] == "Pending" and pod[8] == "ImagePullBackOff" and pod[6] == "worker-2"
+        assert any(r[0] == "RS" and r[2] == "1" for r in cells)
+        await pilot.press("escape")
+        assert not app.query_one("#rollouts").has_class("-expanded")
+
+
+async def test_j_k_move_and_filter_narrows_rows():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#rollouts-table", DataTable)
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("slash", *"web", "enter")
+        assert [r[0] for r in rows(app, "rollouts")] == ["shop/web-blue", "shop/web-green"]
+        await pilot.press("escape")
+        assert len(rows(app, "rollouts")) == 5
+
+
+async def test_filter_applies_to_live_updates():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"api", "enter")
+        import ui_builders as b
+
+        app.cache.put("deployments", b.deployment("shop", "web-blue", replicas=4))
+        app.cache.put("deployments", b.deployment("other", "api-x", replicas=1))
+        await settle(pilot)
+        assert [r[0] for r in rows(app, "rollouts")] == ["other/api-x", "shop/api-canary", "shop/api-stable"]
+
+
+async def test_maximise_and_restore():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        await pilot.press("m")
+        assert app.screen.maximized is app.query_one("#traffic")
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+
+
+async def test_tab_and_number_keys_move_between_panes():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "tab")
+        assert app.current_pane().PANE == "nodes"
+        await pilot.press("shift+tab")
+        assert app.current_pane().PANE == "traffic"
+        await pilot.press("4")
+        assert app.current_pane().PANE == "events"
+
+
+async def test_help_lists_bindings_with_ids():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        groups = dict(app.screen.groups)
+        assert {"global", "rollouts", "traffic", "nodes", "events"} <= set(groups)
+        assert "rollout.expand" in [b.id for b in groups["rollouts"]]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_theme_cycles_and_redraws():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert app.theme == "cockpit-dark"
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.theme == "cockpit-high-contrast"
+        assert app.theme_variables["state-failed"] == "#ff3030"
+        state = app.query_one("#rollouts-table", DataTable).get_row_at(0)[5]
+        assert "#ff3030" in str(state.style).lower()
+
+
+async def test_keymap_from_config_remaps_binding():
+    app = make_app(config=UiConfig(keymap={"maximize": "z", "theme.cycle": "f5"}))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        assert app.screen.maximized is None
+        await pilot.press("z")
+        assert app.screen.maximized is app.query_one("#rollouts")
+        await pilot.press("f5")
+        assert app.theme == "cockpit-high-contrast"
+
+
+async def test_narrow_terminal_shows_one_pane_with_tabs():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.has_class("-narrow")
+        visible = [p.PANE for p in app.panes() if p.display and p.has_class("-current")]
+        assert visible == ["rollouts"]
+        await pilot.press("tab")
+        assert app.query_one("#traffic").has_class("-current")
+        assert "Traffic" in str(app.query_one("#tabs").render())
+
+
+async def test_readonly_action_runs_and_notifies():
+    app = make_app()
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("s")  # rollout.status on shop/checkout
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("exceeded its progress deadline" in n.message for n in app._notifications)
+
+
+def _mutating_registry(calls: list, ok: bool = True) -> ActionRegistry:
+    async def preview(ctx):
+        return ChangePreview("scale shop/web", ctx.record.key, "replicas 3", "replicas 4",
+                             "kubectl -n shop scale deployment web --replicas 4",
+                             (Precondition("rollout complete", ok, "3/3 ready"),))
+
+    async def run(ctx, preview_, report):
+        calls.append(ctx.record.key)
+        report("scaling")
+        return "scaled"
+
+    registry = ActionRegistry()
+    registry.register(PaneAction("rollout.scale", "rollout: scale", "rollouts", "x", True, run, preview))
+    return registry
+
+
+async def test_mutating_action_confirm_run_and_result_stays():
+    calls: list = []
+    app = make_app(registry=_mutating_registry(calls))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        assert "kubectl -n shop scale" in str(screen.query_one("#preview Static").render())
+        await pilot.press("y")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert calls == ["shop/checkout"]
+        assert app.screen is screen and "done: scaled" in str(screen.query_one("#result").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_failed_precondition_blocks_apply():
+    calls: list = []
+    app = make_app(registry=_mutating_registry(calls, ok=False))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert calls == [] and "precondition failed" in str(app.screen.query_one("#result").render())
+
+
+async def test_read_only_refuses_mutating_action_at_one_choke_point():
+    calls: list = []
+    app = make_app(registry=_mutating_registry(calls), read_only=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert calls == [] and "read-only" in app.banner_text
+        assert "READ-ONLY" in str(app.query_one("#topbar").render())
+
+
+async def test_palette_offers_panes_and_actions():
+    from cockpit.ui.commands import CockpitCommands
+
+    app = make_app(registry=_mutating_registry([]))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        provider = CockpitCommands(app.screen)
+        titles = [title for title, _, _ in provider._commands()]
+        assert "pane: nodes" in titles and "rollout: scale" in titles and "theme: cockpit-light" in titles
+        await pilot.press("colon")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "CommandPalette"

@@ -427,12 +427,15 @@ class ClusterCache:
 
     async def _monitor(self) -> None:
         """Turn a long outage into "stale" and keep ``server_version`` fresh."""
-        next_version = 0.0
+        next_version, was_live = 0.0, False
         while True:
             self._state_changed()
-            if time.monotonic() >= next_version and self.status == "live":
+            live = self.status == "live"
+            # Re-read at once after an outage too: the control plane may have been upgraded.
+            if live and (not was_live or time.monotonic() >= next_version):
                 next_version = time.monotonic() + self.version_every
                 await self._refresh_version()
+            was_live = live
             await asyncio.sleep(0.5)
 
     async def _refresh_version(self) -> None:

@@ -94,6 +94,8 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
 def run_tui(args: argparse.Namespace, headless: bool = False) -> int:
     """Open the cockpit against the current kubeconfig context; returns the exit status."""
     app = build_app(args)
+    for error in app.theme_set.errors:  # also shown in the TUI banner
+        print(f"cockpit: {error}", file=sys.stderr)
     with _terminate_on_sigterm():
         app.run(headless=headless)
     return int(app.return_code or 0)

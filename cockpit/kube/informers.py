@@ -10,7 +10,8 @@ Kubernetes "Efficient detection of changes" docs):
    ``timeoutSeconds`` (300-600 s, like client-go); every event/bookmark advances the RV;
 3. when the stream ends or drops: watch again from the last seen RV (no relist, no duplicates);
 4. 410 Gone (HTTP or an ERROR event): relist;
-5. unreachable / TLS / 401: exponential backoff 0.5 s .. 10 s with jitter, status "reconnecting";
+5. unreachable / TLS / 401: exponential backoff 0.5 s .. 10 s with jitter, status "reconnecting",
+   and one relist when the server answers again (it may have restarted with other state);
 6. 403: the kind is marked forbidden (its store emptied), retried every 30 s; others continue;
 7. kinds needing discovery (HTTPRoutes) start only if ``/apis/<group>/<version>`` serves them.
 
@@ -126,7 +127,12 @@ class Informer:
             return self._set_forbidden(str(exc))
         except NotFound as exc:
             return self._set_unavailable(str(exc))
-        except (ConnectionProblem, ApiError) as exc:
+        except ConnectionProblem as exc:
+            # Relist once the server is back instead of resuming: it may have been restarted or
+            # restored with other state, and a resumed watch would then keep ghost rows.
+            self.resource_version = ""
+            return self._set_reconnecting(str(exc))
+        except ApiError as exc:  # 5xx, 429...: the server is there, resume from the last RV
             return self._set_reconnecting(str(exc))
 
     async def _served(self) -> bool:

@@ -168,3 +168,32 @@ async def test_paged_list(api_sim):
 async def test_namespace_scoped_cache(api_sim, cache_for):
     cache = await cache_for(api_sim, namespace="kube-system")
     assert len(cache.store("pods")) == 0 and len(cache.store("nodes")) == 2
+
+
+async def test_server_restarted_with_new_state_leaves_no_ghosts(tmp_path, cache_for):
+    import sys
+    from pathlib import Path
+
+    from cockpit.sim.runner import SimThread
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import MinimalCluster
+
+    first = SimThread(tmp_path, cluster_factory=MinimalCluster).start()
+    second = None
+    try:
+        cache = await cache_for(first, backoff_cap=0.5)
+        old_uids = cache_uids(cache, "pods")
+        port, token = first.sim.server.port, first.token
+        await asyncio.to_thread(first.stop)
+        await until(lambda: cache.status == "reconnecting", message="outage noticed")
+        second = SimThread(tmp_path, cluster_factory=MinimalCluster, port=port)
+        second.sim.token = token  # same kubeconfig keeps working, as after a real restart
+        await asyncio.to_thread(second.start)
+        await until(lambda: cache.status == "live", timeout=15, message="live again")
+        await until(lambda: cache_uids(cache, "pods") == server_uids(second, "pods"), message="fresh state")
+        assert not old_uids & cache_uids(cache, "pods")
+    finally:
+        for sim in (second, first):
+            if sim is not None:
+                await asyncio.to_thread(sim.stop)

@@ -267,6 +267,7 @@ class DrainController:
         if numbers:
             line += (f" (disruptionsAllowed={numbers['disruptionsAllowed']}, currentHealthy="
                      f"{numbers['currentHealthy']}/desiredHealthy={numbers['desiredHealthy']})")
+        line += f": {refusal.message}"
         result.blocked_by[pdb_key] = line
         emit("blocked", line, "warn", pod=key, pdb=pdb_key, attempt=attempt, **numbers)
 

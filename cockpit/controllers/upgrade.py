@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from cockpit.controllers.base import Emitter, Reporter
+from cockpit.controllers.base import Emitter, Progress, Reporter
 from cockpit.controllers.drain import DrainController
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.upgrade_facts import (facts_from, kubelet_version, plan_lines, plan_to_dict,
@@ -75,7 +75,7 @@ class RunResult:
 
     def journal_fields(self) -> dict:
         """What the journal records at the end of a run."""
-        return {"outcome": self.outcome, "run": self.run, "target": self.target, "message": self.message,
+        return {"outcome": self.outcome, "run": self.run, "to_version": self.target, "message": self.message,
                 "nodes": self.nodes}
 
 
@@ -285,12 +285,17 @@ class UpgradeController:
 
     def _emit_node(self, progress: NodeProgress, message: str, level: str = "info", **extra) -> None:
         started = self._started.get(progress.node)
-        Emitter(self.reporter, "upgrade", progress.node)(
-            progress.step.value, message, level, node=progress.node, step=progress.step.value,
-            state=progress.state.value, label=STEP_LABELS[progress.step], started=progress.started,
-            elapsed=round(time.monotonic() - started, 2) if started else 0.0, fraction=progress.fraction,
-            last_lines=list(self.tails.get(progress.node, ()))[-5:], run=self.run_id,
-            target=self.options.target, error=progress.error, **extra)
+        data = dict(node=progress.node, step=progress.step.value, state=progress.state.value,
+                    label=STEP_LABELS[progress.step], started=progress.started,
+                    elapsed=round(time.monotonic() - started, 2) if started else 0.0, fraction=progress.fraction,
+                    last_lines=list(self.tails.get(progress.node, ()))[-5:], run=self.run_id,
+                    target=self.options.target, error=progress.error, **extra)
+        event = Progress("upgrade", progress.node, progress.step.value, message, level, data)
+        try:
+            if self.reporter is not None:
+                self.reporter(event)
+        except Exception:  # noqa: BLE001 - a UI bug must not break a node half-way through a step
+            pass
 
     # ------------------------------------------------------------------ steps
 

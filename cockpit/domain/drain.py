@@ -426,7 +426,8 @@ class DrainPreflight:
 
 # --------------------------------------------------------------------------- eviction answers
 
-_BUDGET_CAUSE = re.compile(r"The disruption budget (\S+) needs (\d+) healthy pods? and has (\d+) currently")
+_BUDGET_NUMBERS = re.compile(r"The disruption budget (\S+) needs (\d+) healthy pods? and has (\d+) currently")
+_BUDGET_NAME = re.compile(r"The disruption budget (?!is\b)([a-z0-9][-a-z0-9.]*)")
 
 
 @dataclass(frozen=True)
@@ -453,9 +454,14 @@ def classify_eviction_error(status: int, body: dict | None, message: str = "") -
     causes = (body.get("details") or {}).get("causes") or []
     if status == 429:
         for cause in causes:
-            match = _BUDGET_CAUSE.search(cause.get("message", ""))
+            text = cause.get("message", "")
+            match = _BUDGET_NUMBERS.search(text)
             if match:
-                return EvictionRefusal("blocked", message, match.group(1), int(match.group(2)), int(match.group(3)))
+                return EvictionRefusal("blocked", text or message, match.group(1), int(match.group(2)),
+                                       int(match.group(3)))
+            named = _BUDGET_NAME.search(text)
+            if named:
+                return EvictionRefusal("blocked", text or message, named.group(1))
         return EvictionRefusal("blocked", message)
     if status == 500:
         return EvictionRefusal("multiple-pdbs" if "more than one" in message else "error", message)

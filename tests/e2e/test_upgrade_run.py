@@ -1,0 +1,194 @@
+"""End to end: `cockpit upgrade` against the simulated demo cluster over real SSH."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from cockpit.cli import main
+from cockpit.journal import read_journal
+
+TARGET = "1.33.1"
+CPS = ["cp-1", "cp-2", "cp-3"]
+WORKERS = [f"worker-{i}" for i in range(1, 7)]
+FAST = ["--poll-interval", "0.05", "--retry-interval", "0.1", "--lease-duration", "5", "--yes"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cluster(sim_factory):
+    return sim_factory(ssh=True)
+
+
+def cockpit_args(sim, journal, *args):
+    return ["--kubeconfig", sim.kubeconfig, "--ssh-config", sim.ssh_config, "--journal", str(journal), *args]
+
+
+def nodes(kubectl, sim):
+    doc = json.loads(kubectl("get", "nodes", "-o", "json", sim=sim).stdout)
+    return {n["metadata"]["name"]: n for n in doc["items"]}
+
+
+def ann(node, key):
+    return (node["metadata"].get("annotations") or {}).get(f"cockpit.dev/{key}")
+
+
+def is_ready(node):
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
+
+
+def command_order(journal):
+    """Nodes in the order their first upgrade command was journaled."""
+    seen = []
+    for entry in read_journal(journal):
+        if entry.get("event") == "command" and entry.get("action") == "upgrade" and entry["target"] not in seen:
+            seen.append(entry["target"])
+    return seen
+
+
+def assert_untouched(node):
+    assert ann(node, "upgrade-state") is None, node["metadata"].get("annotations")
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.32.4"
+    assert not node["spec"].get("unschedulable")
+
+
+def test_upgrade_run_takes_all_nine_nodes_in_order(cluster, kubectl, tmp_path, capsys):
+    journal = tmp_path / "journal.jsonl"
+    rc = main(cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST))
+    out = capsys.readouterr().out
+    assert rc == 0, out[-3000:]
+    after = nodes(kubectl, cluster)
+    assert sorted(after) == sorted(CPS + WORKERS)
+    for name, node in after.items():
+        assert is_ready(node), name
+        assert not node["spec"].get("unschedulable"), name
+        assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{TARGET}", name
+        assert ann(node, "upgrade-state") == "done" and ann(node, "cordoned-by") is None
+    version = json.loads(kubectl("get", "--raw", "/version", sim=cluster).stdout)
+    assert version["gitVersion"] == f"v{TARGET}"
+    assert command_order(journal) == CPS + WORKERS
+    commands = [e["command"] for e in read_journal(journal) if e.get("event") == "command"]
+    assert any("kubeadm upgrade apply -y v1.33.1" in c for c in commands)
+    assert any("dnf install -y" in c and "kubeadm-1.33.1-" in c for c in commands)  # worker-6 is RHEL
+    assert kubectl("get", "lease", "-n", "kube-system", "cockpit-upgrade-lock", check=False, sim=cluster).returncode != 0
+
+
+def test_plan_that_skips_a_minor_is_refused(cluster, tmp_path, capsys):
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "plan", "--to", "1.34.0"))
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "[no-minor-skip]" in out and "upgrade to 1.33.x first" in out
+
+
+def test_plan_lists_order_and_exact_commands(cluster, tmp_path, capsys):
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "plan", "--to", TARGET, "--json"))
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["ok"]
+    plan = doc["result"]
+    assert plan["batches"] == [[n] for n in CPS + WORKERS]
+    first = plan["nodes"][0]
+    assert first["role"] == "first-control-plane"
+    assert "sudo -n kubeadm upgrade apply -y v1.33.1" in [c["command"] for c in first["commands"]]
+    rhel = next(n for n in plan["nodes"] if n["name"] == "worker-6")
+    assert rhel["os_family"] == "rhel"
+
+
+def test_blocking_pdb_stalls_the_drain_and_halts_the_run(cluster, kubectl, tmp_path, capsys):
+    cluster.call(lambda: cluster.faults.set("blocking_pdbs", "shop/web"))
+    journal = tmp_path / "journal.jsonl"
+    rc = main(cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST, "--drain-timeout", "1.5s"))
+    out = capsys.readouterr().out
+    assert rc == 1
+    after = nodes(kubectl, cluster)
+    failed = [n for n, node in after.items() if ann(node, "upgrade-state") == "failed"]
+    assert len(failed) == 1, {n: ann(v, "upgrade-state") for n, v in after.items()}
+    node = after[failed[0]]
+    assert ann(node, "upgrade-step") == "draining"
+    assert "shop/web" in ann(node, "upgrade-error") and "disruptionsAllowed=0" in ann(node, "upgrade-error")
+    assert "halted" in out
+    order = CPS + WORKERS
+    for later in order[order.index(failed[0]) + 1:]:
+        assert_untouched(after[later])
+
+
+def test_ssh_drop_during_kubeadm_upgrade_node_halts_with_accurate_state(cluster, kubectl, tmp_path, capsys):
+    cluster.call(lambda: cluster.faults.set("ssh_drop", "cp-2=kubeadm upgrade node"))
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "run", "--to", TARGET, *FAST))
+    capsys.readouterr()
+    assert rc == 1
+    after = nodes(kubectl, cluster)
+    assert ann(after["cp-1"], "upgrade-state") == "done"
+    assert (ann(after["cp-2"], "upgrade-step"), ann(after["cp-2"], "upgrade-state")) == ("kubeadm-upgrade", "failed")
+    assert "dropped" in ann(after["cp-2"], "upgrade-error")
+    assert not after["cp-2"]["spec"].get("unschedulable")  # not drained yet
+    for later in ["cp-3"] + WORKERS:
+        assert_untouched(after[later])
+
+
+def test_kubelet_that_never_returns_halts_at_waiting_ready(cluster, kubectl, tmp_path, capsys):
+    cluster.call(lambda: cluster.faults.set("kubelet_never_returns", "cp-1"))
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "run", "--to", TARGET, *FAST, "--ready-timeout", "2s"))
+    capsys.readouterr()
+    assert rc == 1
+    after = nodes(kubectl, cluster)
+    cp1 = after["cp-1"]
+    assert (ann(cp1, "upgrade-step"), ann(cp1, "upgrade-state")) == ("waiting-ready", "failed")
+    assert "not Ready" in ann(cp1, "upgrade-error")
+    assert cp1["spec"].get("unschedulable")  # drained and still cordoned: the node is broken
+    for later in CPS[1:] + WORKERS:
+        assert_untouched(after[later])
+
+
+def test_kill_9_mid_run_then_run_again_finishes(cluster, kubectl, tmp_path, capsys, wait_for):
+    journal = tmp_path / "journal.jsonl"
+    argv = [sys.executable, "-m", "cockpit", *cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        wait_for(lambda: ann(nodes(kubectl, cluster)["cp-2"], "upgrade-step") is not None, timeout=60)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    mid = nodes(kubectl, cluster)
+    assert ann(mid["cp-1"], "upgrade-state") == "done"
+    rc = main(cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST))
+    out = capsys.readouterr().out
+    assert rc == 0, out[-3000:]
+    after = nodes(kubectl, cluster)
+    for name, node in after.items():
+        assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{TARGET}", name
+        assert not node["spec"].get("unschedulable"), name
+    # cp-1 finished before the kill: the second run ran no command on it again.
+    second = [e for e in read_journal(journal) if e.get("event") == "command"]
+    applies = [e for e in second if "kubeadm upgrade apply" in e["command"]]
+    assert len(applies) == 1
+
+
+def test_second_cockpit_is_refused_by_the_lease(cluster, kubectl, tmp_path, capsys):
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "cockpit-upgrade-lock", "namespace": "kube-system",
+                          "annotations": {"cockpit.dev/upgrade-target": TARGET, "cockpit.dev/upgrade-run": "run-x"}},
+             "spec": {"holderIdentity": "alice@bastion-2:4242", "leaseDurationSeconds": 300,
+                      "renewTime": _now_micro(), "acquireTime": _now_micro()}}
+    kubectl("create", "-f", "-", input=json.dumps(lease), sim=cluster)
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "run", "--to", TARGET, *FAST))
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "alice@bastion-2:4242" in out and "another cockpit holds the upgrade lock" in out
+    for node in nodes(kubectl, cluster).values():
+        assert_untouched(node)
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "status", "--json"))
+    status = json.loads(capsys.readouterr().out)["result"]
+    assert status["lock"]["holder"] == "alice@bastion-2:4242" and not status["lock"]["stale"]
+
+
+def _now_micro():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -18,6 +18,7 @@ UnsafeArgument (bad argv). A dropped connection is forgotten and the next call r
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ from cockpit.ssh.config import SshClientConfig, SshTarget
 from cockpit.ssh.errors import (CommandFailed, CommandTimeout, SshAuthFailed, SshDropped,
                                 SshUnreachable)
 from cockpit.ssh.hostkeys import HostKeyJudge, load_known_hosts
+
+# asyncssh logs every connection and channel at INFO; cockpit reports its own progress, so
+# keep it quiet unless someone configured that logger on purpose.
+if logging.getLogger("asyncssh").level == logging.NOTSET:
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 LineCallback = Callable[[str, str], None]
 """``on_line(stream, line)``: stream is ``"stdout"`` or ``"stderr"``, line has no newline."""

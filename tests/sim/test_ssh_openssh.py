@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.ssh import CommandTimeout, HostKeyChanged, HostKeyUnknown, SshPool
+from cockpit.ssh import CommandTimeout, HostKeyChanged, HostKeyUnknown, SshAuthFailed, SshPool, SshUnreachable
 
 SSHD = "/usr/sbin/sshd"
 pytestmark = [pytest.mark.sshd, pytest.mark.skipif(not os.path.exists(SSHD), reason="OpenSSH sshd not installed")]
@@ -169,3 +169,66 @@ async def test_sudo_prefix_is_sent(sshd: Sshd) -> None:
     async with SshPool(ssh_config=str(sshd.ssh_config), sudo=True) as pool:
         result = await pool.run("node-a", ["true"], timeout=10)
     assert result.command == "sudo -n true"
+
+
+async def test_proxyjump_from_the_ssh_config(sshd: Sshd) -> None:
+    # node-b is reached through node-a (the same sshd, forwarding to itself): ProxyJump as in a bastion setup.
+    text = sshd.ssh_config.read_text()
+    sshd.ssh_config.write_text(text + text.replace("Host node-a", "Host node-b").replace(
+        "StrictHostKeyChecking yes\n", "StrictHostKeyChecking yes\n  ProxyJump node-a\n"))
+    async with SshPool(ssh_config=str(sshd.ssh_config)) as pool:
+        result = await pool.run("node-b", ["echo", "via-jump"], timeout=20)
+    assert result.stdout == "via-jump\n"
+
+
+async def test_uses_the_ssh_agent(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("ssh-agent") is None:
+        pytest.skip("ssh-agent not installed")
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_path(sock)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", "-q", str(tmp_path / "client_key")], env=env, check=True, timeout=10)
+        # No IdentityFile any more: only the agent holds the key.
+        config = "".join(line for line in sshd.ssh_config.read_text().splitlines(keepends=True)
+                         if "IdentityFile" not in line and "IdentitiesOnly" not in line)
+        sshd.ssh_config.write_text(config)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ssh/id_* to fall back on
+        async with SshPool(ssh_config=str(sshd.ssh_config)) as pool:
+            assert (await pool.run("node-a", ["echo", "agent"], timeout=10)).stdout == "agent\n"
+    finally:
+        agent.terminate()
+        agent.wait(5)
+
+
+def _wait_for_path(path: Path, deadline: float = 5) -> None:
+    """Until the agent accepts connections on its socket (the file appears before listen())."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(path))
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise RuntimeError(f"ssh-agent did not listen on {path}") from None
+            time.sleep(0.02)
+
+
+async def test_rejected_key_is_a_clear_auth_error(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _keygen(tmp_path / "stranger")
+    sshd.ssh_config.write_text(sshd.ssh_config.read_text().replace(str(tmp_path / "client_key"),
+                                                                   str(tmp_path / "stranger")))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    async with SshPool(ssh_config=str(sshd.ssh_config)) as pool:
+        with pytest.raises(SshAuthFailed, match=r"node-a \(.*@127.0.0.1:\d+\) was refused"):
+            await pool.run("node-a", ["true"], timeout=10)
+
+
+async def test_unreachable_port_is_a_connection_problem(sshd: Sshd) -> None:
+    sshd.ssh_config.write_text(sshd.ssh_config.read_text().replace(f"Port {sshd.port}", f"Port {_free_port()}"))
+    async with SshPool(ssh_config=str(sshd.ssh_config)) as pool:
+        with pytest.raises(SshUnreachable, match="cannot reach node-a"):
+            await pool.run("node-a", ["true"], timeout=10)

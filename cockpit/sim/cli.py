@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -71,8 +72,10 @@ def run_fault(args) -> int:
     request = urllib.request.Request(f"{url}/_sim/faults", data=data, method="POST" if data else "GET",
                                      headers={"Authorization": f"Bearer {token}",
                                               "Content-Type": "application/json"})
+    ca = Path(args.state_dir) / "tls.crt"
+    context = ssl.create_default_context(cafile=str(ca)) if ca.exists() else None
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=10, context=context) as resp:
             print(json.dumps(json.loads(resp.read()), indent=2, sort_keys=True))
     except urllib.error.HTTPError as exc:
         message = json.loads(exc.read() or b"{}").get("message", str(exc))

@@ -40,7 +40,7 @@ class DeploymentController(Controller):
 
     def handlers(self):
         """Watch Deployments and the ReplicaSets they own."""
-        return {"deployments": self._on_deployment, "replicasets": self._on_rs}
+        return {"deployments": self._on_deployment, "replicasets": self._on_rs, "pods": self._on_pod}
 
     def _on_deployment(self, etype: str, obj: dict, old: dict | None) -> None:
         if etype == "DELETED":
@@ -52,6 +52,17 @@ class DeploymentController(Controller):
         ref = controller_of(obj)
         if ref and ref.get("kind") == "Deployment":
             self.enqueue((obj["metadata"]["namespace"], ref["name"]))
+
+    def _on_pod(self, etype: str, obj: dict, old: dict | None) -> None:
+        # Recreate waits for old pods to be gone: their removal does not change any RS status.
+        if etype != "DELETED":
+            return
+        ref = controller_of(obj)
+        if ref and ref.get("kind") == "ReplicaSet":
+            rs = self.store.get("replicasets", obj["metadata"]["namespace"], ref["name"])
+            owner = controller_of(rs) if rs else None
+            if owner and owner.get("kind") == "Deployment":
+                self.enqueue((obj["metadata"]["namespace"], owner["name"]))
 
     # ------------------------------------------------------------------ sync
 

@@ -247,7 +247,11 @@ def run_drain(args: argparse.Namespace) -> int:
     options = drain_options(args, args.timeout, args.ignore_daemonsets)
 
     async def body(session: Session) -> int:
-        ctl = DrainController(session.client, session.guard, session.out.progress)
+        def report(event: Progress) -> None:
+            if event.step != "preflight":  # already printed before the confirmation
+                session.out.progress(event)
+
+        ctl = DrainController(session.client, session.guard, report)
         if not args.dry_run:
             session.guard.check_mutation_allowed("drain", args.node)
             session.guard.journal.check_writable()

@@ -322,9 +322,11 @@ class DrainController:
         async def run() -> DrainResult:
             started = time.monotonic()
             out = await pool.run(control_plane, argv, timeout=command_timeout,
-                                 on_line=lambda stream, line: emit("ssh", line, "info", stream=stream, line=line))
+                                 on_line=lambda stream, line: emit("ssh", line, "info", stream=stream, line=line,
+                                                                   log=True))
             result = DrainResult(node, ok=out.ok, elapsed=time.monotonic() - started,
-                                 message=" | ".join(out.tail(3)))
+                                 message=f"node/{node} drained (kubectl drain on {control_plane})" if out.ok
+                                 else " | ".join(out.tail(3)))
             if not out.ok:
                 raise DrainFailed(f"kubectl drain on {control_plane} exited {out.exit_status}: {result.message}",
                                   result)

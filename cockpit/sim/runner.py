@@ -222,8 +222,19 @@ class SimThread:
         self.loop.run_until_complete(boot())
         if self._started.exception() is None:
             self.loop.run_forever()
+        else:
+            self.loop.run_until_complete(self.sim.stop())
+        self._cancel_leftovers()
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
+
+    def _cancel_leftovers(self) -> None:
+        """Cancel tasks still pending after stop (controllers that did not exit) and let them finish."""
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
     def start(self, timeout: float = 120.0) -> SimThread:
         """Start and wait until the server accepts requests (start-up errors are re-raised)."""

@@ -307,4 +307,5 @@ def _strip_prefixes(argv: list[str]) -> list[str]:
 
 
 def _matches(prefix: str | None, line: str) -> bool:
-    return bool(prefix) and line.startswith(prefix)
+    """A fault's command prefix applies to ``line`` (``*`` matches every command)."""
+    return bool(prefix) and (prefix == "*" or line.startswith(prefix))

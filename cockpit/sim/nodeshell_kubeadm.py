@@ -154,7 +154,7 @@ def _static_pod_rows(shell: NodeShell, node: str, target: str) -> list[tuple[str
     rows = []
     for component in COMPONENTS[1:]:
         pod = shell.cluster.store.get("pods", "kube-system", f"{component}-{node}")
-        image = pod["spec"]["containers"][0]["image"] if pod else f":{shell.cluster.version}"
+        image = pod["spec"]["containers"][0]["image"] if pod else f":v{shell.cluster.version}"
         rows.append((component, node, image.rsplit(":", 1)[-1], f"v{target}"))
     return rows
 

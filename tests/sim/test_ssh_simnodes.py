@@ -245,3 +245,33 @@ async def test_package_versions_probe(nodes) -> None:
     assert rpm.stdout.splitlines()[0] == "kubeadm 1.32.4-150500.1.1"
     held = await nodes.pool.run("worker-1", commands.held_packages(), timeout=10)
     assert held.stdout.split() == ["kubeadm", "kubectl", "kubelet"]
+
+
+async def test_repository_lacks_a_skipped_minor(nodes) -> None:
+    result = await nodes.pool.run("worker-1", commands.install_kubeadm("debian", "1.34.0"), timeout=30)
+    assert result.exit_status == 100 and "E: Version '1.34.0-*' for 'kubeadm' was not found" in result.stderr
+    assert nodes.cluster.runtimes["worker-1"].installed["kubeadm"] == "1.32.4"
+
+
+async def test_plan_text_and_up_to_date(nodes) -> None:
+    current = await nodes.pool.run("cp-1", ["kubeadm", "upgrade", "plan"], timeout=30)
+    assert current.ok and "Awesome, you're up-to-date! Enjoy!" in current.stdout
+    await nodes.pool.run("cp-1", commands.install_kubeadm("debian", "1.33.1"), timeout=30, check=True)
+    plan = await nodes.pool.run("cp-1", commands.kubeadm_upgrade_plan("1.33.1", output_json=False), timeout=30)
+    assert "kubeadm upgrade apply v1.33.1" in plan.stdout
+    assert any(line.split()[:4] == ["kubelet", "worker-2", "v1.32.4", "v1.33.1"] for line in plan.stdout.splitlines())
+    worker = await nodes.pool.run("worker-1", commands.kubeadm_upgrade_plan("1.33.1"), timeout=30)
+    assert worker.exit_status == 1 and "admin.conf" in worker.stderr
+
+
+async def test_apply_without_yes_does_not_hang(nodes) -> None:
+    await nodes.pool.run("cp-1", commands.install_kubeadm("debian", "1.33.1"), timeout=30, check=True)
+    result = await nodes.pool.run("cp-1", ["kubeadm", "upgrade", "apply", "v1.33.1"], timeout=30)
+    assert result.exit_status == 1 and "Are you sure you want to proceed" in result.stdout
+    assert nodes.cluster.version == "1.32.4"
+
+
+async def test_wildcard_fault_fails_every_command(nodes) -> None:
+    nodes.cluster.faults.ssh_fail["worker-1"] = "*"
+    assert (await nodes.pool.run("worker-1", commands.kernel_release(), timeout=10)).exit_status == 1
+    assert (await nodes.pool.run("worker-2", commands.kernel_release(), timeout=10)).ok

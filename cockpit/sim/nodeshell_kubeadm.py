@@ -196,26 +196,9 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 # -- apply / node --------------------------------------------------------------------------
 
 async def _apply(shell: NodeShell, args: list[str], io: ShellIO) -> int:
-    if not shell.is_control_plane():
-        io.err(NO_ADMIN_CONF)
-        return 1
     force = bool({"-f", "--force"} & set(args))
-    if not any(parse_version(a) for a in args):
-        io.err("[upgrade/version] FATAL: missing one or more required arguments. Required arguments: [version]\n")
-        return 1
-    target = _target(shell, args, io)
+    target = await _apply_preflight(shell, args, io)
     if target is None:
-        return 1
-    io.out('[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n')
-    io.out("[upgrade] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n")
-    io.out("[upgrade/preflight] Running preflight checks\n[upgrade] Running cluster health checks\n")
-    await shell.pause(2)
-    not_ready = _not_ready_control_planes(shell)
-    if not_ready:
-        io.err("[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n"
-               f"\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [{' '.join(not_ready)}]\n"
-               "[preflight] If you know what you are doing, you can make a check non-fatal with "
-               "`--ignore-preflight-errors=...`\n")
         return 1
     cluster_version, kubeadm_version = shell.cluster.version, shell._installed("kubeadm")
     io.out(f'[upgrade/preflight] You have chosen to upgrade the cluster version to "v{target}"\n'
@@ -224,6 +207,7 @@ async def _apply(shell: NodeShell, args: list[str], io: ShellIO) -> int:
     if errors:
         return _report_policy(errors, skippable, io)
     if not ({"-y", "--yes"} & set(args)) and not force:
+        # Over SSH there is nobody to answer the prompt: kubeadm reads EOF and gives up.
         io.out("[upgrade] Are you sure you want to proceed? [y/N]: ")
         io.err("won't proceed; the user didn't answer (Y|n) in order to continue\n")
         return 1
@@ -233,6 +217,31 @@ async def _apply(shell: NodeShell, args: list[str], io: ShellIO) -> int:
     io.out("[upgrade/control-plane] The control plane instance for this node was successfully upgraded!\n")
     _apply_epilogue(shell, target, io)
     return 0
+
+
+async def _apply_preflight(shell: NodeShell, args: list[str], io: ShellIO) -> str | None:
+    """admin.conf, the version argument and the health checks; the target version or None."""
+    if not shell.is_control_plane():
+        io.err(NO_ADMIN_CONF)
+        return None
+    if not any(parse_version(a) for a in args):
+        io.err("[upgrade/version] FATAL: missing one or more required arguments. Required arguments: [version]\n")
+        return None
+    target = _target(shell, args, io)
+    if target is None:
+        return None
+    io.out('[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n'
+           "[upgrade] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n"
+           "[upgrade/preflight] Running preflight checks\n[upgrade] Running cluster health checks\n")
+    await shell.pause(2)
+    not_ready = _not_ready_control_planes(shell)
+    if not_ready:
+        io.err("[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n"
+               f"\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [{' '.join(not_ready)}]\n"
+               "[preflight] If you know what you are doing, you can make a check non-fatal with "
+               "`--ignore-preflight-errors=...`\n")
+        return None
+    return target
 
 
 def _not_ready_control_planes(shell: NodeShell) -> list[str]:

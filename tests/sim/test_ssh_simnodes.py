@@ -275,3 +275,15 @@ async def test_wildcard_fault_fails_every_command(nodes) -> None:
     nodes.cluster.faults.ssh_fail["worker-1"] = "*"
     assert (await nodes.pool.run("worker-1", commands.kernel_release(), timeout=10)).exit_status == 1
     assert (await nodes.pool.run("worker-2", commands.kernel_release(), timeout=10)).ok
+
+
+async def test_apply_refused_while_a_control_plane_is_not_ready(nodes) -> None:
+    await nodes.pool.run("cp-1", commands.install_kubeadm("debian", "1.33.1"), timeout=30, check=True)
+
+    def not_ready(node: dict) -> None:
+        node["status"]["conditions"][0]["status"] = "False"
+
+    nodes.cluster.store.mutate("nodes", None, "cp-2", not_ready)
+    result = await nodes.pool.run("cp-1", commands.kubeadm_upgrade_apply("1.33.1"), timeout=30)
+    assert result.exit_status == 1 and "[ERROR ControlPlaneNodesReady]" in result.stderr and "[cp-2]" in result.stderr
+    assert nodes.cluster.version == "1.32.4"

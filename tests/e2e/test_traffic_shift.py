@@ -179,14 +179,20 @@ def test_cli_ingress_canary_weights_plan_and_abort(sim, kubectl, capsys, journal
     assert code == 0 and canary_weight(kubectl) == "0"
 
 
-def test_cli_route_weights_dry_run_then_real(sim, kubectl, capsys, journal_path):
+def test_cli_route_weights_plan_and_abort(sim, kubectl, capsys, journal_path, wait_for):
     args = ("shift", "shop/api", "--weights", f"{STABLE}=60,{CANARY}=40")
-    code, out, _ = run_cli(capsys, sim, journal_path, *args, "--dry-run")
-    assert route_weights(kubectl) == {STABLE: 90, CANARY: 10}
-    if code == 0:  # canary endpoints may still be starting: then the refusal is the right answer
-        code, out, _ = run_cli(capsys, sim, journal_path, *args, "--yes", "--json")
-        assert code == 0 and json.loads(out)["result"]["after"] == {STABLE: 60, CANARY: 40}
-        assert route_weights(kubectl) == {STABLE: 60, CANARY: 40}
+    wait_for(lambda: run_cli(capsys, sim, journal_path, *args, "--dry-run")[0] == 0, timeout=20)
+    assert route_weights(kubectl) == {STABLE: 90, CANARY: 10}  # dry runs change nothing
+    code, out, _ = run_cli(capsys, sim, journal_path, *args, "--yes", "--json")
+    assert code == 0 and json.loads(out)["result"]["after"] == {STABLE: 60, CANARY: 40}
+    assert route_weights(kubectl) == {STABLE: 60, CANARY: 40}
+    code, out, _ = run_cli(capsys, sim, journal_path, "shift", "shop/api", "--step", "--plan", "25,100", "--yes")
+    assert code == 0 and "plan complete" in out and route_weights(kubectl) == {STABLE: 0, CANARY: 100}
+    code, out, _ = run_cli(capsys, sim, journal_path, "shift", "shop/api", "--abort", "--yes", "--json")
+    assert code == 0 and json.loads(out)["result"]["aborted"]
+    assert route_weights(kubectl) == {STABLE: 100, CANARY: 0}
+    events = [(e["action"], e["event"]) for e in Journal(journal_path).entries() if not e.get("dry_run")]
+    assert ("shift-plan", "step") in events and events[-1] == ("shift", "result")
 
 
 def test_cli_unwritable_journal_blocks_shift(sim, kubectl, capsys, tmp_path):

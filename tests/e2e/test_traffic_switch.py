@@ -154,20 +154,39 @@ async def test_verification_failure_switches_back_by_itself(client, journal_path
     assert entry["after"] == {"selector": {"app": "web", "color": "blue"}}
 
 
-async def test_verification_deadline_with_unready_target_switches_back(client, journal_path, kubectl,
-                                                                       wait_for_async):
-    """A real failure: the target pods stop being ready right after the checks passed."""
-    ctl = controller(client, journal_path, verify_timeout=0.0)
+def make_colour_unready(cluster, colour: str) -> None:
+    """On the sim loop: the colour's pods fail their readiness probe (Ready=False)."""
+    def unready(pod):
+        for cond in pod["status"].get("conditions") or []:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+        for status in pod["status"].get("containerStatuses") or []:
+            status["ready"] = False
+
+    for pod in cluster.store.list("pods", "shop"):
+        if pod["metadata"].get("labels", {}).get("color") == colour:
+            cluster.store.mutate("pods", "shop", pod["metadata"]["name"], unready)
+
+
+async def test_target_going_unready_after_the_write_switches_back(sim, client, journal_path, kubectl,
+                                                                  wait_for_async):
+    """A real verification failure: green passes the checks, then fails readiness right after
+    the selector write, so its endpoints never become ready within the deadline."""
+    ctl = controller(client, journal_path, verify_timeout=1.0)
     plan = await wait_ready_plan(ctl, wait_for_async, "green")
-    # A zero deadline: the EndpointSlices cannot have converged when the first check runs,
-    # unless the sim is instantaneous; either outcome must leave a consistent Service.
-    try:
-        result = await ctl.switch(plan)
-    except ActionFailed as exc:
-        assert exc.result.rolled_back
-        assert selector_of(kubectl)["color"] == "blue"
-    else:
-        assert result.verified and selector_of(kubectl)["color"] == "green"
+
+    def inject(progress):
+        if progress.step == "write":
+            sim.call(make_colour_unready, sim.cluster, "green")
+
+    ctl.reporter = inject
+    with pytest.raises(ActionFailed, match="expected only ready green pods") as caught:
+        await ctl.switch(plan)
+    assert caught.value.result.rolled_back
+    assert selector_of(kubectl) == {"app": "web", "color": "blue"}
+    assert endpoint_colours(kubectl) == {"blue"}
+    entry = Journal(journal_path).entries()[-1]
+    assert entry["event"] == "failure" and "switched back" in entry["error"]
 
 
 async def test_read_only_refuses_and_unwritable_journal_blocks(client, journal_path, kubectl, tmp_path,

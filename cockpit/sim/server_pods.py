@@ -140,7 +140,7 @@ def _history(pod: dict, container: dict, tail: int | None, stamps: bool) -> list
     except (AttributeError, ValueError):
         start = datetime.now(UTC)
     seconds = max(int((datetime.now(UTC) - start).total_seconds()), 1)
-    count = min(seconds // 2 + 3, 500)  # a line every ~2 s since start, capped
+    count = min(seconds // 2 + 10, 500)  # start-up lines, then one every ~2 s, capped
     lines = [log_line(pod, container, start + timedelta(seconds=i * seconds / count), i, stamps)
              for i in range(count)]
     return lines[-tail:] if tail is not None and tail >= 0 else lines

@@ -154,3 +154,36 @@ def test_drain_reports_pdb_refusal_then_completes(kubectl, sim):
     assert "Cannot evict pod as it would violate the pod's disruption budget" in blocked.stderr
     sim.call(sim.faults.blocking_pdbs.discard, "shop/web")
     kubectl("drain", node, "--ignore-daemonsets", "--timeout=90s", timeout=120)
+
+
+def test_logs_and_graceful_delete(kubectl, sim, wait_for):
+    pods = _get_json(kubectl, "pods", "-n", "shop", "-l", "app=checkout")["items"]
+    running = next(p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"
+                   and all(c.get("ready") for c in p["status"].get("containerStatuses") or []))
+    logs = kubectl("logs", "-n", "shop", running, "--tail=5").stdout.splitlines()
+    assert len(logs) == 5 and all("INFO" in line or "FATAL" in line for line in logs)
+    broken = next(p["metadata"]["name"] for p in pods if p["metadata"]["name"] != running
+                  and "broken" in p["spec"]["containers"][0]["image"])
+    waiting = kubectl("logs", "-n", "shop", broken, check=False)
+    assert waiting.returncode != 0 and "waiting to start" in waiting.stderr
+    out = kubectl("delete", "pod", "-n", "shop", running, "--timeout=60s", timeout=90).stdout
+    assert f'pod "{running}" deleted' in out
+    assert kubectl("get", "pod", "-n", "shop", running, check=False).returncode != 0
+
+
+def test_watch_prints_changes(kubectl, sim):
+    import subprocess
+    import threading
+    proc_result = {}
+
+    def watch():
+        proc_result["r"] = kubectl("get", "nodes", "--watch", "--request-timeout=4s", check=False, timeout=30)
+    t = threading.Thread(target=watch)
+    t.start()
+    threading.Event().wait(1.5)  # let the watch start before the change (the watch ends by itself)
+    kubectl("label", "node", "worker-3", "demo=watched")
+    kubectl("cordon", "worker-3")
+    t.join(30)
+    lines = proc_result["r"].stdout.splitlines()
+    assert any("worker-3" in line and "SchedulingDisabled" in line for line in lines), lines
+    assert isinstance(proc_result["r"], subprocess.CompletedProcess)

@@ -114,15 +114,7 @@ class SshPool:
 
     async def connect(self, node: str) -> asyncssh.SSHClientConnection:
         """The open connection to ``node``, connecting (or reconnecting) if needed."""
-        lock = self._locks.setdefault(node, asyncio.Lock())
-        async with lock:
-            current = self._connections.get(node)
-            if current is not None and current.alive:
-                return current.conn
-            self._connections.pop(node, None)
-            opened = await self._open(self.target(node))
-            self._connections[node] = opened
-            return opened.conn
+        return (await self._entry(node)).conn
 
     async def run(self, node: str, argv: Sequence[str], *, timeout: float | None,
                   on_line: LineCallback | None = None, sudo: bool | None = None,
@@ -163,6 +155,18 @@ class SshPool:
 
     # -- internals -----------------------------------------------------------------------
 
+    async def _entry(self, node: str) -> _Connection:
+        # One lock per node: concurrent first commands share one connection attempt.
+        lock = self._locks.setdefault(node, asyncio.Lock())
+        async with lock:
+            current = self._connections.get(node)
+            if current is not None and current.alive:
+                return current
+            self._connections.pop(node, None)
+            opened = await self._open(self.target(node))
+            self._connections[node] = opened
+            return opened
+
     async def _open(self, target: SshTarget) -> _Connection:
         judge = HostKeyJudge(target, load_known_hosts(target.known_hosts), self.accept_new_host_keys)
         client = _Client(judge)
@@ -186,8 +190,7 @@ class SshPool:
         """Open a channel for ``command``; a reused connection that died quietly is replaced once
         (safe: nothing ran yet)."""
         for attempt in (1, 2):
-            await self.connect(node)
-            entry = self._connections[node]
+            entry = await self._entry(node)
             try:
                 process = await entry.conn.create_process(command, encoding="utf-8", errors="replace")
                 return process, entry
@@ -202,7 +205,6 @@ class SshPool:
         node = entry.target.node
         try:
             out, err = await asyncio.wait_for(_collect(process, on_line), timeout)
-            await asyncio.wait_for(process.wait_closed(), 5)
         except asyncio.TimeoutError:
             process.close()
             raise CommandTimeout(f"{command!r} on {node} did not finish within {timeout:g}s "
@@ -210,6 +212,14 @@ class SshPool:
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
             self._forget(node, entry)
             raise _dropped(node, command, exc) from None
+        except BaseException:
+            process.close()  # cancelled, or on_line raised: do not leave the channel open
+            raise
+        try:
+            # Both streams hit EOF; the exit status arrives with the channel close.
+            await asyncio.wait_for(process.wait_closed(), 5)
+        except (asyncio.TimeoutError, asyncssh.Error, OSError):
+            pass  # judged below: no exit status means the connection went away
         if process.exit_status is None and process.exit_signal is None:
             self._forget(node, entry)
             raise _dropped(node, command, None)

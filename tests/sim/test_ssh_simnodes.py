@@ -287,3 +287,27 @@ async def test_apply_refused_while_a_control_plane_is_not_ready(nodes) -> None:
     result = await nodes.pool.run("cp-1", commands.kubeadm_upgrade_apply("1.33.1"), timeout=30)
     assert result.exit_status == 1 and "[ERROR ControlPlaneNodesReady]" in result.stderr and "[cp-2]" in result.stderr
     assert nodes.cluster.version == "1.32.4"
+
+
+async def test_concurrent_commands_share_one_connection_per_node(nodes) -> None:
+    import asyncio
+
+    results = await asyncio.gather(*(nodes.pool.run(node, ["hostname"], timeout=10)
+                                     for node in ("cp-1", "cp-1", "cp-1", "worker-1", "worker-2")))
+    assert [r.stdout.strip() for r in results] == ["cp-1", "cp-1", "cp-1", "worker-1", "worker-2"]
+    assert len(nodes.ssh._connections) == 3
+
+
+async def test_cancelled_command_closes_its_channel(nodes) -> None:
+    import asyncio
+
+    nodes.cluster.faults.ssh_hang["worker-1"] = "kubeadm"
+    task = asyncio.ensure_future(nodes.pool.run("worker-1", commands.kubeadm_upgrade_node(), timeout=None))
+    for _ in range(200):  # until the node has accepted the connection (cancelling earlier is fine too)
+        if nodes.ssh._connections:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await nodes.pool.run("worker-1", ["echo", "still usable"], timeout=10)).ok

@@ -107,6 +107,7 @@ class UpgradeController:
         self._running.set()
         self._halt = asyncio.Event()
         self._aborted = False
+        self._lease_paused = False  # the current pause came from `cockpit upgrade pause`
         self._started: dict[str, float] = {}
         self._cluster = Emitter(reporter, "upgrade", "cluster")
 
@@ -180,8 +181,6 @@ class UpgradeController:
                 self._cluster("resumed", "resume requested", "info")
                 self.resume()
             self._lease_paused = paused
-
-    _lease_paused = False
 
     async def _run_plan(self) -> RunResult:
         plan = self.plan_

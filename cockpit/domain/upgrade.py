@@ -13,15 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cockpit.domain import skew
+from cockpit.domain.records import NodeRecord
 from cockpit.domain.steps import WORK_STEPS, NodeProgress, State, Step
 
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?")
 _TARGET = re.compile(r"\d{1,4}\.\d{1,4}\.\d{1,4}")
-
-#: kubelet may be this many minors older than the API server (version-skew policy, >= 1.25).
-KUBELET_MAX_MINOR_LAG = 3
-#: ... and only this many when the kubelet itself is older than 1.25.
-KUBELET_MAX_MINOR_LAG_OLD = 2
 
 FIRST_CONTROL_PLANE = "first-control-plane"
 CONTROL_PLANE = "control-plane"
@@ -32,9 +28,12 @@ Version = tuple[int, int, int]
 
 
 def parse_version(text: str) -> Version | None:
-    """``v1.32.4`` / ``1.32.4`` / ``v1.32.4-gke.1`` -> (1, 32, 4); None if it is not one."""
-    match = _VERSION.fullmatch((text or "").strip())
-    return tuple(int(g) for g in match.groups()) if match else None  # type: ignore[return-value]
+    """``v1.32.4`` / ``1.32.4`` / ``v1.32.4-gke.1`` -> (1, 32, 4); None if it is not one.
+
+    Parsing is :mod:`cockpit.domain.skew`'s (one strict parser for the whole cockpit).
+    """
+    parsed = skew.try_parse(text or "")
+    return (parsed.major, parsed.minor, parsed.patch) if parsed else None
 
 
 def fmt(version: Version) -> str:
@@ -186,19 +185,28 @@ def _control_plane_rules(facts: ClusterFacts, cluster: Version, wanted: Version)
 
 
 def _kubelet_rules(node: NodeFacts, wanted: Version) -> list[SkewViolation]:
+    """The kubelet as it is now against the API server at the target (skew.py's policy rules).
+
+    The plan upgrades every kubelet, but between the control plane and the node's own turn
+    the old kubelet must be within the policy of the new API server.
+    """
+    record = NodeRecord(uid=node.name, name=node.name, kubelet_version=node.kubelet)
+    found = skew.skew_violations(f"v{fmt(wanted)}", [record])
+    out = [SkewViolation(v.rule, _after_upgrade(v, wanted)) for v in found if v.severity == "error"]
     kubelet = parse_version(node.kubelet)
-    if kubelet is None:
-        return [SkewViolation("unknown-version", f"node {node.name}: cannot read kubelet version {node.kubelet!r}")]
-    if kubelet > wanted:
-        return [SkewViolation("kubelet-newer-than-apiserver",
-                              f"node {node.name}: kubelet {fmt(kubelet)} is newer than the target API server "
-                              f"{fmt(wanted)}; a kubelet must never be newer than the API server")]
-    lag = KUBELET_MAX_MINOR_LAG_OLD if kubelet[1] < 25 else KUBELET_MAX_MINOR_LAG
-    if wanted[1] - kubelet[1] > lag:
-        return [SkewViolation("kubelet-too-old",
-                              f"node {node.name}: kubelet {fmt(kubelet)} would be {wanted[1] - kubelet[1]} minors "
-                              f"older than API server {fmt(wanted)} (at most {lag} allowed); upgrade it first")]
-    return []
+    if not out and kubelet and kubelet > wanted:
+        # Same minor, newer patch: within the policy, but the plan would downgrade this kubelet.
+        out.append(SkewViolation("kubelet-downgrade", f"{node.name}: kubelet {fmt(kubelet)} is newer than the "
+                                                      f"target {fmt(wanted)}; cockpit does not downgrade kubelets"))
+    return out
+
+
+def _after_upgrade(violation, wanted: Version) -> str:
+    if violation.rule == "kubelet-newer":
+        return f"{violation.message}; a kubelet must never be newer than the API server"
+    if violation.rule == "kubelet-too-old":
+        return f"{violation.message} (after the control plane moves to {fmt(wanted)}); upgrade it first"
+    return violation.message
 
 
 def _kubeadm_rules(node: NodeFacts, wanted: Version) -> list[SkewViolation]:
@@ -236,7 +244,7 @@ def plan_upgrade(facts: ClusterFacts, target: str, concurrency: int = 1) -> Upgr
     plan.concurrency, plan.concurrency_note = worker_concurrency(facts, workers, concurrency)
     todo = [n.name for n in workers]
     plan.batches += [todo[i:i + plan.concurrency] for i in range(0, len(todo), plan.concurrency)]
-    plan.warnings = _warnings(facts)
+    plan.warnings = _warnings(facts, target)
     return plan
 
 
@@ -301,8 +309,10 @@ def capacity_limit(workers: list[NodeFacts]) -> int:
     return best
 
 
-def _warnings(facts: ClusterFacts) -> list[str]:
-    out = []
+def _warnings(facts: ClusterFacts, target: str) -> list[str]:
+    records = [NodeRecord(uid=n.name, name=n.name, kubelet_version=n.kubelet) for n in facts.nodes]
+    out = [f"{v.message} (after the upgrade)" for v in skew.skew_violations(f"v{target}", records)
+           if v.severity == "warning"]
     for node in facts.nodes:
         if not node.ready:
             out.append(f"node {node.name} is NotReady (kubeadm refuses to upgrade while a control plane is NotReady)")

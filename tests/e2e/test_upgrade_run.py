@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def cluster(sim_factory):
-    return sim_factory(ssh=True)
+    return sim_factory(ssh=True, speed=0.01)
 
 
 def cockpit_args(sim, journal, *args):

@@ -42,8 +42,10 @@ def test_kubelet_skew_rules():
     nodes = list(old.nodes)
     nodes[4] = NodeFacts("worker-2", False, "1.29.0")
     assert rules(ClusterFacts(old.api_version, tuple(nodes)), "1.33.1") == ["kubelet-too-old"]
+    nodes[4] = NodeFacts("worker-2", False, "1.34.0")
+    assert rules(ClusterFacts(old.api_version, tuple(nodes)), "1.33.1") == ["kubelet-newer"]
     nodes[4] = NodeFacts("worker-2", False, "1.33.2")
-    assert rules(ClusterFacts(old.api_version, tuple(nodes)), "1.33.1") == ["kubelet-newer-than-apiserver"]
+    assert rules(ClusterFacts(old.api_version, tuple(nodes)), "1.33.1") == ["kubelet-downgrade"]
 
 
 def test_kubeadm_rules():

@@ -77,7 +77,8 @@ class NodeShell:
         for op, argv in steps:
             if (op == "&&" and status != 0) or (op == "||" and status == 0):
                 continue
-            status = await self.run_argv(argv, io)
+            # `$?` is the only expansion supported: handy in hand-typed chains.
+            status = await self.run_argv([a.replace("$?", str(status)) for a in argv], io)
         return status
 
     async def run_argv(self, argv: list[str], io: ShellIO) -> int:

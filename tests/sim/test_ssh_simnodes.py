@@ -311,3 +311,8 @@ async def test_cancelled_command_closes_its_channel(nodes) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert (await nodes.pool.run("worker-1", ["echo", "still usable"], timeout=10)).ok
+
+
+async def test_last_status_expansion(nodes) -> None:
+    result = await nodes.pool.run("worker-1", ["sh", "-c", "nosuch; echo rc=$?"], timeout=10)
+    assert result.stdout == "rc=127\n" and result.ok

@@ -369,18 +369,18 @@ class WatchEvent(Struct, frozen=True):
 
 def decode(kind: str, raw: dict) -> Record:
     """Decode a raw object dict (as returned by the API) into the record for ``kind`` (a plural)."""
-    return _CONVERT[kind](msgspec.convert(raw, _WIRE[kind]))
+    return _convert.CONVERTERS[kind](msgspec.convert(raw, _convert.WIRE_TYPES[kind]))
 
 
 def decode_json(kind: str, data: bytes) -> Record:
     """Decode one object's JSON bytes into the record for ``kind``."""
-    return _CONVERT[kind](msgspec.json.decode(data, type=_WIRE[kind]))
+    return _convert.CONVERTERS[kind](msgspec.json.decode(data, type=_convert.WIRE_TYPES[kind]))
 
 
 def decode_list(kind: str, data: bytes) -> tuple[list[Record], str, str]:
     """Decode a list response: ``(records, list resourceVersion, continue token)``."""
-    doc = msgspec.json.decode(data, type=_List[_WIRE[kind]])
-    convert = _CONVERT[kind]
+    doc = msgspec.json.decode(data, type=_List[_convert.WIRE_TYPES[kind]])
+    convert = _convert.CONVERTERS[kind]
     return [convert(item) for item in doc.items or ()], doc.metadata.resource_version, doc.metadata.continue_
 
 
@@ -392,7 +392,7 @@ def decode_watch_event(kind: str, line: bytes) -> WatchEvent:
     if event.type == "BOOKMARK":
         meta = msgspec.json.decode(event.object, type=w.Bookmark).metadata
         return WatchEvent("BOOKMARK", None, meta.resource_version)
-    record = _CONVERT[kind](msgspec.json.decode(event.object, type=_WIRE[kind]))
+    record = _convert.CONVERTERS[kind](msgspec.json.decode(event.object, type=_convert.WIRE_TYPES[kind]))
     return WatchEvent(event.type, record, record.resource_version)
 
 
@@ -403,5 +403,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
     "httproutes": HTTPRouteRecord,
 }
 
-# Converters need the classes above, hence the import at the end.
-from cockpit.domain._convert import CONVERTERS as _CONVERT, WIRE_TYPES as _WIRE  # noqa: E402
+# The converters need the classes above, hence the import at the end; the tables are read
+# through the module at call time so importing either module first works.
+from cockpit.domain import _convert  # noqa: E402

@@ -187,12 +187,22 @@ class ShiftController:
 
         async def act() -> ShiftResult:
             _refuse_if_failed(plan)
+            await self._recheck(plan)
             await self._write(plan, dry_run, emit)
             return ShiftResult(plan.target, plan.kind, True, _done_text(plan, dry_run), plan.before,
                                plan.after, changed=plan.before != plan.after, dry_run=dry_run)
 
         return await self.guard.run("shift", plan.target, act, dry_run=dry_run, kind=plan.kind,
                                     before={"weights": plan.before}, after={"weights": plan.after})
+
+    async def _recheck(self, plan: ShiftPlan) -> None:
+        """Refuse if the split moved or a backend lost its endpoints since the preview."""
+        fresh = await self.preview(plan.target, plan.after, plan.kind, stable=plan.view.stable,
+                                   canary=plan.view.canary)
+        if fresh.before != plan.before:
+            raise _moved(plan, fresh)
+        if plan.checks and not fresh.ok:  # abort plans carry no readiness check: keep it so
+            _refuse_if_failed(fresh)
 
     async def _write(self, plan: ShiftPlan, dry_run: bool, emit: Emitter) -> None:
         if plan.before == plan.after:
@@ -205,10 +215,7 @@ class ShiftController:
                 fresh = await self.preview(plan.target, plan.after, plan.kind,
                                            stable=plan.view.stable, canary=plan.view.canary)
                 if fresh.before != plan.before:
-                    raise ChangedSincePreview(
-                        f"the weights of {plan.target} changed since the preview "
-                        f"({_weights_text(plan.before)} -> {_weights_text(fresh.before)}); look again",
-                        plan=fresh) from exc
+                    raise _moved(plan, fresh) from exc
             raise
         emit("write", ("[dry run] " if dry_run else "") + f"weights {_weights_text(plan.after)}", "ok")
 
@@ -334,6 +341,12 @@ def _check_ready(view: TrafficView, after: dict[str, int]) -> Check:
         return Check(CHECK_READY, False, f"{', '.join(empty)} would get traffic but has no ready endpoints")
     detail = ", ".join(f"{b.name} {b.ready} ready" for b in view.backends if after.get(b.name, 0) > 0)
     return Check(CHECK_READY, True, detail)
+
+
+def _moved(plan: ShiftPlan, fresh: ShiftPlan) -> ChangedSincePreview:
+    return ChangedSincePreview(f"the weights of {plan.target} changed since the preview "
+                               f"({_weights_text(plan.before)} -> {_weights_text(fresh.before)}); look again",
+                               plan=fresh)
 
 
 def _refuse_if_failed(plan: ShiftPlan) -> None:

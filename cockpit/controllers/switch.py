@@ -187,6 +187,8 @@ class SwitchController:
     async def _switch(self, plan: SwitchPlan, dry_run: bool, timeout: float, drill: bool) -> SwitchResult:
         emit = Emitter(self.reporter, "switch", plan.target)
         started = time.monotonic()
+        if not plan.ok and not plan.noop:  # never act on a preview that showed a failed check
+            raise PreconditionFailed(_refusal(plan, failed_checks(plan.checks)), plan.checks)
         fresh = await self._recheck(plan, emit)
         if fresh.noop:
             emit("skip", f"{plan.target} already selects {plan.to_colour}", "ok")
@@ -217,7 +219,7 @@ class SwitchController:
         fresh.checks.append(Check(CHECK_UNCHANGED, True, f"resourceVersion {plan.resource_version}"))
         bad = failed_checks(fresh.checks)
         for check in fresh.checks:
-            emit("check", check.line(), "ok" if check.ok else "error")
+            emit("check", f"{check.name}: {check.detail}", "ok" if check.ok else "error")
         if bad and not fresh.noop:
             raise PreconditionFailed(_refusal(plan, bad), fresh.checks)
         return fresh
@@ -451,11 +453,12 @@ def _reverse(plan: SwitchPlan) -> SwitchPlan:
 
 
 def _changed(plan: SwitchPlan, fresh: SwitchPlan) -> ChangedSincePreview:
-    fresh.checks.append(Check(CHECK_UNCHANGED, False, f"resourceVersion {plan.resource_version} -> "
-                                                      f"{fresh.resource_version}"))
+    # The fresh plan is the new baseline (its own checks only); the failed "unchanged" check
+    # belongs to the refused attempt.
+    moved = Check(CHECK_UNCHANGED, False, f"resourceVersion {plan.resource_version} -> {fresh.resource_version}")
     return ChangedSincePreview(
         f"{plan.target} changed since the preview (selector now {selector_string(fresh.selector_before)}); "
-        "review the new preview and confirm again", plan=fresh, checks=fresh.checks)
+        "review the new preview and confirm again", plan=fresh, checks=[*fresh.checks, moved])
 
 
 def _refusal(plan: SwitchPlan, bad: list[Check]) -> str:

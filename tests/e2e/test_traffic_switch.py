@@ -263,3 +263,70 @@ def test_cli_read_only(sim, kubectl, capsys, journal_path):
     code, _, err = run_cli(capsys, sim, journal_path, "--read-only", "switch", "shop/web", "--to", "green", "--yes")
     assert code == 1 and "read-only" in err
     assert selector_of(kubectl)["color"] == "blue"
+
+
+class FakeTerminal:
+    """A stdin that claims to be a terminal and answers prompts; ``on_prompt(n)`` runs first."""
+
+    def __init__(self, answers, on_prompt=None):
+        self.answers, self.on_prompt, self.prompts = list(answers), on_prompt, 0
+
+    def isatty(self):
+        return True
+
+    def readline(self):
+        self.prompts += 1
+        if self.on_prompt:
+            self.on_prompt(self.prompts)
+        return self.answers.pop(0) + "\n"
+
+
+def test_cli_interactive_no_cancels(sim, kubectl, capsys, journal_path, wait_for, monkeypatch):
+    wait_switchable(sim, capsys, journal_path, wait_for, "green")
+    monkeypatch.setattr("sys.stdin", FakeTerminal(["n"]))
+    code, _, err = run_cli(capsys, sim, journal_path, "switch", "shop/web", "--to", "green")
+    assert code == 1 and "cancelled" in err
+    assert selector_of(kubectl)["color"] == "blue"
+
+
+def test_cli_concurrent_edit_shows_new_preview_and_asks_again(sim, kubectl, capsys, journal_path, wait_for,
+                                                              monkeypatch):
+    wait_switchable(sim, capsys, journal_path, wait_for, "green")
+
+    def someone_else_edits(prompt):
+        if prompt == 1:
+            kubectl("-n", "shop", "annotate", "service", "web", "edited-by=bob")
+
+    terminal = FakeTerminal(["y", "y"], someone_else_edits)
+    monkeypatch.setattr("sys.stdin", terminal)
+    code, out, err = run_cli(capsys, sim, journal_path, "switch", "shop/web", "--to", "green")
+    assert code == 0, err
+    assert terminal.prompts == 2 and "changed since the preview" in out, out
+    assert out.count("target   shop/web") == 2  # the fresh preview was shown before asking again
+    assert selector_of(kubectl)["color"] == "green"
+    assert kubectl("-n", "shop", "get", "service", "web", "-o",
+                   "jsonpath={.metadata.annotations.edited-by}").stdout == "bob"
+    real = [e["event"] for e in Journal(journal_path).entries() if not e.get("dry_run")]
+    assert real == ["preview", "start", "failure", "preview", "start", "result"]
+
+
+def test_cli_with_yes_does_not_overwrite_a_concurrent_edit(sim, kubectl, capsys, journal_path, wait_for,
+                                                           monkeypatch):
+    """--yes never re-confirms by itself: a change between preview and write is a refusal."""
+    from cockpit.controllers import switch as switch_module
+
+    wait_switchable(sim, capsys, journal_path, wait_for, "green")
+    real_preview = switch_module.SwitchController.preview
+    calls = []
+
+    async def preview_then_edit(self, target, to_colour=None):
+        plan = await real_preview(self, target, to_colour)
+        calls.append(1)
+        if len(calls) == 1:  # right after the first preview, before the write
+            kubectl("-n", "shop", "annotate", "service", "web", "edited-by=carol")
+        return plan
+
+    monkeypatch.setattr(switch_module.SwitchController, "preview", preview_then_edit)
+    code, out, err = run_cli(capsys, sim, journal_path, "switch", "shop/web", "--to", "green", "--yes")
+    assert code == 1 and "changed since the preview" in out + err
+    assert selector_of(kubectl)["color"] == "blue"

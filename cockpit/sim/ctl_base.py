@@ -81,12 +81,21 @@ class Index:
         self.dependents: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
         self.pods_by_node: dict[str, set[tuple[str, str]]] = defaultdict(set)
         self.pods_by_ns: dict[str, set[str]] = defaultdict(set)
+        self.pods_by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
 
     def handlers(self) -> dict[str, Handler]:
         """Index updates, registered before every controller."""
         out: dict[str, Handler] = {r: partial(self._owned_changed, resource=r) for r in self.OWNED}
         out["pods"] = self._pod_changed
         return out
+
+    def pods_matching(self, ns: str, match_labels: dict | None) -> set[str]:
+        """Names of pods in ``ns`` carrying every label of ``match_labels`` (all pods if empty)."""
+        if not match_labels:
+            return set(self.pods_by_ns.get(ns, ()))
+        sets = [self.pods_by_label.get((ns, k, v), set()) for k, v in match_labels.items()]
+        smallest = min(sets, key=len)
+        return {name for name in smallest if all(name in s for s in sets)}
 
     def owned(self, uid: str, resource: str) -> list[tuple[str, str]]:
         """(namespace, name) of objects of ``resource`` owned by ``uid``."""
@@ -124,9 +133,21 @@ class Index:
             self.pods_by_ns[ns].discard(name)
         elif etype == "ADDED":
             self.pods_by_ns[ns].add(name)
+        old_labels = (old or {}).get("metadata", {}).get("labels") or {} if etype != "ADDED" else {}
+        new_labels = {} if etype == "DELETED" else obj["metadata"].get("labels") or {}
+        if old_labels != new_labels:
+            for k, v in old_labels.items():
+                if new_labels.get(k) != v:
+                    self.pods_by_label[(ns, k, v)].discard(name)
+            for k, v in new_labels.items():
+                if old_labels.get(k) != v:
+                    self.pods_by_label[(ns, k, v)].add(name)
 
 
 def _owner_uids(obj: dict | None) -> set[str]:
     if not obj:
         return set()
-    return {r["uid"] for r in obj["metadata"].get("ownerReferences") or () if r.get("uid")}
+    refs = obj["metadata"].get("ownerReferences")
+    if not refs:
+        return set()
+    return {r["uid"] for r in refs if r.get("uid")}

@@ -70,7 +70,11 @@ class DisruptionController(Controller):
             return
         ns = key[0]
         selector = pdb["spec"].get("selector")
-        pods = [p for p in (self.store.get("pods", ns, n) for n in self.cluster.index.pods_by_ns.get(ns, ()))
+        if selector is None:
+            names: set[str] = set()
+        else:
+            names = self.cluster.index.pods_matching(ns, selector.get("matchLabels"))
+        pods = [p for p in (self.store.get("pods", ns, n) for n in names)
                 if p is not None and labels_match(selector, p["metadata"].get("labels"))]
         expected, desired = self._expected_and_desired(pdb, pods)
         healthy = sum(1 for p in pods if pod_is_ready(p) and not p["metadata"].get("deletionTimestamp"))

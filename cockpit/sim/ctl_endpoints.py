@@ -56,12 +56,7 @@ class EndpointsController(Controller):
             self.enqueue((ns, name))
 
     def _scan(self, ns: str, selector: dict) -> set[str]:
-        out = set()
-        for name in self.cluster.index.pods_by_ns.get(ns, ()):
-            pod = self.store.get("pods", ns, name)
-            if pod is not None and map_selects(selector, pod["metadata"].get("labels")):
-                out.add(name)
-        return out
+        return self.cluster.index.pods_matching(ns, selector) if selector else set()
 
     def _on_pod(self, etype: str, obj: dict, old: dict | None) -> None:
         if etype == "MODIFIED" and pod_view(old) == pod_view(obj):

@@ -34,7 +34,7 @@ def micro_iso(ts: datetime) -> str:
 
 def rand_suffix(n: int = 5) -> str:
     """A random generated-name suffix like the API server's generateName."""
-    return "".join(_rng.choice(SAFE_ALPHABET) for _ in range(n))
+    return "".join(_rng.choices(SAFE_ALPHABET, k=n))
 
 
 def fake_digest(text: str) -> str:

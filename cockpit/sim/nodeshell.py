@@ -77,15 +77,17 @@ class NodeShell:
         for op, argv in steps:
             if (op == "&&" and status != 0) or (op == "||" and status == 0):
                 continue
-            # `$?` is the only expansion supported: handy in hand-typed chains.
-            status = await self.run_argv([a.replace("$?", str(status)) for a in argv], io)
+            status = await self.run_argv(argv, io, last_status=status)
         return status
 
-    async def run_argv(self, argv: list[str], io: ShellIO) -> int:
+    async def run_argv(self, argv: list[str], io: ShellIO, last_status: int = 0) -> int:
         """Run one simple command (after sudo / env prefixes), applying the SSH faults."""
         argv = _strip_prefixes(argv)
         if not argv:
             return 0
+        if argv[0] not in ("sh", "bash"):  # a nested script expands its own `$?`
+            # `$?` is the only expansion supported: handy in hand-typed chains.
+            argv = [a.replace("$?", str(last_status)) for a in argv]
         try:
             await self._apply_faults(argv, io)
         except _ExitNow as stop:

@@ -192,3 +192,16 @@ def _now_micro():
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_concurrency_is_capped_by_the_pdb_and_batches_run_together_without_it(cluster, kubectl, tmp_path, capsys):
+    assert main(cockpit_args(cluster, tmp_path / "j", "upgrade", "plan", "--to", TARGET, "--concurrency", "3")) == 0
+    assert "capped at 1: a PodDisruptionBudget allows 1 disruption(s)" in capsys.readouterr().out
+    kubectl("delete", "pdb", "-n", "shop", "web", sim=cluster)
+    journal = tmp_path / "journal.jsonl"
+    rc = main(cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, "--concurrency", "3", *FAST))
+    out = capsys.readouterr().out
+    assert rc == 0, out[-2000:]
+    assert "batch 4: worker-1, worker-2, worker-3" in out and "batch 5: worker-4, worker-5, worker-6" in out
+    for node in nodes(kubectl, cluster).values():
+        assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{TARGET}" and not node["spec"].get("unschedulable")

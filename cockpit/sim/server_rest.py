@@ -258,6 +258,8 @@ def commit(server: SimServer, request: web.Request, target: Target, new: dict) -
     old = current(server, target)
     new = _merge_subresource(rtype, target.subresource, new, old)
     _check_identity(target, new, creating=False)
+    if target.subresource is None:
+        server.store.apply_defaults(rtype.key, new)  # as on create: updates are defaulted too
     validate(rtype, new)
     result = server.store.update(rtype.key, new, dry_run=dry_run(request))
     if result is not old and not dry_run(request):

@@ -224,7 +224,7 @@ class ObjectStore:
         elif not meta.get("namespace"):
             meta["namespace"] = "default"
         obj["kind"], obj["apiVersion"] = rtype.kind, rtype.api_version
-        self._apply_defaults(resource, obj)
+        self.apply_defaults(resource, obj)
         table = self._tables[resource]
         key = object_key(meta.get("namespace"), meta["name"])
         if key in table.entries:
@@ -314,7 +314,8 @@ class ObjectStore:
         for fn in list(self._listeners):
             fn(event.type, event.resource, event.obj, event.old)
 
-    def _apply_defaults(self, resource: str, obj: dict) -> None:
+    def apply_defaults(self, resource: str, obj: dict) -> None:
+        """Server-side defaulting (B's cockpit.sim.defaults, if present), in place and idempotent."""
         if self._defaults is None:
             try:
                 from cockpit.sim.defaults import apply_defaults

@@ -205,3 +205,28 @@ def test_concurrency_is_capped_by_the_pdb_and_batches_run_together_without_it(cl
     assert "batch 4: worker-1, worker-2, worker-3" in out and "batch 5: worker-4, worker-5, worker-6" in out
     for node in nodes(kubectl, cluster).values():
         assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{TARGET}" and not node["spec"].get("unschedulable")
+
+
+def test_changed_host_key_halts_before_anything_runs_even_when_accepting_new_keys(cluster, kubectl, tmp_path, capsys):
+    known = cluster.ssh_config.replace("ssh_config", "known_hosts")
+    lines = open(known).read().splitlines()
+    first_host, second_key = lines[0].split()[0], " ".join(lines[1].split()[1:])
+    lines[0] = f"{first_host} {second_key}"  # cp-1 now "presents" a different key than recorded
+    open(known, "w").write("\n".join(lines) + "\n")
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "run", "--to", TARGET, "--accept-new-host-keys", *FAST))
+    capsys.readouterr()
+    assert rc == 1
+    after = nodes(kubectl, cluster)
+    cp1 = after["cp-1"]
+    assert (ann(cp1, "upgrade-step"), ann(cp1, "upgrade-state")) == ("upgrading-kubeadm", "failed")
+    assert "host key" in ann(cp1, "upgrade-error").lower()
+    assert after["cp-1"]["status"]["nodeInfo"]["kubeletVersion"] == "v1.32.4"
+    for later in CPS[1:] + WORKERS:
+        assert_untouched(after[later])
+
+
+def test_read_only_refuses_the_run_before_taking_the_lock(cluster, kubectl, tmp_path, capsys):
+    rc = main(cockpit_args(cluster, tmp_path / "j", "--read-only", "upgrade", "run", "--to", TARGET, *FAST))
+    assert rc == 1
+    assert "read-only mode" in capsys.readouterr().out
+    assert kubectl("get", "lease", "-n", "kube-system", "cockpit-upgrade-lock", check=False, sim=cluster).returncode

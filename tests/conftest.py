@@ -119,7 +119,10 @@ class MinimalCluster:
                 "metadata": {"name": f"web-{i}", "namespace": "shop", "labels": labels},
                 "spec": {"nodeName": f"node-{i % 2 + 1}", "containers": [{"name": "web", "image": "nginx:1"}]},
                 "status": {"phase": "Running", "podIP": f"10.0.0.{i}",
-                           "conditions": [{"type": "Ready", "status": "True"}]}})
+                           "conditions": [{"type": "Ready", "status": "True"}],
+                           "containerStatuses": [{"name": "web", "image": "nginx:1", "imageID": "", "ready": True,
+                                                  "restartCount": 0, "started": True,
+                                                  "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}})
         s.create("services", {"metadata": {"name": "web", "namespace": "shop"},
                               "spec": {"selector": {"app": "web", "color": "blue"},
                                        "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}})

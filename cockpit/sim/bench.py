@@ -81,6 +81,24 @@ def time_kubectl_list(sim: SimThread) -> tuple[float, int]:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def time_raw_pages(sim: SimThread, limit: int = 500) -> tuple[float, int]:
+    """Seconds to fetch every page of /api/v1/pods (bytes only, no decoding) and the page count."""
+    ctx = ssl.create_default_context(cafile=sim.ca_file)
+    started, pages, token = time.monotonic(), 0, ""
+    while True:
+        query = f"limit={limit}" + (f"&continue={token}" if token else "")
+        req = urllib.request.Request(f"{sim.url}/api/v1/pods?{query}",
+                                     headers={"Authorization": f"Bearer {sim.token}"})
+        with urllib.request.urlopen(req, context=ctx, timeout=60) as resp:
+            body = resp.read()
+        pages += 1
+        tail = body[:400]  # the list metadata (with the continue token) comes first
+        marker = tail.find(b'"continue":"')
+        if marker < 0:
+            return time.monotonic() - started, pages
+        token = tail[marker + 12:tail.index(b'"', marker + 12)].decode()
+
+
 def _watch(sim: SimThread, want: int, done: list, ready: threading.Event) -> None:
     ctx = ssl.create_default_context(cafile=sim.ca_file)
     rv = sim.call(lambda: sim.store.rv)
@@ -138,6 +156,8 @@ def main(argv=None) -> int:
         pods = sim.call(sim.store.count, "pods")
         print(f"start-up: {time.monotonic() - started:.1f} s for {args.nodes} nodes / {pods} pods", flush=True)
         print(f"rss after start-up: {rss_mb():.0f} MiB", flush=True)
+        seconds, pages = time_raw_pages(sim)
+        print(f"paged list over HTTPS (500/page, bytes only): {seconds:.1f} s for {pages} pages", flush=True)
         seconds, lines = time_kubectl_list(sim)
         print(f"kubectl get pods -A -o name: {seconds:.1f} s, {lines} lines", flush=True)
         rate = watch_throughput(sim, min(args.events, pods), args.watchers)

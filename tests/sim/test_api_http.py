@@ -279,3 +279,35 @@ def test_faults_endpoint_latency_and_refusal(api, api_sim, wait_for):
     wait_for(refused, timeout=3)
     wait_for(lambda: not refused(), timeout=5)
     _store_intact(api)
+
+
+def test_delete_collection_and_finalizers(api):
+    for i, tier in enumerate(("a", "a", "b")):
+        r = api("POST", "/api/v1/namespaces/default/configmaps",
+                {"metadata": {"name": f"cm-{i}", "labels": {"tier": tier}}, "data": {"k": "v"}})
+        assert r.status_code == 201, r.text
+    r = api("DELETE", "/api/v1/namespaces/default/configmaps", labelSelector="tier=a")
+    assert r.status_code == 200 and len(r.json()["items"]) == 2
+    assert [c["metadata"]["name"] for c in api.get("/api/v1/namespaces/default/configmaps")["items"]] == ["cm-2"]
+    path = "/api/v1/namespaces/default/configmaps/cm-2"
+    api("PATCH", path, {"metadata": {"finalizers": ["example.com/hold"]}}, "application/merge-patch+json")
+    held = api("DELETE", path).json()
+    assert held["metadata"]["deletionTimestamp"]
+    assert api.get(path)["metadata"]["finalizers"] == ["example.com/hold"]
+    api("PATCH", path, {"metadata": {"finalizers": None}}, "application/merge-patch+json")
+    assert api("GET", path).status_code == 404
+
+
+def test_protobuf_delete_body_is_ignored(api):
+    r = api("DELETE", "/api/v1/namespaces/shop/pods/web-5", b"k8s\x00\n\x13\n\x02v1\x12\rDeleteOptions",
+            "application/vnd.kubernetes.protobuf",
+            headers={"Accept": "application/vnd.kubernetes.protobuf,application/json"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["metadata"]["deletionTimestamp"]
+
+
+def test_pod_log_subresource(api):
+    r = api("GET", "/api/v1/namespaces/shop/pods/web-0/log", tailLines="3")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    assert len(r.text.splitlines()) == 3
+    _status(api("GET", "/api/v1/namespaces/shop/pods/web-0/log", container="nope"), 400, "BadRequest")

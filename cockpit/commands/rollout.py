@@ -22,6 +22,7 @@ from cockpit.controllers.base import (
     ActionFailed, ChangedSincePreview, PreconditionFailed, Progress, to_jsonable,
 )
 from cockpit.controllers.guard import ActionGuard
+from cockpit.controllers.shift import validate_steps
 from cockpit.errors import CockpitError, UsageError
 from cockpit.journal import Journal
 
@@ -300,7 +301,7 @@ def run_switch(args: argparse.Namespace) -> int:
 
 def run_shift(args: argparse.Namespace) -> int:
     """`cockpit shift NS/ROUTE [--weights ... | --step --plan ... | --abort]` (none: show)."""
-    from cockpit.controllers.shift import ShiftController, parse_plan, parse_weights
+    from cockpit.controllers.shift import ShiftController
 
     async def body(session: Session) -> int:
         ctl = ShiftController(session.client, session.guard, session.out.progress)
@@ -345,4 +346,27 @@ async def _set_weights(ctl: Any, out: Output, args: argparse.Namespace, weights:
             return await ctl.set_weights(plan, dry_run=args.dry_run)
         except ChangedSincePreview as exc:
             plan = _ask_again(out, args, exc)
-    raise UsageError(f"{args.target} keeps changing; try again later")
+    raise CockpitError(f"{args.target} keeps changing; try again later")
+
+
+def parse_weights(text: str) -> dict[str, int]:
+    """``"api-stable=90,api-canary=10"`` -> ``{"api-stable": 90, "api-canary": 10}``."""
+    weights: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, sep, value = part.partition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise UsageError(f"weights look like name=90,other=10; got {part!r}")
+        weights[name.strip()] = int(value)
+    if not weights:
+        raise UsageError("no weights given")
+    return weights
+
+
+def parse_plan(text: str) -> list[int]:
+    """``"10,25,50,100"`` -> ``[10, 25, 50, 100]``."""
+    try:
+        steps = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise UsageError(f"a plan looks like 10,25,50,100; got {text!r}") from None
+    validate_steps(steps)
+    return steps

@@ -242,7 +242,7 @@ class ShiftController:
         (or a write fails) the plan stops and, with ``abort_on_failure``, traffic returns to
         stable. ``gate(step_index, weights)`` may hold a step for a human (False stops).
         """
-        _validate_steps(steps)
+        validate_steps(steps)
         view = await self.view(target, kind, stable=stable, canary=canary)
         before = view.weights()
         self.guard.preview("shift-plan", target, dry_run=dry_run, kind=kind, before={"weights": before},
@@ -356,32 +356,10 @@ def _refuse_if_failed(plan: ShiftPlan) -> None:
                                  "; ".join(f"{c.name}: {c.detail}" for c in bad), plan.checks)
 
 
-def _validate_steps(steps: list[int]) -> None:
+def validate_steps(steps: list[int]) -> None:
+    """Raise UsageError unless ``steps`` is a non-empty list of percentages 0..100."""
     if not steps or any(not 0 <= s <= 100 for s in steps):
         raise UsageError(f"a plan is a list of canary percentages 0..100, got {steps}")
-
-
-def parse_weights(text: str) -> dict[str, int]:
-    """``"api-stable=90,api-canary=10"`` -> ``{"api-stable": 90, "api-canary": 10}``."""
-    weights: dict[str, int] = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        name, sep, value = part.partition("=")
-        if not sep or not name or not value.strip().isdigit():
-            raise UsageError(f"weights look like name=90,other=10; got {part!r}")
-        weights[name.strip()] = int(value)
-    if not weights:
-        raise UsageError("no weights given")
-    return weights
-
-
-def parse_plan(text: str) -> list[int]:
-    """``"10,25,50,100"`` -> ``[10, 25, 50, 100]``."""
-    try:
-        steps = [int(p) for p in text.split(",") if p.strip()]
-    except ValueError:
-        raise UsageError(f"a plan looks like 10,25,50,100; got {text!r}") from None
-    _validate_steps(steps)
-    return steps
 
 
 def _weights_text(weights: dict[str, int]) -> str:

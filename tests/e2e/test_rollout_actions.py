@@ -164,3 +164,20 @@ def test_cli_unwritable_journal_and_read_only_change_nothing(sim, kubectl, capsy
     assert get(kubectl, "deployment", "checkout", "{.spec.template.spec.containers[0].image}") == BROKEN
     assert get(kubectl, "deployment", "web-blue",
                "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}") == ""
+
+
+def test_python_dash_m_cockpit_subprocess(sim, tmp_path, journal_path):
+    """The real entry point in a child process: JSON status, and no tty + no --yes refuses."""
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "cockpit", "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)]
+    done = subprocess.run([*base, "rollout", "status", "shop/web-blue", "--watch", "--timeout", "20", "--json"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"]["done"] is True
+    refused = subprocess.run([*base, "rollout", "restart", "shop/web-blue"], capture_output=True, text=True,
+                             timeout=60, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 1 and "pass --yes" in refused.stderr
+    bad = subprocess.run([*base, "rollout", "undo", "checkout"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "NAMESPACE/NAME" in bad.stderr

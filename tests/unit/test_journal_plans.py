@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from cockpit.controllers import switch
-from cockpit.controllers.shift import (
-    HTTPRouteRouter, IngressCanaryRouter, ingress_pair, parse_plan, parse_weights, pick_roles,
-)
+from cockpit.commands.rollout import parse_plan, parse_weights
+from cockpit.controllers.shift import HTTPRouteRouter, IngressCanaryRouter, ingress_pair, pick_roles
 from cockpit.errors import UsageError
 
 

@@ -155,6 +155,9 @@ def run_async(args: argparse.Namespace, body: Callable[[Session], Awaitable[int]
                 return await body(session)
             except (PreconditionFailed, ActionFailed) as exc:
                 return _report_failure(session.out, action, args.target, exc)
+            except CockpitError as exc:  # refusals (read-only, journal, no tty): JSON too, then cli.main
+                session.out.result(False, action, args.target, None, str(exc))
+                raise
 
     return asyncio.run(main())
 

@@ -330,3 +330,9 @@ def test_cli_with_yes_does_not_overwrite_a_concurrent_edit(sim, kubectl, capsys,
     code, out, err = run_cli(capsys, sim, journal_path, "switch", "shop/web", "--to", "green", "--yes")
     assert code == 1 and "changed since the preview" in out + err
     assert selector_of(kubectl)["color"] == "blue"
+
+
+def test_cli_json_refusal_still_prints_one_document(sim, capsys, journal_path):
+    code, out, err = run_cli(capsys, sim, journal_path, "--read-only", "switch", "shop/web", "--json", "--yes")
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False and "read-only" in doc["error"] and "read-only" in err

@@ -155,6 +155,10 @@ def _initial_lines(server: SimServer, stream: _Stream, watcher: Watcher, target:
         return lines
     if server.faults.force_410:
         raise ApiError(410, "Expired", f"too old resource version: {rv} ({store.rv})")
+    if rv > store.rv:
+        # Only seen across simulator restarts (RVs start again from 1): make the client relist
+        # instead of silently waiting for the counter to catch up.
+        raise ApiError(410, "Expired", f"too old resource version: {rv} (current {store.rv}; server restarted)")
     for event in store.events_since(key, rv):
         watcher.push(event)
     return []

@@ -187,3 +187,12 @@ def test_watch_prints_changes(kubectl, sim):
     lines = proc_result["r"].stdout.splitlines()
     assert any("worker-3" in line and "SchedulingDisabled" in line for line in lines), lines
     assert isinstance(proc_result["r"], subprocess.CompletedProcess)
+
+
+@pytest.mark.parametrize("version", ["1.27.16", "1.29.3"])
+def test_older_kubectl_via_dispatcher(kubectl, sim_factory, version):
+    """The dispatcher picks kubectl 1.<minor> from /version; 1.27-1.29 only know v2beta1 discovery."""
+    old = sim_factory(version=version)
+    assert f"v{version}" in kubectl("get", "nodes", sim=old).stdout
+    out = kubectl("drain", "worker-2", "--ignore-daemonsets", "--timeout=60s", sim=old, timeout=90).stdout
+    assert "evicted" in out and "node/worker-2 drained" in out

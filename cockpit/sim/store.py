@@ -69,28 +69,31 @@ class _Table:
         self.entries: dict[str, _Entry] = {}
         self._sorted: list[str] = []
         self._pending: list[str] = []
-        self._stale = 0
+        self._dropped: set[str] = set()  # removed keys still present in _sorted/_pending
         self.events: deque[WatchEvent] = deque(maxlen=window)
         self.compacted_rv = 0  # events with rv <= this may be gone from the window
         self.watchers: set = set()
 
     def add_key(self, key: str) -> None:
-        if self._sorted and not self._pending and key > self._sorted[-1]:
+        if key in self._dropped:  # re-created before compaction: the key is still indexed
+            self._dropped.discard(key)
+        elif self._sorted and not self._pending and key > self._sorted[-1]:
             self._sorted.append(key)
         else:
             self._pending.append(key)
 
-    def drop_key(self) -> None:
-        # The key stays in the sorted list until compaction; readers skip missing keys.
-        self._stale += 1
+    def drop_key(self, key: str) -> None:
+        # The key stays indexed until compaction; readers skip keys without an entry.
+        self._dropped.add(key)
 
     def sorted_keys(self) -> list[str]:
         """All keys in order. Cheap when nothing changed: pending keys are merged lazily."""
-        if self._pending or self._stale > max(64, len(self.entries)):
+        compact = len(self._dropped) > max(64, len(self.entries))
+        if self._pending or compact:
             keys = self._sorted + self._pending if self._pending else self._sorted
-            if self._stale > max(64, len(self.entries)):
-                keys = [k for k in keys if k in self.entries]
-                self._stale = 0
+            if compact:
+                keys = [k for k in keys if k not in self._dropped]
+                self._dropped.clear()
             keys.sort()
             self._sorted, self._pending = keys, []
         return self._sorted
@@ -279,7 +282,7 @@ class ObjectStore:
         self.rv += 1
         gone["metadata"]["resourceVersion"] = str(self.rv)
         del table.entries[key]
-        table.drop_key()
+        table.drop_key(key)
         raw = _encode(gone)
         self._publish(WatchEvent("DELETED", self.rv, resource, gone, entry.obj, raw))
         return gone

@@ -141,3 +141,19 @@ def test_merge_and_json_patch():
 def test_human_duration():
     assert [human_duration(s) for s in (5, 119, 150, 3600, 7 * 3600 + 60, 30 * 3600, 3 * 86400)] == \
         ["5s", "119s", "2m30s", "60m", "7h1m", "30h", "3d"]
+
+
+def test_store_recreated_key_is_listed_once():
+    store = ObjectStore()
+    for name in ("a", "b", "c"):
+        store.create("configmaps", {"metadata": {"name": name, "namespace": "x"}})
+    store.list("configmaps")  # index built
+    store.remove("configmaps", "x", "b")
+    store.create("configmaps", {"metadata": {"name": "b", "namespace": "x"}})
+    store.remove("configmaps", "x", "a")
+    store.create("configmaps", {"metadata": {"name": "a", "namespace": "x"}})
+    assert [o["metadata"]["name"] for o in store.list("configmaps")] == ["a", "b", "c"]
+    for i in range(200):  # force compaction
+        store.create("configmaps", {"metadata": {"name": f"t{i:03d}", "namespace": "x"}})
+        store.remove("configmaps", "x", f"t{i:03d}")
+    assert [o["metadata"]["name"] for o in store.list("configmaps")] == ["a", "b", "c"]

@@ -149,7 +149,7 @@ class SimServer:
                 request.transport.close()
             raise web.HTTPServiceUnavailable()
         try:
-            if request.path not in _PUBLIC and not self._authorized(request):
+            if request.path.rstrip("/") not in _PUBLIC and not self._authorized(request):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             if self.faults.api_latency and not request.path.startswith("/_sim/"):
                 await asyncio.sleep(self.faults.api_latency)
@@ -170,7 +170,7 @@ class SimServer:
         return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode())
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = "/" + request.match_info["tail"]
+        path = "/" + request.match_info["tail"].rstrip("/")  # the python client asks for /version/
         if path.startswith("/api/") or path.startswith("/apis/"):
             special = self._discovery_doc(path, request)
             if special is not None:

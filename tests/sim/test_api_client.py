@@ -117,3 +117,19 @@ def test_served_objects_validate_strictly(apis, sim, kubectl, monkeypatch):
                 problems.append(f"{obj['kind']} {obj['metadata'].get('namespace')}/{obj['metadata']['name']}: "
                                 f"{exc.message}")
     assert not problems, "\n".join(problems[:20])
+
+
+def test_typed_and_dynamic_calls(apis):
+    from kubernetes.dynamic import DynamicClient
+    core, apps = client.CoreV1Api(apis), client.AppsV1Api(apis)
+    assert client.VersionApi(apis).get_code().git_version == "v1.32.4"
+    assert apps.read_namespaced_deployment_scale("web-blue", "shop").spec.replicas == 3
+    pod = core.list_namespaced_pod("shop", label_selector="app=web").items[0].metadata.name
+    assert len(core.read_namespaced_pod_log(pod, "shop", tail_lines=2).splitlines()) == 2
+    eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod, namespace="shop"))
+    core.create_namespaced_pod_eviction(pod, "shop", eviction)
+    assert core.read_namespaced_pod(pod, "shop").metadata.deletion_timestamp is not None
+    assert apps.patch_namespaced_deployment_scale("web-blue", "shop", {"spec": {"replicas": 4}}).spec.replicas == 4
+    assert core.read_node_status("cp-1").status.node_info.kubelet_version == "v1.32.4"
+    routes = DynamicClient(apis).resources.get(api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute")
+    assert [r.metadata.name for r in routes.get(namespace="shop").items] == ["api"]

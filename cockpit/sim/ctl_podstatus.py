@@ -47,7 +47,8 @@ class StatusBuilder:
         self._conditions(pod, st, stage, now)
         old = {c["name"]: c for c in st.get("containerStatuses") or ()}
         uid = pod["metadata"].get("uid", "")
-        st["containerStatuses"] = [self._container(c, old.get(c["name"]), stage, restarts, uid, now)
+        ref = f"{pod['metadata'].get('name', '')}_{pod['metadata'].get('namespace', '')}({uid})"
+        st["containerStatuses"] = [self._container(c, old.get(c["name"]), stage, restarts, uid, now, ref)
                                    for c in containers_of(pod)]
 
     def _conditions(self, pod: dict, st: dict, stage: str, now: str) -> None:
@@ -62,14 +63,15 @@ class StatusBuilder:
         order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
         conds.sort(key=lambda c: order.index(c["type"]) if c["type"] in order else len(order))
 
-    def _container(self, c: dict, old: dict | None, stage: str, restarts: int, uid: str, now: str) -> dict:
+    def _container(self, c: dict, old: dict | None, stage: str, restarts: int, uid: str, now: str,
+                   pod_ref: str) -> dict:
         image = c.get("image", "")
         out = {"name": c["name"], "image": image, "imageID": "", "ready": stage == "ready",
                "restartCount": restarts, "started": False, "lastState": {}, "state": {}}
         if old and old.get("lastState"):
             out["lastState"] = old["lastState"]
         if stage in WAITING_STAGES:
-            out["state"] = {"waiting": _waiting(stage, c, restarts, uid)}
+            out["state"] = {"waiting": _waiting(stage, c, restarts, pod_ref)}
             if stage == "crashloop":
                 out["imageID"] = _image_id(image)
                 out["lastState"] = {"terminated": {
@@ -96,7 +98,7 @@ def _started_at(old: dict | None, now: str, restarts: int | None = None) -> str:
     return now
 
 
-def _waiting(stage: str, c: dict, restarts: int, uid: str) -> dict:
+def _waiting(stage: str, c: dict, restarts: int, pod_ref: str) -> dict:
     reason = WAITING_STAGES[stage]
     image = c.get("image", "")
     if stage == "errimagepull":
@@ -108,7 +110,7 @@ def _waiting(stage: str, c: dict, restarts: int, uid: str) -> dict:
         delay = min(10 * 2 ** max(restarts - 1, 0), 300)
         delay_text = f"{delay // 60}m{delay % 60}s" if delay >= 60 else f"{delay}s"
         return {"reason": reason,
-                "message": f"back-off {delay_text} restarting failed container={c['name']} pod=({uid})"}
+                "message": f"back-off {delay_text} restarting failed container={c['name']} pod={pod_ref}"}
     return {"reason": reason}
 
 

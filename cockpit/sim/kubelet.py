@@ -66,6 +66,8 @@ class Kubelet(Controller):
             return
         if not obj["spec"].get("nodeName"):
             return
+        if old is None and (obj.get("status") or {}).get("phase") == "Running" and _pod_ready(obj):
+            return  # seeded already running: nothing to do until it changes
         if (old is None or not old["spec"].get("nodeName")
                 or bool(obj["metadata"].get("deletionTimestamp")) != bool(old["metadata"].get("deletionTimestamp"))):
             self.enqueue(key_of(obj))
@@ -96,7 +98,8 @@ class Kubelet(Controller):
         if pod["metadata"].get("deletionTimestamp"):
             self._terminate(key, pod, run)
         elif run is None:
-            self._adopt_or_start(key, pod)
+            if not ((pod.get("status") or {}).get("phase") == "Running" and _pod_ready(pod)):
+                self._adopt_or_start(key, pod)
         elif run.stage == "ready" and not _pod_ready(pod):
             self._write(key, "ready", run)  # kubelet came back: it reposts readiness
 

@@ -111,3 +111,44 @@ def test_list_through_official_client(sim, kind):
     finally:
         api_client.close()
     assert items
+
+
+def test_user_manifests_are_defaulted_like_a_real_server(sim, wait_for):
+    """What `kubectl apply -f` of ordinary manifests leaves in the cluster validates too."""
+    manifests = {
+        "deployments": {"apiVersion": "apps/v1", "kind": "Deployment",
+                        "metadata": {"name": "hello", "namespace": "default"},
+                        "spec": {"selector": {"matchLabels": {"app": "hello"}}, "template": {
+                            "metadata": {"labels": {"app": "hello"}},
+                            "spec": {"containers": [{"name": "hello", "image": "nginx",
+                                                     "ports": [{"containerPort": 80}]}]}}}},
+        "services": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hello", "namespace": "default"},
+                     "spec": {"selector": {"app": "hello"}, "ports": [{"port": 80}]}},
+        "configmaps": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hello", "namespace": "default"},
+                       "data": {"a": "b"}},
+        "poddisruptionbudgets": {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                                 "metadata": {"name": "hello", "namespace": "default"},
+                                 "spec": {"minAvailable": "50%", "selector": {"matchLabels": {"app": "hello"}}}},
+        "daemonsets": {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "default"},
+                       "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+                           "metadata": {"labels": {"app": "agent"}},
+                           "spec": {"containers": [{"name": "agent", "image": "busybox:1.36"}]}}}},
+    }
+    sim.call(lambda: [sim.store.create(kind, body) for kind, body in manifests.items()])
+    d = sim.call(lambda: sim.store.get("deployments", "default", "hello"))
+    assert d["spec"]["replicas"] == 1 and d["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%",
+                                                                                     "maxUnavailable": "25%"}
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["imagePullPolicy"] == "Always" and c["terminationMessagePath"] == "/dev/termination-log"
+    svc = sim.call(lambda: sim.store.get("services", "default", "hello"))
+    assert svc["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}
+    assert svc["spec"]["type"] == "ClusterIP" and svc["spec"]["clusterIP"].startswith("10.96.")
+
+    def settled():
+        pdb = sim.store.get("poddisruptionbudgets", "default", "hello")
+        ds = sim.store.get("daemonsets", "default", "agent")
+        return (pdb.get("status", {}).get("currentHealthy") == 1
+                and ds["status"].get("numberReady") == 6)  # workers only: no control-plane toleration
+    wait_for(lambda: sim.call(settled), timeout=10)
+    objects = snapshot(sim)
+    assert problems(objects) == []

@@ -28,7 +28,7 @@ from typing import Callable
 
 import msgspec
 
-from cockpit.domain.records import KINDS, Record, decode_list, decode_watch_event
+from cockpit.domain.records import KINDS, Record, decode, decode_list, decode_watch_event
 from cockpit.errors import ConnectionProblem
 from cockpit.kube.client import KubeClient
 from cockpit.kube.errors import ApiError, Forbidden, Gone, NotFound, Unreachable, api_error_from_status
@@ -178,8 +178,6 @@ class Informer:
             return self._decode_items(raw)
 
     def _decode_items(self, raw: bytes) -> tuple[list[Record], str, str]:
-        from cockpit.domain.records import decode
-
         doc = msgspec.json.decode(raw)
         meta = doc.get("metadata") or {}
         records = []

@@ -172,3 +172,28 @@ def test_store_replace_marks_vanished_and_keeps_unchanged_quiet():
     assert store.get_by_key("ns/a").resource_version == "3"
     store.delete("u-a")
     assert store.get_by_key("ns/a") is None and "u-a" in store.take_changes()
+
+
+async def test_list_then_watch_parameters(scripted):
+    server, client = scripted
+    cache = ClusterCache(client, kinds=("nodes",))
+    await cache.start()
+    try:
+        await until(lambda: any("watch=true" in r for r in server.requests))
+    finally:
+        await cache.stop()
+    listing = next(r for r in server.requests if r.startswith("/api/v1/nodes?") and "watch" not in r)
+    watch = next(r for r in server.requests if "watch=true" in r)
+    assert "limit=500" in listing and "resourceVersion" not in listing
+    assert "resourceVersion=10" in watch and "allowWatchBookmarks=true" in watch and "timeoutSeconds=" in watch
+
+
+def test_backoff_grows_to_the_cap_and_resets():
+    from cockpit.kube.informers import Backoff
+
+    backoff = Backoff(0.5, 10.0)
+    delays = [backoff.next_delay() for _ in range(8)]
+    assert 0.4 <= delays[0] <= 0.5 and all(d <= 10.0 for d in delays) and delays[-1] >= 8.0
+    assert delays == sorted(delays[:5]) + delays[5:]
+    backoff.reset()
+    assert backoff.next_delay() <= 0.5

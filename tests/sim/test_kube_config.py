@@ -230,3 +230,25 @@ async def test_writes_patch_types_and_dry_run(api_sim):
 def test_messages_are_json_safe():
     # ClusterConfig must never leak into messages: only host/context/user names appear.
     assert json.dumps(str(Unreachable("x")))
+
+
+async def test_expired_exec_credential_is_refreshed_after_401(api_sim, tmp_path):
+    # The plugin hands out a bad token twice (at load time), then the right one: the client
+    # must re-run it when the server answers 401 and retry the request once.
+    plugin, calls = tmp_path / "cred-plugin", tmp_path / "calls"
+    plugin.write_text(
+        f"#!{sys.executable}\n"
+        "import json, pathlib\n"
+        f"p = pathlib.Path({str(calls)!r}); n = int(p.read_text()) + 1 if p.exists() else 1; p.write_text(str(n))\n"
+        f"token = 'stale' if n <= 2 else {api_sim.token!r}\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential',\n"
+        "                  'status': {'token': token, 'expirationTimestamp': '2000-01-01T00:00:00Z'}}))\n"
+    )
+    plugin.chmod(plugin.stat().st_mode | stat.S_IXUSR)
+    doc = sim_doc(api_sim)
+    doc["users"] = [{"name": "cockpit-sim", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never"}}}]
+    cfg = load_cluster_config(write(tmp_path / "config", doc), None)
+    assert cfg.headers == {"Authorization": "Bearer stale"}
+    async with KubeClient(cfg) as client:
+        assert (await client.list(path_for("nodes")))["items"]

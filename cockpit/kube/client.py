@@ -91,13 +91,14 @@ class KubeClient:
         """The server's ``/version`` document (``gitVersion``, ``major``, ``minor``...)."""
         return await self.get("/version")
 
-    async def has_resource(self, group: str, version: str, plural: str) -> bool:
+    async def has_resource(self, group: str, version: str, plural: str, refresh: bool = False) -> bool:
         """Whether discovery (``/apis/<group>/<version>``, or ``/api/v1``) serves ``plural``.
 
-        Answers are cached per group/version; a 404 (group not installed) means False.
+        Answers are cached per group/version (``refresh=True`` asks again, e.g. to notice CRDs
+        installed later); a 404 (group not installed) means False.
         """
         gv = f"{group}/{version}" if group else version
-        if gv not in self._discovery:
+        if refresh or gv not in self._discovery:
             self._discovery[gv] = await self._discover(group, version)
         served = self._discovery[gv]
         return served is not None and plural in served

@@ -137,7 +137,8 @@ class Informer:
 
     async def _served(self) -> bool:
         info = kind_info(self.kind)
-        return await self.client.has_resource(info.group, info.version, info.plural)
+        # Ask again each cycle: the Gateway API CRDs may be installed while we run.
+        return await self.client.has_resource(info.group, info.version, info.plural, refresh=True)
 
     # ----- list --------------------------------------------------------------------------
 

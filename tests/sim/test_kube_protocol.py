@@ -197,3 +197,18 @@ def test_backoff_grows_to_the_cap_and_resets():
     assert delays == sorted(delays[:5]) + delays[5:]
     backoff.reset()
     assert backoff.next_delay() <= 0.5
+
+
+async def test_httproutes_picked_up_when_installed_later(scripted, monkeypatch):
+    import cockpit.kube.informers as informers
+
+    monkeypatch.setattr(informers, "UNAVAILABLE_RETRY", 0.1)
+    server, client = scripted
+    cache = ClusterCache(client, kinds=("httproutes",))
+    await cache.start()
+    try:
+        await until(lambda: cache.unavailable == {"httproutes"})
+        server.gateway = True
+        await until(lambda: cache.informer("httproutes").state == "live")
+    finally:
+        await cache.stop()

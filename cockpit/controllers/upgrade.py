@@ -8,11 +8,13 @@ failure halts the run: nodes of the same batch stop at their next step boundary 
 node is touched until the operator retries (``run()`` again), skips or aborts.
 
 Progress events (action ``"upgrade"``):
-- per node (target = node name): step = a Step value; data = {node, step, state, label,
-  started, elapsed, fraction, last_lines, run, target}; ``level`` "error" when a step failed.
-- SSH output lines: step = current step, data has ``log: True``, ``stream``, ``line``.
-- run level (target ``"cluster"``): step in plan, lock, batch, paused, resumed, halted, done,
-  aborted; data = {run, target, summary}.
+- per node (target = node name): ``step`` = a Step value; ``data`` = {node, step, state, label,
+  started (ISO, step start), elapsed (s), fraction (0..1), last_lines, run, target, error};
+  ``level`` "error" when a step failed (then also ``failing_lines``), "ok" when the node is done.
+- output lines (SSH stdout/stderr, drain messages): same shape plus ``log: True``, ``stream``
+  ("stdout" | "stderr" | "drain"), ``line``; drain events also carry ``drain`` (the drain data).
+- run level (target ``"cluster"``): ``step`` in plan (data.plan = plan_to_dict), lock, batch
+  (data.nodes), paused, resumed, halted, done, aborted (data: run, target, summary).
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ class UpgradeController:
         self._running.set()
         self._halt = asyncio.Event()
         self._aborted = False
+        self._abort_reason = ""
         self._lease_paused = False  # the current pause came from `cockpit upgrade pause`
         self._started: dict[str, float] = {}
         self._cluster = Emitter(reporter, "upgrade", "cluster")
@@ -138,9 +141,10 @@ class UpgradeController:
         """Continue after a pause."""
         self._running.set()
 
-    def abort(self) -> None:
+    def abort(self, reason: str = "aborted by the operator") -> None:
         """Stop at the next step boundary; nodes keep their recorded step."""
         self._aborted = True
+        self._abort_reason = reason
         self._running.set()
 
     # ------------------------------------------------------------------ run
@@ -172,7 +176,7 @@ class UpgradeController:
                 paused = await self.lock.renew()
             except CockpitError as exc:
                 self._cluster("lock", f"lock renewal failed: {exc}", "error")
-                self.abort()
+                self.abort(f"stopped: the upgrade lock could not be renewed ({exc})")
                 return
             if paused and self._running.is_set():
                 self._cluster("paused", "pause requested (cockpit upgrade pause)", "warn")
@@ -193,7 +197,7 @@ class UpgradeController:
             self._cluster("batch", f"batch: {', '.join(todo)}", nodes=todo)
             await asyncio.gather(*(self._run_node(plan.nodes[name]) for name in todo))
             if self._aborted:
-                return self._finish("aborted", "aborted by the operator")
+                return self._finish("aborted", self._abort_reason)
             if self.board.halted_on():
                 failed = ", ".join(self.board.halted_on())
                 return self._finish("halted", f"halted: {failed} failed; no other node was touched "

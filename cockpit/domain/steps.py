@@ -10,6 +10,7 @@ cockpit (or the TUI's Nodes pane) rebuilds the whole board from the cluster alon
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from enum import Enum
 
 ANNOTATION_PREFIX = "cockpit.dev/"
@@ -118,6 +119,16 @@ class NodeProgress:
     def fraction(self) -> float:
         """Progress 0..1."""
         return step_fraction(self.step, self.state)
+
+    def elapsed(self, now: datetime | None = None) -> float:
+        """Seconds since the current step started (0 when unknown); for the Nodes pane."""
+        if not self.started:
+            return 0.0
+        try:
+            began = datetime.fromisoformat(self.started.replace("Z", "+00:00"))
+        except ValueError:
+            return 0.0
+        return max(0.0, ((now or datetime.now(timezone.utc)) - began).total_seconds())
 
     def start(self, step: Step, now: str) -> NodeProgress:
         """Begin (or re-begin, on resume) ``step``."""

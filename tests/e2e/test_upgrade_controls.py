@@ -61,11 +61,16 @@ async def test_pause_at_a_step_boundary_then_abort_cleans_up(cluster, tmp_path):
     events = []
     options = UpgradeOptions(TARGET, poll_interval=0.05, lease_duration=5,
                              drain=DrainOptions(ignore_daemonsets=True, retry_interval=0.1, poll_interval=0.05))
-    ctl = UpgradeController(client, pool, guard, options, events.append)
+    def report(event):
+        events.append(event)
+        if event.target == "cp-1" and event.step == "draining" and event.data.get("state") == "running":
+            ctl.pause()  # synchronously, as a TUI key press would: takes effect at the next boundary
+        if event.target == "cp-2" and event.step == "draining":
+            ctl.abort()
+
+    ctl = UpgradeController(client, pool, guard, options, report)
     try:
         task = asyncio.create_task(ctl.run())
-        await until(lambda: any(e.target == "cp-1" and e.step == "draining" for e in events))
-        ctl.pause()
         await until(lambda: any(e.data.get("state") == "paused" for e in events))
         cp1 = await client.get(path_for("nodes", name="cp-1"))
         assert cp1["metadata"]["annotations"]["cockpit.dev/upgrade-state"] == "paused"
@@ -74,8 +79,6 @@ async def test_pause_at_a_step_boundary_then_abort_cleans_up(cluster, tmp_path):
         assert status["lock"]["holder"] == ctl.lock.identity and not status["lock"]["stale"]
         assert all(r["state"] == "pending" for r in status["nodes"] if r["node"] != "cp-1")
         ctl.resume()
-        await until(lambda: any(e.target == "cp-2" and e.step == "draining" for e in events))
-        ctl.abort()
         result = await asyncio.wait_for(task, 20)
         assert result.outcome == "aborted"
         lines = await abort_run(client, guard)

@@ -61,3 +61,11 @@ def test_run_board_halts_and_batches():
     board.nodes["w1"] = board.nodes["w1"].skip()
     board.nodes["w2"] = NodeProgress("w2", Step.DONE, State.DONE)
     assert board.complete() and board.next_batch() == []
+
+
+def test_elapsed_since_the_step_started():
+    from datetime import datetime, timezone
+
+    p = NodeProgress("w1").start(Step.DRAINING, "2026-11-26T03:00:00Z")
+    assert p.elapsed(datetime(2026, 11, 26, 3, 0, 42, tzinfo=timezone.utc)) == 42.0
+    assert NodeProgress("w1").elapsed() == 0.0

@@ -13,10 +13,12 @@ Every failure becomes a :class:`cockpit.errors.UsageError` (bad input) or
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import ssl
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import yaml
 from kubernetes.client import Configuration
@@ -106,19 +108,39 @@ def _load_from_files(paths: list[str], context: str | None) -> ClusterConfig:
     contexts, current = _read_contexts(paths)
     name = _pick_context(contexts, current, context, joined)
     cfg = Configuration()
-    try:
-        kube_config.load_kube_config(
-            config_file=joined, context=name, client_configuration=cfg, persist_config=False
-        )
-    except (ConfigException, yaml.YAMLError, TypeError, KeyError, ValueError, AttributeError, OSError) as exc:
-        raise UsageError(f"kubeconfig context {name!r} is unusable: {_one_line(exc)}") from None
     details = contexts[name]
-    return _from_configuration(
-        cfg,
-        context=name,
-        namespace=details.get("namespace") or "default",
-        user=details.get("user") or "",
-    )
+    user = details.get("user") or ""
+    with _captured_errors() as errors:
+        try:
+            kube_config.load_kube_config(
+                config_file=joined, context=name, client_configuration=cfg, persist_config=False
+            )
+        except (ConfigException, yaml.YAMLError, TypeError, KeyError, ValueError, AttributeError, OSError) as exc:
+            raise UsageError(f"kubeconfig context {name!r} is unusable: {_one_line(exc)}") from None
+        result = _from_configuration(cfg, context=name, namespace=details.get("namespace") or "default", user=user)
+    if errors and not result.headers and not cfg.cert_file:
+        # The loader only logs a failed exec plugin; without credentials every call would 401.
+        raise ConnectionProblem(f"credential plugin for user {user!r} failed: {_one_line(errors[-1])}")
+    return result
+
+
+@contextlib.contextmanager
+def _captured_errors() -> Iterator[list[str]]:
+    """Collect what the client's loader logs (it logs exec-plugin failures instead of raising)
+    and keep it off stderr, where it would scribble over the TUI."""
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = _Collect(level=logging.ERROR)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)
 
 
 def _read_contexts(paths: list[str]) -> tuple[dict[str, dict], str | None]:

@@ -252,3 +252,15 @@ async def test_expired_exec_credential_is_refreshed_after_401(api_sim, tmp_path)
     assert cfg.headers == {"Authorization": "Bearer stale"}
     async with KubeClient(cfg) as client:
         assert (await client.list(path_for("nodes")))["items"]
+
+
+def test_failing_exec_plugin_is_one_line(api_sim, tmp_path, capsys):
+    doc = sim_doc(api_sim)
+    doc["users"] = [{"name": "cockpit-sim", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": "sh",
+        "args": ["-c", "echo 'token expired, run: cloud login' >&2; exit 3"], "interactiveMode": "Never"}}}]
+    with pytest.raises(ConnectionProblem) as err:
+        load_cluster_config(write(tmp_path / "config", doc), None)
+    text = one_line(err.value)
+    assert "credential plugin" in text and "cloud login" in text
+    assert "exec:" not in capsys.readouterr().err

@@ -89,6 +89,8 @@ class SimCluster:
         self.index = Index()
         self.events = EventRecorder(store, clock)
         self.stopped = False
+        self.seed_age_days = 0.0  # scenarios backdate seeded objects' creationTimestamp
+        self.seed_seconds = 0.0
         self._tasks: list[asyncio.Task] = []
         self._pod_ips: dict[str, int] = defaultdict(int)
         self._handlers: dict[str, list] = defaultdict(list)
@@ -171,26 +173,26 @@ class SimCluster:
 
     def set_control_plane_version(self, version: str, node: str | None = None) -> None:
         """``kubeadm upgrade apply``: move /version and the static pods (of ``node``, or of every cp node)."""
-        from cockpit.sim import scenarios
+        from cockpit.sim import ctl_system
 
         self._version = version.lstrip("v")
         nodes = [node] if node else [n for n, rt in self.runtimes.items() if rt.control_plane]
         for name in nodes:
             self.runtimes[name].config_version = self._version
-            scenarios.refresh_static_pods(self, name)
+            ctl_system.refresh_static_pods(self, name)
         if all(rt.config_version == self._version for rt in self.runtimes.values() if rt.control_plane):
-            scenarios.upgrade_addons(self)
+            ctl_system.upgrade_addons(self)
 
     def upgrade_node_config(self, node: str) -> None:
         """``kubeadm upgrade node``: static pods (cp nodes) and kubelet config follow the cluster version."""
-        from cockpit.sim import scenarios
+        from cockpit.sim import ctl_system
 
         rt = self.runtimes[node]
         rt.config_version = self._version
         if rt.control_plane:
-            scenarios.refresh_static_pods(self, node)
+            ctl_system.refresh_static_pods(self, node)
             if all(r.config_version == self._version for r in self.runtimes.values() if r.control_plane):
-                scenarios.upgrade_addons(self)
+                ctl_system.upgrade_addons(self)
 
     def restart_kubelet(self, node: str) -> None:
         """``systemctl restart kubelet``: NotReady briefly, then Ready with the installed kubelet version."""

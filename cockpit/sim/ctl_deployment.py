@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cockpit.sim.ctl_base import Controller
 from cockpit.sim.ctl_deployment_status import StatusWriter, max_surge, max_unavailable
-from cockpit.sim.objects import (DESIRED_REPLICAS, MAX_REPLICAS, REVISION, TEMPLATE_HASH,
+from cockpit.sim.objects import (DESIRED_REPLICAS, backdate, MAX_REPLICAS, REVISION, TEMPLATE_HASH,
                                  controller_of, int_or_percent, key_of, owner_ref, template_hash)
 
 
@@ -126,7 +126,7 @@ class DeploymentController(Controller):
         existing = self.store.get("replicasets", meta["namespace"], rs["metadata"]["name"])
         if existing is not None:  # a leftover not owned by us (hash collision or orphan): adopt
             return None
-        return self.store.create("replicasets", rs)
+        return self.store.create("replicasets", backdate(rs, self.clock.now(), self.cluster.seed_age_days))
 
     def _bump_revision(self, new: dict, olds: list[dict]) -> dict:
         # Reusing an old template (rollout undo): its ReplicaSet becomes the latest revision.

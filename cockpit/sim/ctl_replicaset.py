@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cockpit.sim.ctl_base import Controller
 from cockpit.sim.errors import ApiError
-from cockpit.sim.objects import (controller_of, key_of, owner_ref, pod_is_active, pod_is_ready)
+from cockpit.sim.objects import (backdate, controller_of, key_of, owner_ref, pod_is_active, pod_is_ready)
 
 BURST = 500  # pods created per sync; larger gaps are closed over several syncs
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
@@ -28,7 +28,7 @@ def create_pod(cluster, owner: dict, pod: dict, component: str) -> dict | None:
     """Create ``pod`` and emit SuccessfulCreate (retrying once on a generated-name clash)."""
     for _ in range(2):
         try:
-            made = cluster.store.create("pods", pod)
+            made = cluster.store.create("pods", backdate(pod, cluster.clock.now(), cluster.seed_age_days))
         except ApiError as err:
             if err.code == 409:
                 continue

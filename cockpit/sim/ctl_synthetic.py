@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from cockpit.sim import ctl_system
-from cockpit.sim.ctl_daemonset import REVISION_LABEL, daemon_pod
+from cockpit.sim.ctl_daemonset import daemon_pod
 from cockpit.sim.ctl_podstatus import StatusBuilder
 from cockpit.sim.objects import DESIRED_REPLICAS, MAX_REPLICAS, REVISION, TEMPLATE_HASH, new_uid, owner_ref
 from cockpit.sim.objects import template_hash

@@ -6,7 +6,7 @@ import hashlib
 
 from cockpit.sim.cluster import NodeRuntime
 from cockpit.sim.ctl_nodes import make_lease, make_node, node_ip
-from cockpit.sim.objects import MIRROR, iso, micro_iso
+from cockpit.sim.objects import MIRROR, backdate, iso, micro_iso
 
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 STATIC_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -14,6 +14,16 @@ ETCD_FOR_MINOR = {29: "3.5.12-0", 30: "3.5.15-0", 31: "3.5.15-0", 32: "3.5.16-0"
                   34: "3.6.4-0", 35: "3.6.5-0"}
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
 DEBIAN_KERNEL, RHEL_KERNEL = "6.1.0-28-amd64", "5.14.0-503.14.1.el9_5.x86_64"
+
+
+def aged(cluster, obj: dict, days: float | None = None) -> dict:
+    """Give a seeded object an older creationTimestamp (``cluster.seed_age_days``), so the demo
+    looks like a cluster that has been running for a while."""
+    return backdate(obj, cluster.clock.now(), cluster.seed_age_days if days is None else days)
+
+
+def _create(cluster, resource: str, obj: dict) -> dict:
+    return cluster.store.create(resource, aged(cluster, obj))
 
 
 def add_node(cluster, name: str, index: int, control_plane: bool, os_id: str = "debian") -> dict:
@@ -24,16 +34,17 @@ def add_node(cluster, name: str, index: int, control_plane: bool, os_id: str = "
                      running_kubelet_version=version, config_version=version,
                      control_plane=control_plane, index=index)
     cluster.runtimes[name] = rt
-    node = cluster.store.create("nodes", make_node(name, index, rt, control_plane, iso(cluster.clock.now())))
-    cluster.store.create("leases", make_lease(name, node["metadata"]["uid"], cluster.clock.now()))
+    node = _create(cluster, "nodes", make_node(name, index, rt, control_plane,
+                                                                  iso(cluster.clock.now())))
+    _create(cluster, "leases", make_lease(name, node["metadata"]["uid"], cluster.clock.now()))
     return node
 
 
 def namespaces(cluster, extra: tuple[str, ...] = ()) -> None:
     """The four kubeadm namespaces plus ``extra``, each with its kube-root-ca.crt ConfigMap."""
     for ns in SYSTEM_NAMESPACES + extra:
-        cluster.store.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        cluster.store.create("configmaps", {
+        _create(cluster, "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        _create(cluster, "configmaps", {
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "kube-root-ca.crt", "namespace": ns,
                          "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used "
@@ -46,20 +57,19 @@ def namespaces(cluster, extra: tuple[str, ...] = ()) -> None:
 
 def kubernetes_service(cluster, cp_names: list[str]) -> None:
     """Service ``default/kubernetes`` with its API-server-managed Endpoints and EndpointSlice."""
-    store = cluster.store
-    svc = store.create("services", {
+    svc = _create(cluster, "services", {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kubernetes", "namespace": "default",
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}})
     ips = [node_ip(cluster.runtimes[n].index) for n in cp_names]
-    store.create("endpoints", {
+    _create(cluster, "endpoints", {
         "apiVersion": "v1", "kind": "Endpoints",
         "metadata": {"name": "kubernetes", "namespace": "default",
                      "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
         "subsets": [{"addresses": [{"ip": ip} for ip in ips],
                      "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]})
-    store.create("endpointslices", {
+    _create(cluster, "endpointslices", {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"name": "kubernetes", "namespace": "default",
                      "labels": {"kubernetes.io/service-name": "kubernetes"}},
@@ -71,7 +81,7 @@ def kubernetes_service(cluster, cp_names: list[str]) -> None:
 
 def kubeadm_config(cluster) -> None:
     """kube-system/kubeadm-config (ClusterConfiguration), as ``kubeadm upgrade plan`` reads it."""
-    cluster.store.create("configmaps", {
+    _create(cluster, "configmaps", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
         "data": {"ClusterConfiguration": _cluster_configuration(cluster.version)}})
 
@@ -89,7 +99,7 @@ def _cluster_configuration(version: str) -> str:
 def kube_proxy(cluster) -> None:
     """DaemonSet kube-system/kube-proxy (tolerates every taint)."""
     labels = {"k8s-app": "kube-proxy"}
-    cluster.store.create("daemonsets", {
+    _create(cluster, "daemonsets", {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": labels,
                      "annotations": {"deprecated.daemonset.template.generation": "1"}},
@@ -110,7 +120,7 @@ def kube_proxy(cluster) -> None:
 def coredns(cluster) -> None:
     """Deployment kube-system/coredns (2 replicas) and Service kube-dns."""
     labels = {"k8s-app": "kube-dns"}
-    cluster.store.create("deployments", {
+    _create(cluster, "deployments", {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
         "spec": {"replicas": 2, "selector": {"matchLabels": labels},
@@ -125,7 +135,7 @@ def coredns(cluster) -> None:
                      "serviceAccountName": "coredns", "nodeSelector": {"kubernetes.io/os": "linux"},
                      "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
                                      {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}}}})
-    cluster.store.create("services", {
+    _create(cluster, "services", {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kube-dns", "namespace": "kube-system",
                      "labels": {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
@@ -182,7 +192,7 @@ def refresh_static_pods(cluster, node_name: str) -> None:
             continue
         if current is not None:
             cluster.store.remove("pods", "kube-system", wanted["metadata"]["name"])
-        cluster.store.create("pods", wanted)
+        _create(cluster, "pods", wanted)
 
 
 def upgrade_addons(cluster) -> None:

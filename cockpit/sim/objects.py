@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 # The alphabet Kubernetes uses for generated name suffixes and pod-template-hash values
@@ -29,6 +29,13 @@ def iso(ts: datetime) -> str:
 def micro_iso(ts: datetime) -> str:
     """Timestamp as metav1.MicroTime (Lease renewTime, events.k8s.io eventTime)."""
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def backdate(obj: dict, now: datetime, days: float) -> dict:
+    """Set an older creationTimestamp (``days`` before ``now``) on an object about to be created."""
+    if days:
+        obj.setdefault("metadata", {})["creationTimestamp"] = iso(now - timedelta(days=days))
+    return obj
 
 
 def rand_suffix(n: int = 5) -> str:

@@ -14,7 +14,7 @@ import asyncio
 import time
 
 from cockpit.sim import ctl_system
-from cockpit.sim.ctl_system import namespaces, refresh_static_pods, upgrade_addons  # noqa: F401 (API)
+from cockpit.sim.ctl_system import namespaces
 from cockpit.sim.objects import pod_is_ready
 
 SEED_SPEED = 0.01  # the demo is seeded in fast-forward, then runs at the configured speed
@@ -54,13 +54,16 @@ async def settle(cluster, predicate, timeout: float = SETTLE_TIMEOUT) -> bool:
 
 async def seed_demo(cluster) -> None:
     """The demo cluster (see the module docstring); returns once it is settled."""
+    cluster.seed_age_days = 87
     with cluster.clock.fast_forward(SEED_SPEED):
         namespaces(cluster, ("shop",))
         ctl_system.system_layer(cluster, DEMO_CP, DEMO_WORKERS)
+        cluster.seed_age_days = 12  # what the controllers create while seeding: the last restart
         shop(cluster)
         names = ["web-blue", "web-green", "checkout", "api-stable", "api-canary"]
         await settle(cluster, lambda: all(rolled_out(cluster, "shop", n) for n in names)
                      and rolled_out(cluster, "kube-system", "coredns") and daemons_ready(cluster))
+        cluster.seed_age_days = 0
         set_image(cluster, "shop", "checkout", "registry.example/checkout:2.4.0-broken")
         await settle(cluster, lambda: checkout_stuck(cluster))
 
@@ -131,7 +134,8 @@ def service(name: str, ns: str, selector: dict, labels: dict | None = None) -> d
 
 def shop(cluster) -> None:
     """Namespace ``shop``: web blue/green, checkout, api stable/canary with an HTTPRoute."""
-    create = cluster.store.create
+    def create(resource: str, obj: dict) -> dict:
+        return cluster.store.create(resource, ctl_system.aged(cluster, obj, days=12))
     for color, image in (("blue", "registry.example/web:1.4.0"), ("green", "registry.example/web:1.5.0")):
         create("deployments", deployment(f"web-{color}", "shop", {"app": "web", "color": color}, image, 3))
     create("services", service("web", "shop", {"app": "web", "color": "blue"}, {"app": "web"}))

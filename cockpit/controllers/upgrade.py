@@ -29,7 +29,7 @@ from cockpit.controllers.base import Emitter, Progress, Reporter
 from cockpit.controllers.drain import DrainController
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.upgrade_facts import (facts_from, kubelet_version, plan_lines, plan_to_dict,
-                                               probe_os_families, read_snapshot)
+                                               probe_nodes, read_snapshot)
 from cockpit.controllers.upgrade_lock import RunLock
 from cockpit.domain import drain as drain_rules
 from cockpit.domain.drain import DrainOptions
@@ -120,7 +120,7 @@ class UpgradeController:
         """Read the cluster and build the plan (reads only; SSH probes the OS when asked)."""
         snapshot = await read_snapshot(self.client)
         if probe_ssh and self.pool is not None:
-            snapshot.os_families = await probe_os_families(self.pool, [n["metadata"]["name"] for n in snapshot.nodes])
+            await probe_nodes(self.pool, snapshot)
         self.plan_ = plan_upgrade(facts_from(snapshot), self.options.target, self.options.concurrency)
         self._cluster("plan", f"plan to {self.options.target}: "
                       + ("refused" if self.plan_.refused else f"{len(self.plan_.batches)} batches"),

@@ -30,6 +30,7 @@ class Snapshot:
     pods: list[dict]
     pdbs: list[dict]
     os_families: dict[str, str] = field(default_factory=dict)
+    kubeadm_versions: dict[str, str] = field(default_factory=dict)
 
 
 async def read_snapshot(client) -> Snapshot:
@@ -103,6 +104,7 @@ def facts_from(snapshot: Snapshot) -> ClusterFacts:
             control_plane=is_control_plane(node),
             kubelet=kubelet_version(node),
             os_family=snapshot.os_families.get(name) or os_family_from_image(os_image),
+            kubeadm=snapshot.kubeadm_versions.get(name, ""),
             os_image=os_image,
             ready=drain_rules.is_ready(node),
             unschedulable=bool((node.get("spec") or {}).get("unschedulable")),
@@ -121,16 +123,21 @@ def _min_pdb_disruptions(pdbs: list[dict]) -> int | None:
     return min(guarding) if guarding else None
 
 
-async def probe_os_families(pool, names: list[str], timeout: float = 30) -> dict[str, str]:
-    """``cat /etc/os-release`` on each node over SSH -> os family (nodes that fail are left out)."""
-    out = {}
-    for name in names:
+async def probe_nodes(pool, snapshot: Snapshot, timeout: float = 30) -> None:
+    """Fill ``snapshot`` from the nodes over SSH: OS family (/etc/os-release) and kubeadm version.
+
+    A node that cannot be probed keeps the osImage guess; the run probes again before acting.
+    """
+    for node in snapshot.nodes:
+        name = node["metadata"]["name"]
         try:
-            result = await pool.run(name, commands.os_release(), timeout=timeout, sudo=False)
-            out[name] = commands.os_family_from_os_release(result.stdout)
-        except Exception:  # noqa: BLE001 - osImage remains the fallback; the run re-probes
+            release = await pool.run(name, commands.os_release(), timeout=timeout, sudo=False)
+            snapshot.os_families[name] = commands.os_family_from_os_release(release.stdout)
+            kubeadm = await pool.run(name, commands.kubeadm_version(), timeout=timeout, sudo=False)
+            if kubeadm.ok:
+                snapshot.kubeadm_versions[name] = kubeadm.stdout.strip()
+        except Exception:  # noqa: BLE001 - a probe is advisory; the plan says which node is unknown
             continue
-    return out
 
 
 # --------------------------------------------------------------------------- commands

@@ -87,7 +87,7 @@ def test_plan_that_skips_a_minor_is_refused(cluster, tmp_path, capsys):
 
 
 def test_plan_lists_order_and_exact_commands(cluster, tmp_path, capsys):
-    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "plan", "--to", TARGET, "--json"))
+    rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "plan", "--to", TARGET, "--probe-ssh", "--json"))
     doc = json.loads(capsys.readouterr().out)
     assert rc == 0 and doc["ok"]
     plan = doc["result"]

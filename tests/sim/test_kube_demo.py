@@ -64,10 +64,15 @@ async def test_demo_views(demo_cache):
     assert (pair.key, pair.label, pair.active) == ("shop/web", "color", "blue")
     [split] = traffic.route_splits(cache.store("httproutes"), cache.store("services"), cache.store("endpointslices"))
     assert [(b.name, b.percent) for b in split.backends] == [("api-stable", 90.0), ("api-canary", 10.0)]
-    checkout = dep(cache, "shop/checkout")
-    view = rollout.rollout_view(checkout, cache.store("replicasets").by_index("owner", checkout.uid),
-                                cache.store("pods").values())
-    assert view.diagnosis.failing and any("ImagePullBackOff" in r for r in view.diagnosis.reasons)
+
+    def checkout_failing():
+        checkout = dep(cache, "shop/checkout")
+        view = rollout.rollout_view(checkout, cache.store("replicasets").by_index("owner", checkout.uid),
+                                    cache.store("pods").values())
+        # ErrImagePull first, ImagePullBackOff once the kubelet backs off
+        return view.diagnosis.failing and any("ImagePull" in r for r in view.diagnosis.reasons)
+
+    await until(checkout_failing, message="checkout diagnosed as failing")
     await until(lambda: cache.server_version, message="server version")
     comps = skew.control_plane_versions(cache.store("pods"))
     assert {c.component for c in comps} == set(skew.CONTROL_PLANE_COMPONENTS)

@@ -260,19 +260,31 @@ class SwitchController:
     async def _switch_back_after_failure(self, plan: SwitchPlan, reason: str, state: EndpointState,
                                          emit: Emitter, started: float) -> SwitchResult:
         emit("rollback", f"verification failed ({reason}); switching back to {plan.from_colour}", "error")
-        namespace, name = split_target(plan.target)
-        current = await self.client.get(path_for("services", namespace, name))
-        if (current.get("spec") or {}).get("selector") == plan.selector_after:
-            await self._write_selector(plan, current, plan.selector_before, False)
-            emit("rollback", f"selector restored to {selector_string(plan.selector_before)}", "warn")
-            back_ok, back_state, _ = await self._verify(_reverse(plan), self.verify_timeout, False, emit)
-            state = back_state
-        else:  # someone else changed it meanwhile: do not fight them, report instead
-            reason += "; the selector was changed by someone else meanwhile, not switched back"
-        result = _result(plan, False, f"switch of {plan.target} to {plan.to_colour} failed and was "
-                                      f"switched back: {reason}", rolled_back=True, reason=reason,
+        rolled_back, note, state = await self._restore_selector(plan, reason, state, emit)
+        verdict = "was switched back" if rolled_back else "could NOT be switched back"
+        result = _result(plan, False, f"switch of {plan.target} to {plan.to_colour} failed and {verdict}: "
+                                      f"{reason}{note}", rolled_back=rolled_back, reason=reason + note,
                          endpoints=state.ready, seconds=time.monotonic() - started)
         raise ActionFailed(result.message, result)
+
+    async def _restore_selector(self, plan: SwitchPlan, reason: str, state: EndpointState,
+                                emit: Emitter) -> tuple[bool, str, EndpointState]:
+        """Put the previous selector back unless someone else changed it meanwhile."""
+        namespace, name = split_target(plan.target)
+        current = await self.client.get(path_for("services", namespace, name))
+        if (current.get("spec") or {}).get("selector") != plan.selector_after:
+            # Someone else changed the selector meanwhile: do not fight them, report instead.
+            return False, "; the selector was changed by someone else meanwhile, left as is", state
+        self.guard.record("switch", plan.target, "rollback", reason=reason,
+                          before={"selector": plan.selector_after}, after={"selector": plan.selector_before})
+        try:
+            await self._write_selector(plan, current, plan.selector_before, False)
+        except ChangedSincePreview:
+            return False, "; the Service changed concurrently while switching back", state
+        emit("rollback", f"selector restored to {selector_string(plan.selector_before)}", "warn")
+        back_ok, back_state, _ = await self._verify(_reverse(plan), self.verify_timeout, False, emit)
+        note = "" if back_ok else f"; after switching back the endpoints are {back_state.text()}"
+        return True, note, back_state
 
     async def endpoint_state(self, target: str, colour_key: str) -> EndpointState:
         """Count the Service's EndpointSlice endpoints by the colour label of their pods."""

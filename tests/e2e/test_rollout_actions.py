@@ -104,6 +104,8 @@ async def test_pause_resume_restart(client, journal_path, kubectl):
     assert not (await ctl.pause("shop/web-blue")).changed  # already paused: a no-op
     with pytest.raises(CockpitError, match="paused"):
         await ctl.restart("shop/web-blue")
+    with pytest.raises(CockpitError, match="resume it first"):
+        await ctl.plan_undo("shop/web-blue")  # kubectl refuses to roll back a paused deployment too
     assert (await ctl.resume("shop/web-blue")).changed
     assert get(kubectl, "deployment", "web-blue", "{.spec.paused}") in ("", "false")
     result = await ctl.restart("shop/web-blue")

@@ -201,3 +201,18 @@ def test_cli_unwritable_journal_blocks_shift(sim, kubectl, capsys, tmp_path):
     code, _, err = run_cli(capsys, sim, blocker / "j.jsonl", "shift", "shop/api", "--abort", "--yes")
     assert code == 1 and "audit journal" in err
     assert route_weights(kubectl) == {STABLE: 90, CANARY: 10}
+
+
+async def test_plan_is_cancellable_between_steps(client, journal_path, kubectl):
+    ctl = controller(client, journal_path)
+    await ready_view(ctl)
+    paused = asyncio.Event()
+    ctl.reporter = lambda p: paused.set() if p.step == "pause" else None
+    task = asyncio.create_task(ctl.run_plan("shop/api", [20, 50, 100], pause=60))
+    await asyncio.wait_for(paused.wait(), 20)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert route_weights(kubectl) == {STABLE: 80, CANARY: 20}  # stays at the last completed step
+    events = [e["event"] for e in Journal(journal_path).entries() if e["action"] == "shift-plan"]
+    assert events == ["preview", "start", "step", "cancelled"]

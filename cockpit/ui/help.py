@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from rich.table import Table
 from rich.text import Text
@@ -13,13 +13,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def effective_key(binding: Binding, keymap: Mapping[str, str]) -> str:
-    """The key(s) a binding answers to after the user's keymap, in display form."""
+def effective_key(binding: Binding, keymap: Mapping[str, str], display: Callable[[Binding], str] | None = None) -> str:
+    """The key(s) a binding answers to after the user's keymap, in display form (``?``, ``/``)."""
     keys = keymap.get(binding.id or "", binding.key)
-    return ", ".join(k.strip() for k in keys.split(","))
+    names = [k.strip() for k in keys.split(",")]
+    if display is not None:
+        names = [display(Binding(k, binding.action)) for k in names]
+    return ", ".join(names)
 
 
-def bindings_table(groups: Iterable[tuple[str, Iterable[Binding]]], keymap: Mapping[str, str]) -> Table:
+def bindings_table(groups: Iterable[tuple[str, Iterable[Binding]]], keymap: Mapping[str, str],
+                   display: Callable[[Binding], str] | None = None) -> Table:
     """A Rich table: group, key, what it does, binding id (for the [keymap] config)."""
     table = Table(box=None, expand=True, pad_edge=False, show_edge=False)
     table.add_column("where", style="bold", no_wrap=True)
@@ -29,7 +33,7 @@ def bindings_table(groups: Iterable[tuple[str, Iterable[Binding]]], keymap: Mapp
     for group, bindings in groups:
         first = True
         for binding in bindings:
-            table.add_row(group if first else "", effective_key(binding, keymap),
+            table.add_row(group if first else "", effective_key(binding, keymap, display),
                           binding.description or binding.action, binding.id or "")
             first = False
     return table
@@ -56,7 +60,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = "cockpit keys (remap with [keymap] in config.toml: binding id = \"keys\")"
-            yield Static(Text("Panes: Tab / shift+Tab move between panes; : or ctrl+p opens the palette "
-                              "to jump to a pane or run any action.\n"))
-            yield Static(bindings_table(self.groups, self.keymap))
+            scroll.border_title = "cockpit keys"
+            scroll.border_subtitle = "remap: config.toml \\[keymap] binding-id = \"keys\"  ·  esc closes"
+            yield Static(Text("Tab / shift+Tab move between panes, 1-4 jump to one; : or ctrl+p opens the palette "
+                              "to jump to a pane or run any action. Rollouts columns d/u/r/a = desired/updated/"
+                              "ready/available replicas.\n"))
+            yield Static(bindings_table(self.groups, self.keymap, self.app.get_key_display))

@@ -60,10 +60,10 @@ async def test_traffic_pair_and_route_split():
         await settle(pilot)
         table = rows(app, "traffic")
         assert table[0][:3] == ["shop/web", "● blue ACTIVE", "◀ traffic"]
-        assert "3 endpoints" in table[0][3]
-        assert table[1][1] == "■ green" and "ready 3/3" in table[1][3]
+        assert table[0][3] == "3/3 pods · 3 endpoints"
+        assert table[1][1:] == ["■ green", "✔ can switch", "3/3 pods"]
         assert table[2][0] == "shop/api" and table[2][1] == "→ api-stable" and "90%" in table[2][2]
-        assert table[3][1] == "→ api-canary" and "10%" in table[3][2] and "2 endpoints" in table[3][3]
+        assert table[3][1] == "→ api-canary" and "10%" in table[3][2] and table[3][3] == "2/2 ready · weight 10"
 
 
 async def test_traffic_follows_selector_switch_and_weights():
@@ -123,8 +123,32 @@ async def test_events_warnings_newest_first_and_trim():
         await settle(pilot)
         table = rows(app, "events")
         assert [r[2] for r in table] == ["Failed", "ProgressDeadlineExceeded"]  # Normal event left out
+        assert table[1][3] == "ReplicaSet has timed out progressing"
         assert table[0][0] == "30s" and table[0][1] == "shop pod/checkout-9f8e-q9"
         app.cache.put("events", b.event("shop", "ev9", "BackOff", "Back-off restarting", "Pod", "x",
                                         when="2026-01-01T11:59:55Z"))
         await settle(pilot)
         assert rows(app, "events")[0][2] == "BackOff" and rows(app, "events")[0][0] == "5s"
+
+
+async def test_traffic_idle_colour_not_ready_and_empty_backend_flagged():
+    objs = b.demo_objects()
+    objs["deployments"][1] = b.deployment("shop", "web-green", ready=1, labels={"app": "web", "color": "green"})
+    objs["httproutes"][0] = b.httproute("shop", "api", {"api-stable": 50, "missing": 50})
+    app = make_app(objs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        table = rows(app, "traffic")
+        assert table[1][2] == "✘ not ready"
+        assert table[3][1] == "→ missing" and table[3][3].startswith("✘ 0/0 ready")
+
+
+async def test_event_count_is_shown():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        raw = b.event("shop", "ev1", "Failed", "again", "Pod", "checkout-9f8e-q9", when="2026-01-01T11:59:58Z")
+        raw["count"] = 7
+        app.cache.put("events", raw)
+        await settle(pilot)
+        assert rows(app, "events")[0][2] == "Failed ×7" and rows(app, "events")[0][0] == "2s"
+        assert len(rows(app, "events")) == 2

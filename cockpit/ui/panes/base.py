@@ -104,7 +104,8 @@ class Pane(Vertical, can_focus=False):
     COLUMNS: ClassVar[Sequence[tuple[str, str, int | None]]] = ()
     TABLE_BINDINGS: ClassVar[Sequence[Binding]] = ()
     KINDS: ClassVar[tuple[str, ...]] = ()
-    FLEX: ClassVar[str] = ""  # the column that takes the width left over (e.g. "message")
+    # Columns that take the width left over, in order, each up to a cap (None = no cap).
+    FLEX: ClassVar[tuple[tuple[str, int | None], ...]] = ()
 
     def __init__(self, registry: ActionRegistry, **kwargs: Any) -> None:
         super().__init__(id=self.PANE, classes="pane", **kwargs)
@@ -112,15 +113,20 @@ class Pane(Vertical, can_focus=False):
         self.registry = registry
         self.rows: dict[str, Cells] = {}
         self.filter_text = ""
+        self._table: PaneTable | None = None
         bindings = [*self.TABLE_BINDINGS, *action_bindings(registry, self.PANE)]
         self._binding_list = bindings
         self._table_cls = table_class(f"{type(self).__name__}Table", bindings)
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="pane-header")
-        yield Input(placeholder="filter: type, enter to keep, esc to clear", classes="pane-filter")
-        yield Static("", classes="forbidden")
+        self._header = Static("", classes="pane-header")
+        self._filter = Input(placeholder="filter: type, enter to keep, esc to clear", classes="pane-filter")
+        self._forbidden = Static("", classes="forbidden")
+        yield self._header
+        yield self._filter
+        yield self._forbidden
         table = self._table_cls(id=f"{self.PANE}-table", classes="pane-table")
+        self._table = table  # kept: timers may fire while the DOM is being torn down
         self._widths = self.column_widths(0)
         for (key, label, _), width in zip(self.COLUMNS, self._widths):
             table.add_column(label, key=key, width=width)
@@ -130,16 +136,18 @@ class Pane(Vertical, can_focus=False):
     def column_widths(self, available: int) -> list[int]:
         """Column widths for a table ``available`` cells wide: FLEX gets what is left over."""
         widths = [width or 0 for _, _, width in self.COLUMNS]
-        used = sum(widths) + 2 * len(widths) + 2  # cell padding and the scrollbar
-        if self.FLEX and available > used:
-            index = [key for key, _, _ in self.COLUMNS].index(self.FLEX)
-            widths[index] += available - used
+        spare = available - (sum(widths) + 2 * len(widths) + 2)  # cell padding and the scrollbar
+        keys = [key for key, _, _ in self.COLUMNS]
+        for key, cap in self.FLEX:
+            extra = max(0, spare if cap is None else min(spare, cap))
+            widths[keys.index(key)] += extra
+            spare -= extra
         return widths
 
     def on_resize(self) -> None:
         """Give the FLEX column the pane's spare width (only when the width really changed)."""
         widths = self.column_widths(self.content_size.width)
-        if widths != self._widths:
+        if widths != self._widths and self._table is not None and self._table.is_mounted:
             self._widths = widths
             self.rebuild_table()
 
@@ -174,7 +182,7 @@ class Pane(Vertical, can_focus=False):
         main_forbidden = bool(kinds) and kinds[0] == self.KINDS[0]
         if main_forbidden != self.has_class("-forbidden"):
             self.set_class(main_forbidden, "-forbidden")
-            self.query_one(".forbidden", Static).update(
+            self._forbidden.update(
                 f"forbidden: your RBAC role may not list {', '.join(kinds)}" if kinds else "")
         self.border_subtitle = f"forbidden: {', '.join(kinds)}" if kinds else ""
 
@@ -183,7 +191,7 @@ class Pane(Vertical, can_focus=False):
     def open_filter(self) -> None:
         """Show and focus the filter input."""
         self.add_class("-filtering")
-        field = self.query_one(".pane-filter", Input)
+        field = self._filter
         field.value = self.filter_text
         field.focus()
 
@@ -203,7 +211,7 @@ class Pane(Vertical, can_focus=False):
         """Esc: clear an active filter first; returns True when something was undone."""
         if self.has_class("-filtering"):
             self.filter_text = ""
-            self.query_one(".pane-filter", Input).value = ""
+            self._filter.value = ""
             self.remove_class("-filtering")
             self.reapply_filter()
             self.table.focus()
@@ -220,11 +228,11 @@ class Pane(Vertical, can_focus=False):
     @property
     def table(self) -> PaneTable:
         """The pane's table widget."""
-        return self.query_one(PaneTable)
+        return self._table
 
     def set_header(self, text: Text | str) -> None:
         """Replace the header line (hidden when empty)."""
-        header = self.query_one(".pane-header", Static)
+        header = self._header
         header.update(text)
         header.display = bool(cell_text(text))
 

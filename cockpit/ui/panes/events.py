@@ -23,12 +23,11 @@ class EventsPane(Pane):
     KINDS = ("events",)
     COLUMNS = (
         ("age", "age", 3),
-        ("object", "object", 20),
-        ("reason", "reason", 12),
-        ("count", "n", 2),
-        ("message", "message", 5),
+        ("object", "object", 18),
+        ("reason", "reason", 16),
+        ("message", "message", 8),
     )
-    FLEX = "message"
+    FLEX = (("object", 10), ("message", None))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,8 +49,11 @@ class EventsPane(Pane):
         obj = f"{event.object_kind.lower()}/{event.object_name}"
         if event.object_namespace:
             obj = f"{event.object_namespace} {obj}"
-        return (SortText(age(self.app.now(), self._seen[uid]), (self._seen[uid], uid)), Text(obj), Text(event.reason, style=self.colour("state-failed")),
-                str(event.count), Text(event.message.splitlines()[0] if event.message else ""))
+        reason = Text(event.reason, style=self.colour("state-failed"))
+        if event.count > 1:
+            reason.append(f" ×{event.count}")
+        return (SortText(age(self.app.now(), self._seen[uid]), (self._seen[uid], uid)), Text(obj), reason,
+                Text(event.message.splitlines()[0] if event.message else ""))
 
     def _trim(self) -> None:
         if len(self._seen) <= MAX_EVENTS:

@@ -32,7 +32,7 @@ class NodesPane(Pane):
         ("taints", "taints", 10),
         ("upgrade", "upgrade", 8),
     )
-    FLEX = "taints"
+    FLEX = (("taints", None),)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

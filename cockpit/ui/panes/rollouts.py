@@ -38,24 +38,35 @@ class RolloutsPane(Pane):
         ("state", "state", 16),
         ("progress", "progress", 9),
     )
-    FLEX = "state"
+    FLEX = (("name", 14), ("state", None))
     TABLE_BINDINGS: ClassVar = [
         Binding("enter", "pane('toggle_expand')", "Expand", id="rollout.expand"),
     ]
-    DETAIL_COLUMNS = (("kind", 4), ("name", 22), ("rev", 3), ("ready", 5), ("phase", 9),
-                      ("restarts", 8), ("node", 10), ("age", 4), ("reason", 18))
+    DETAIL_COLUMNS = (("kind", 4), ("name", 26), ("rev", 3), ("ready", 5), ("phase", 8),
+                      ("rst", 3), ("node", 9), ("age", 4), ("reason", 12))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.expanded: str | None = None
         self._children: dict[str, set[str]] = {}  # owner uid -> child uids (RS and pods)
         self._owner_of: dict[str, str] = {}
+        self._detail_reason_width = 0
 
     def compose_extra(self) -> ComposeResult:
-        detail = DataTable(classes="detail", cursor_type="row", id="rollout-detail")
-        for label, width in self.DETAIL_COLUMNS:
+        self._detail = DataTable(classes="detail", cursor_type="row", id="rollout-detail")
+        yield self._detail
+
+    def _detail_columns(self, detail: DataTable) -> None:
+        """(Re)create the detail columns so the reason column takes the pane's spare width."""
+        fixed = sum(w for _, w in self.DETAIL_COLUMNS[:-1]) + 2 * len(self.DETAIL_COLUMNS) + 2
+        reason = max(self.DETAIL_COLUMNS[-1][1], self.content_size.width - fixed)
+        if detail.columns and self._detail_reason_width == reason:
+            detail.clear()
+            return
+        self._detail_reason_width = reason
+        detail.clear(columns=True)
+        for label, width in (*self.DETAIL_COLUMNS[:-1], ("reason", reason)):
             detail.add_column(label, key=label, width=width)
-        yield detail
 
     # -- rows --------------------------------------------------------------------------------
 
@@ -131,6 +142,12 @@ class RolloutsPane(Pane):
         # A pod change touches its ReplicaSet's Deployment.
         return owners | {self._owner_of.get(o, "") for o in owners} - {""}
 
+    def on_resize(self) -> None:
+        """Refit the columns (and the detail's reason column) to the new width."""
+        super().on_resize()
+        if self.expanded:
+            self.show_detail(self.app.cache)
+
     def toggle_expand(self) -> None:
         """Enter: show (or hide) the selected Deployment's ReplicaSets and pods."""
         key = self.selected_key()
@@ -147,7 +164,7 @@ class RolloutsPane(Pane):
             return False
         self.expanded = None
         self.remove_class("-expanded")
-        self.query_one("#rollout-detail", DataTable).clear()
+        self._detail.clear()
         return True
 
     def back(self) -> bool:
@@ -156,19 +173,19 @@ class RolloutsPane(Pane):
 
     def show_detail(self, cache: Any) -> None:
         """Redraw the detail table for the expanded Deployment (its RS and their pods)."""
-        detail = self.query_one("#rollout-detail", DataTable)
+        detail = self._detail
         dep = cache.store("deployments").get(self.expanded)
         if dep is None:
             self.collapse()
             return
-        detail.clear()
+        self._detail_columns(detail)
         now = self.app.now()
         sets, pods = self._owned(cache, dep.uid)
         for rs in sorted(sets, key=lambda r: -r.revision):
             detail.add_row(*self._rs_cells(rs, now), key=rs.uid)
             for pod in sorted((p for p in pods if p.owner_uid == rs.uid), key=lambda p: p.name):
                 detail.add_row(*self._pod_cells(pod, now), key=pod.uid)
-        self.query_one("#rollout-detail").border_title = f"{dep.key}: ReplicaSets and pods"
+        self._detail.border_title = f"{dep.key}: ReplicaSets and pods"
 
     def _rs_cells(self, rs: Any, now: Any) -> Cells:
         return ("RS", Text(f"{rs.pod_template_hash or rs.name}"), str(rs.revision),
@@ -178,7 +195,7 @@ class RolloutsPane(Pane):
     def _pod_cells(self, pod: Any, now: Any) -> Cells:
         reason = pod.waiting_reason or ("Terminating" if pod.terminating else "")
         reason_text = Text(reason, style=self.colour("state-failed") if pod.waiting_reason else "")
-        return ("  pod", Text(shorten(pod.name, 22)), "", f"{pod.ready_containers}/{pod.total_containers}",
+        return ("  pod", Text(shorten(pod.name, 26)), "", f"{pod.ready_containers}/{pod.total_containers}",
                 pod.phase, str(pod.restarts), pod.node_name or "-", age(now, pod.start_time or pod.created),
                 reason_text)
 

@@ -26,11 +26,11 @@ class TrafficPane(Pane):
     KINDS = ("services", "httproutes", "endpointslices", "deployments")
     COLUMNS = (
         ("name", "service/route", 12),
-        ("backend", "backend", 15),
+        ("backend", "backend", 14),
         ("split", "split", 12),
-        ("ready", "ready", 12),
+        ("ready", "ready", 10),
     )
-    FLEX = "ready"
+    FLEX = (("ready", None),)
 
     def __init__(self, *args: Any, labels: Sequence[str] = ("color", "slot", "version"), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,14 +92,16 @@ class TrafficPane(Pane):
     def _slot_cells(self, key: str, pair: Any, slot: Any, first: bool) -> Cells:
         colour = self.colour(f"colour-{slot.value}") if slot.value in ("blue", "green") else ""
         name = SortText(pair.key if first else f"  {pair.label}=", self._order[key], "bold" if first else "")
-        share = Text("◀ traffic" if slot.active else "idle")
         if slot.active:
-            verdict = Text(f"{slot.ready_endpoints} endpoints", style="" if slot.ready_endpoints else "bold reverse")
+            share = Text("◀ traffic")
         elif slot.ready_to_switch:
-            verdict = Text(f"✔ ready {slot.ready}/{slot.desired}", style=self.colour("state-complete"))
+            share = Text("✔ can switch", style=self.colour("state-complete"))
         else:
-            verdict = Text(f"✘ not ready {slot.ready}/{slot.desired}", style=self.colour("state-failed"))
-        return name, slot_label(slot.value, colour, active=slot.active), share, verdict
+            share = Text("✘ not ready", style=self.colour("state-failed"))
+        pods = Text(f"{slot.ready}/{slot.desired} pods")
+        if slot.active:
+            pods.append(f" · {slot.ready_endpoints} endpoints", style="" if slot.ready_endpoints else "bold reverse")
+        return name, slot_label(slot.value, colour, active=slot.active), share, pods
 
     def _backend_cells(self, key: str, split: Any, backend: Any, first: bool) -> Cells:
         name = SortText(split.key if first else (f"  rule {split.rule}" if split.rule else ""), self._order[key],
@@ -107,8 +109,8 @@ class TrafficPane(Pane):
         share = bar(backend.percent / 100, 7, self.colour("bar-filled"), self.colour("bar-empty"))
         share.append(f"{backend.percent:>4.0f}%")
         empty = backend.weight > 0 and not backend.ready_endpoints
-        ready = Text(f"{'✘ ' if empty else ''}{backend.ready_endpoints} endpoints · w={backend.weight}",
-                     style="bold reverse" if empty else "")
+        ready = Text(f"{'✘ ' if empty else ''}{backend.ready_endpoints}/{backend.total_endpoints} ready"
+                     f" · weight {backend.weight}", style="bold reverse" if empty else "")
         return name, Text(f"→ {backend.name}"), share, ready
 
     def resort(self) -> None:

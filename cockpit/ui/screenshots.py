@@ -1,0 +1,155 @@
+"""Render the README screenshots: ``python -m cockpit.ui.screenshots [--record]``.
+
+Deterministic by construction: the panes are fed from ``screenshots/demo-snapshot.json`` (the
+demo scenario's objects, recorded once from the simulator with every timestamp re-based onto a
+frozen clock) through the same FixtureSource path the tests use, and rendered at fixed sizes
+with the clock frozen at :data:`FROZEN_NOW`.
+
+``--record`` re-records the snapshot: it starts ``python -m cockpit sim`` in a subprocess (the
+UI never imports the simulator), waits for the demo scenario to settle (the broken checkout
+rollout has to pass its progress deadline), lists every kind through the normal client and
+writes the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from cockpit.domain.records import KINDS
+from cockpit.ui.actions import ActionRegistry
+from cockpit.ui.app import CockpitApp
+from cockpit.ui.source import FixtureSource
+from cockpit.ui.wiring import wire_actions
+
+FROZEN_NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parents[2]
+OUT_DIR = ROOT / "screenshots"
+SNAPSHOT = OUT_DIR / "demo-snapshot.json"
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+Step = Callable[[Any], Awaitable[None]]
+
+
+async def _press(pilot: Any, *keys: str) -> None:
+    await pilot.press(*keys)
+    await pilot.pause()
+
+
+# name -> (size, theme, steps before the capture)
+VIEWS: dict[str, tuple[tuple[int, int], str, tuple[str, ...]]] = {
+    "cockpit-160x45": ((160, 45), "cockpit-dark", ()),
+    "cockpit-100x30": ((100, 30), "cockpit-dark", ()),
+    "rollout-expanded": ((160, 45), "cockpit-dark", ("enter",)),
+    "nodes-maximised": ((160, 45), "cockpit-dark", ("3", "m")),
+    "traffic-maximised": ((120, 30), "cockpit-dark", ("2", "m")),
+    "help": ((160, 45), "cockpit-dark", ("question_mark",)),
+    "theme-light": ((160, 45), "cockpit-light", ()),
+    "theme-high-contrast": ((160, 45), "cockpit-high-contrast", ()),
+    "theme-colour-blind-safe": ((160, 45), "cockpit-colour-blind-safe", ()),
+}
+
+
+def snapshot_app(snapshot: Path = SNAPSHOT, theme: str = "cockpit-dark") -> CockpitApp:
+    """An app over the recorded demo snapshot with a frozen clock."""
+    return CockpitApp(FixtureSource.from_file(snapshot), theme=theme, context="cockpit-sim",
+                      clock=lambda: FROZEN_NOW, registry=wire_actions(ActionRegistry()))
+
+
+async def render_view(name: str, snapshot: Path = SNAPSHOT, out_dir: Path = OUT_DIR) -> Path:
+    """Render one view to ``out_dir/<name>.svg``."""
+    size, theme, keys = VIEWS[name]
+    app = snapshot_app(snapshot, theme)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.flush()
+        await pilot.pause()
+        for key in keys:
+            await _press(pilot, key)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        path = out_dir / f"{name}.svg"
+        path.write_text(app.export_screenshot(title=f"cockpit — {name}"), encoding="utf-8")
+    return path
+
+
+async def render_all(snapshot: Path = SNAPSHOT, out_dir: Path = OUT_DIR) -> list[Path]:
+    """Render every view in :data:`VIEWS`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [await render_view(name, snapshot, out_dir) for name in VIEWS]
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+def rebase_times(value: Any, shift: timedelta) -> Any:
+    """Move every RFC 3339 timestamp in a JSON value by ``shift`` (to the frozen clock)."""
+    if isinstance(value, dict):
+        return {k: rebase_times(v, shift) for k, v in value.items() if k != "managedFields"}
+    if isinstance(value, list):
+        return [rebase_times(v, shift) for v in value]
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        moved = datetime.fromisoformat(value.replace("Z", "+00:00")) + shift
+        return moved.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+async def list_everything(kubeconfig: str) -> tuple[dict[str, list[dict]], str]:
+    """Every object of every kind the cockpit watches, plus the server's gitVersion."""
+    from cockpit.kube.client import KubeClient
+    from cockpit.kube.config import load_cluster_config
+    from cockpit.kube.paths import path_for
+
+    client = KubeClient(load_cluster_config(kubeconfig, None))
+    try:
+        objects = {kind: (await client.list(path_for(kind))).get("items", []) for kind in KINDS
+                   if kind != "leases"}
+        return objects, str((await client.version()).get("gitVersion", ""))
+    finally:
+        await client.close()
+
+
+def record_snapshot(path: Path = SNAPSHOT, settle_seconds: float = 8.0) -> Path:
+    """Start the simulator (subprocess), let the demo settle, and write the frozen snapshot."""
+    from cockpit.commands.tui import drain_output, ready_field, start_simulator, stop_simulator, wait_until_ready
+
+    with tempfile.TemporaryDirectory(prefix="cockpit-shots-") as state_dir:
+        process = start_simulator(Path(state_dir), speed=0.05)
+        try:
+            ready = wait_until_ready(process)
+            drain_output(process)
+            time.sleep(settle_seconds)  # simulated minutes pass: the checkout deadline expires
+            objects, version = asyncio.run(list_everything(str(ready_field(ready, "kubeconfig"))))
+            recorded_at = datetime.now(timezone.utc)
+        finally:
+            stop_simulator(process)
+    frozen = rebase_times(objects, FROZEN_NOW - recorded_at)
+    path.write_text(json.dumps({"server_version": version, "objects": frozen}, indent=1, sort_keys=True) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: optionally re-record, then render every view."""
+    parser = argparse.ArgumentParser(prog="python -m cockpit.ui.screenshots", description=__doc__.split("\n")[0])
+    parser.add_argument("--record", action="store_true", help="re-record the demo snapshot from the simulator")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default: screenshots/)")
+    args = parser.parse_args(argv)
+    if args.record or not SNAPSHOT.exists():
+        print(f"recording {record_snapshot()}", file=sys.stderr)
+    for path in asyncio.run(render_all(SNAPSHOT, args.out)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

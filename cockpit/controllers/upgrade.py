@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from cockpit.controllers.base import Emitter, Progress, Reporter
 from cockpit.controllers.drain import DrainController
 from cockpit.controllers.guard import ActionGuard
-from cockpit.controllers.upgrade_facts import (facts_from, kubelet_version, plan_lines, plan_to_dict,
+from cockpit.controllers.upgrade_facts import (drain_warnings, facts_from, kubelet_version, plan_lines, plan_to_dict,
                                                probe_nodes, read_snapshot)
 from cockpit.controllers.upgrade_lock import RunLock
 from cockpit.domain import drain as drain_rules
@@ -122,6 +122,8 @@ class UpgradeController:
         if probe_ssh and self.pool is not None:
             await probe_nodes(self.pool, snapshot)
         self.plan_ = plan_upgrade(facts_from(snapshot), self.options.target, self.options.concurrency)
+        if not self.plan_.refused:
+            self.plan_.warnings += drain_warnings(snapshot, self.options.drain)
         self._cluster("plan", f"plan to {self.options.target}: "
                       + ("refused" if self.plan_.refused else f"{len(self.plan_.batches)} batches"),
                       "error" if self.plan_.refused else "info", plan=plan_to_dict(self.plan_, self.options.sudo))

@@ -140,6 +140,23 @@ async def probe_nodes(pool, snapshot: Snapshot, timeout: float = 30) -> None:
             continue
 
 
+def drain_warnings(snapshot: Snapshot, options: drain_rules.DrainOptions) -> list[str]:
+    """Per node, what would refuse or stall its drain (kubectl's filters, blocking PDBs), up front."""
+    by_node: dict[str, list[dict]] = {}
+    for pod in snapshot.pods:
+        by_node.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(pod)
+    out = []
+    for node in snapshot.nodes:
+        name = node["metadata"]["name"]
+        pods = by_node.get(name, [])
+        filtered = drain_rules.filter_pods(pods, options)
+        out += [f"node {name}: drain would be refused: {line}" for line in filtered.error_lines()]
+        evicting = [p for p in pods if p["metadata"].get("uid") in {d.uid for d in filtered.evict}]
+        out += [f"node {name}: {impact.line()}" for impact in drain_rules.pdb_impacts(evicting, snapshot.pdbs)
+                if impact.effect in ("blocks", "multiple")]
+    return out
+
+
 # --------------------------------------------------------------------------- commands
 
 

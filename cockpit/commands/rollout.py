@@ -51,7 +51,7 @@ def _register_rollout(subparsers, common) -> None:
     parser = subparsers.add_parser("rollout", parents=[common], help="rollout status, undo, pause, resume, restart")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     status = verbs.add_parser("status", parents=[common], help="rollout status by kubectl's rules")
-    status.add_argument("target", metavar="NS/DEPLOY")
+    status.add_argument("target", metavar="[NS/]DEPLOY")
     status.add_argument("--watch", "-w", action="store_true", help="wait until the rollout completes or fails")
     status.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
     status.add_argument("--json", action="store_true", help="print one JSON result on stdout")
@@ -60,7 +60,7 @@ def _register_rollout(subparsers, common) -> None:
                        ("pause", "pause the rollout"), ("resume", "resume a paused rollout"),
                        ("restart", "restart every pod with a new rollout")):
         sub = verbs.add_parser(verb, parents=[common, _action_options()], help=text)
-        sub.add_argument("target", metavar="NS/DEPLOY")
+        sub.add_argument("target", metavar="[NS/]DEPLOY")
         if verb == "undo":
             sub.add_argument("--to-revision", type=int, default=None, metavar="N")
         sub.set_defaults(handler=run_rollout_action)
@@ -69,7 +69,7 @@ def _register_rollout(subparsers, common) -> None:
 def _register_switch(subparsers, common) -> None:
     parser = subparsers.add_parser("switch", parents=[common, _action_options()],
                                    help="blue/green switch of a Service's selector, verified")
-    parser.add_argument("target", metavar="NS/SERVICE")
+    parser.add_argument("target", metavar="[NS/]SERVICE")
     parser.add_argument("--to", metavar="COLOUR", help="target colour (default: the other one)")
     parser.add_argument("--verify-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="how long the EndpointSlices may take to list only the new colour")
@@ -81,7 +81,7 @@ def _register_switch(subparsers, common) -> None:
 def _register_shift(subparsers, common) -> None:
     parser = subparsers.add_parser("shift", parents=[common, _action_options()],
                                    help="weighted traffic shift (HTTPRoute weights or NGINX canary-weight)")
-    parser.add_argument("target", metavar="NS/ROUTE", help="the HTTPRoute, or either Ingress of a canary pair")
+    parser.add_argument("target", metavar="[NS/]ROUTE", help="the HTTPRoute, or either Ingress of a canary pair")
     parser.add_argument("--kind", choices=("httproute", "ingress"), default="httproute")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--weights", metavar="A=90,B=10", help="set these backend weights")
@@ -104,6 +104,7 @@ class Session:
     client: Any
     guard: ActionGuard
     out: "Output"
+    namespace: str = "default"
 
 
 @asynccontextmanager
@@ -117,7 +118,7 @@ async def open_session(args: argparse.Namespace) -> AsyncIterator[Session]:
     guard = ActionGuard(bool(args.read_only), journal, config.context, kube_user=config.user or None)
     client = KubeClient(config)
     try:
-        yield Session(client, guard, Output(bool(getattr(args, "json", False))))
+        yield Session(client, guard, Output(bool(getattr(args, "json", False))), config.namespace or "default")
     finally:
         await client.close()
 
@@ -151,6 +152,7 @@ def run_async(args: argparse.Namespace, body: Callable[[Session], Awaitable[int]
 
     async def main() -> int:
         async with open_session(args) as session:
+            args.target = qualify(args.target, args.namespace or session.namespace)
             try:
                 return await body(session)
             except (PreconditionFailed, ActionFailed) as exc:
@@ -160,6 +162,11 @@ def run_async(args: argparse.Namespace, body: Callable[[Session], Awaitable[int]
                 raise
 
     return asyncio.run(main())
+
+
+def qualify(target: str, namespace: str) -> str:
+    """``NAME`` -> ``NAMESPACE/NAME`` (from -n or the context), as kubectl resolves names."""
+    return target if "/" in target else f"{namespace}/{target}"
 
 
 def _report_failure(out: Output, action: str, target: str, exc: CockpitError) -> int:

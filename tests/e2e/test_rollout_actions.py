@@ -181,5 +181,8 @@ def test_python_dash_m_cockpit_subprocess(sim, tmp_path, journal_path):
     refused = subprocess.run([*base, "rollout", "restart", "shop/web-blue"], capture_output=True, text=True,
                              timeout=60, stdin=subprocess.DEVNULL)
     assert refused.returncode == 1 and "pass --yes" in refused.stderr
-    bad = subprocess.run([*base, "rollout", "undo", "checkout"], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run([*base, "rollout", "undo", "shop/checkout/x"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "NAMESPACE/NAME" in bad.stderr
+    named = subprocess.run([*base, "-n", "shop", "rollout", "status", "web-blue"], capture_output=True, text=True,
+                           timeout=60)
+    assert named.returncode == 0 and "successfully rolled out" in named.stdout

@@ -112,7 +112,7 @@ def test_blocking_pdb_stalls_the_drain_and_halts_the_run(cluster, kubectl, tmp_p
     assert ann(node, "upgrade-step") == "draining"
     assert "shop/web" in ann(node, "upgrade-error") and "disruptionsAllowed=0" in ann(node, "upgrade-error")
     assert "halted" in out
-    assert "warning: node worker-1: PDB shop/web blocks the drain" in out  # the plan said so up front
+    assert f"warning: node {failed[0]}: PDB shop/web blocks the drain" in out  # the plan said so up front
     order = CPS + WORKERS
     for later in order[order.index(failed[0]) + 1:]:
         assert_untouched(after[later])

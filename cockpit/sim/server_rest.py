@@ -199,6 +199,30 @@ def validate(rtype: ResourceType, obj: dict) -> None:
                 raise invalid(rtype.kind, name, f"spec.ports[{i}].port: Invalid value", rtype.group)
 
 
+_POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+
+
+def _pod_spec_sans_mutable(spec: dict) -> dict:
+    spec = {k: v for k, v in (spec or {}).items() if k not in _POD_MUTABLE}
+    for field in ("containers", "initContainers"):
+        spec[field] = [{k: v for k, v in c.items() if k != "image"} for c in spec.get(field) or []]
+    return spec
+
+
+def validate_update(rtype: ResourceType, new: dict, old: dict) -> None:
+    """Immutable fields the apiserver protects on update (422 Invalid)."""
+    name = old["metadata"]["name"]
+    if rtype.key == "pods" and _pod_spec_sans_mutable(new.get("spec")) != _pod_spec_sans_mutable(old.get("spec")):
+        raise invalid(rtype.kind, name, "spec: Forbidden: pod updates may not change fields other than "
+                      "`spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
+                      "`spec.tolerations` (only additions to existing tolerations), "
+                      "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)")
+    if rtype.key in ("deployments", "replicasets", "daemonsets") and \
+            (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
+        raise invalid(rtype.kind, name, f"spec.selector: Invalid value: {(new.get('spec') or {}).get('selector')}: "
+                      "field is immutable", rtype.group)
+
+
 def _check_identity(target: Target, obj: dict, creating: bool) -> None:
     rtype, meta = target.rtype, obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
@@ -260,6 +284,7 @@ def commit(server: SimServer, request: web.Request, target: Target, new: dict) -
     _check_identity(target, new, creating=False)
     if target.subresource is None:
         server.store.apply_defaults(rtype.key, new)  # as on create: updates are defaulted too
+        validate_update(rtype, new, old)
     validate(rtype, new)
     result = server.store.update(rtype.key, new, dry_run=dry_run(request))
     if result is not old and not dry_run(request):

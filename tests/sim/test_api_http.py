@@ -311,3 +311,12 @@ def test_pod_log_subresource(api):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
     assert len(r.text.splitlines()) == 3
     _status(api("GET", "/api/v1/namespaces/shop/pods/web-0/log", container="nope"), 400, "BadRequest")
+
+
+def test_immutable_fields(api):
+    _status(api("PATCH", "/api/v1/namespaces/shop/pods/web-0", {"spec": {"nodeName": "node-2"}},
+                "application/merge-patch+json"), 422, "Invalid")
+    r = api("PATCH", "/api/v1/namespaces/shop/pods/web-0",
+            {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}, "application/strategic-merge-patch+json")
+    assert r.status_code == 200 and r.json()["spec"]["containers"][0]["image"] == "nginx:2"
+    _store_intact(api)

@@ -91,6 +91,7 @@ class SimCluster:
         self.stopped = False
         self.seed_age_days = 0.0  # scenarios backdate seeded objects' creationTimestamp
         self.seed_seconds = 0.0
+        self.kubelets_stopped: set[str] = set()  # nodes whose kubelet we stopped (the lifecycle checks them)
         self._tasks: list[asyncio.Task] = []
         self._pod_ips: dict[str, int] = defaultdict(int)
         self._handlers: dict[str, list] = defaultdict(list)
@@ -199,6 +200,7 @@ class SimCluster:
         rt = self.runtimes[node]
         rt.kubelet_running = False
         rt.generation += 1
+        self.kubelets_stopped.add(node)
         self.later(1.0, self._kubelet_back, node, rt.generation)
 
     def start_kubelet(self, node: str) -> None:
@@ -213,12 +215,14 @@ class SimCluster:
         rt = self.runtimes[node]
         rt.kubelet_running = False
         rt.generation += 1
+        self.kubelets_stopped.add(node)
 
     def _kubelet_back(self, node: str, generation: int) -> None:
         rt = self.runtimes[node]
         if rt.generation != generation or node in self.faults.kubelet_never_returns:
             return
         rt.kubelet_running = True
+        self.kubelets_stopped.discard(node)
         if node not in self.faults.stopped_kubelets:
             self.lifecycle.kubelet_started(node)
 

@@ -22,11 +22,21 @@ class GarbageCollector(Controller):
         return {r: self._on_delete for r in OWNER_KINDS}
 
     def _on_delete(self, etype: str, obj: dict, old: dict | None) -> None:
-        if etype == "DELETED" and obj["metadata"].get("uid") in self.cluster.index.dependents:
+        if etype != "DELETED":
+            return
+        if obj.get("kind") == "Node":
+            self.enqueue(("node", obj["metadata"]["name"]))
+        if obj["metadata"].get("uid") in self.cluster.index.dependents:
             self.enqueue(obj["metadata"]["uid"])
 
     def sync(self, uid) -> None:
-        """Delete every dependent of the vanished owner ``uid``."""
+        """Delete every dependent of the vanished owner ``uid`` (or the pods of a deleted node)."""
+        if isinstance(uid, tuple):
+            # Pod GC: pods bound to a Node that no longer exists are force-deleted.
+            if self.store.get("nodes", None, uid[1]) is None:
+                for ns, name in list(self.cluster.index.pods_by_node.get(uid[1], ())):
+                    self.store.remove("pods", ns, name)
+            return
         for resource, ns, name in list(self.cluster.index.dependents.get(uid, ())):
             obj = self.store.get(resource, ns or None, name)
             if obj is None or obj["metadata"].get("deletionTimestamp"):

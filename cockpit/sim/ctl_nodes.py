@@ -12,13 +12,14 @@ import asyncio
 import math
 
 from cockpit.sim.ctl_base import Controller
-from cockpit.sim.objects import iso, key_of, micro_iso, new_uid
+from cockpit.sim.objects import iso, key_of, micro_iso, new_uid, tolerates
 
 GRACE_SECONDS = 40.0  # node-monitor-grace-period (40 s up to 1.31, 50 s from 1.32)
 LEASE_SECONDS = 10.0  # kubelet Lease renew interval
 LEASE_DURATION = 40
 STATUS_REPORT_SECONDS = 60.0  # lastHeartbeatTime refresh (real kubelets: 5 min when nothing changes)
 CHECK_SECONDS = 2.0
+EVICTION_SECONDS = 300.0  # DefaultTolerationSeconds for not-ready/unreachable NoExecute taints
 NOT_READY_AFTER_START = 3.0
 MAX_LEASE_WRITES = 200  # per real second; bounds heartbeat load on big synthetic clusters
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -146,11 +147,12 @@ class NodeLifecycle:
         """Mark silent nodes Unknown after the grace period; bring back nodes whose kubelet returned."""
         now = self.clock.monotonic()
         suspects = set(self.cluster.faults.stopped_kubelets) | set(self.down_since) | self.unknown
-        suspects |= {n for n, rt in self.cluster.runtimes.items() if not rt.kubelet_running}
+        suspects |= self.cluster.kubelets_stopped
         for node in suspects:
             if node not in self.cluster.runtimes:
                 continue
             if self.cluster.kubelet_up(node):
+                self.cluster.kubelets_stopped.discard(node)
                 if node in self.down_since or node in self.unknown:
                     self.kubelet_started(node)  # the kubelet process came back
                 continue
@@ -177,6 +179,25 @@ class NodeLifecycle:
             self.cluster.events.record(node_obj, "Normal", "NodeNotReady",
                                        f"Node {node} status is now: NodeNotReady", "node-controller")
         self._mark_pods_not_ready(node, stamp)
+        rt = self.cluster.runtimes.get(node)
+        self.cluster.later(EVICTION_SECONDS, self._taint_evict, node, rt.generation if rt else 0)
+
+    def _taint_evict(self, node: str, generation: int) -> None:
+        """NoExecute taint manager: evict pods whose unreachable toleration ran out (300 s by default).
+
+        They stay Terminating until a kubelet confirms, while their controllers replace them elsewhere.
+        """
+        rt = self.cluster.runtimes.get(node)
+        if node not in self.unknown or rt is None or rt.generation != generation:
+            return
+        taint = {"key": UNREACHABLE, "effect": "NoExecute"}
+        for key in list(self.cluster.index.pods_by_node.get(node, ())):
+            pod = self.store.get("pods", *key)
+            if pod is None or pod["metadata"].get("deletionTimestamp") or _tolerates_forever(pod, taint):
+                continue
+            self.cluster.events.record(pod, "Normal", "TaintManagerEviction",
+                                       f"Marking for deletion Pod {key[0]}/{key[1]}", "taint-eviction-controller")
+            self.cluster.delete_pod(pod)
 
     def _mark_pods_not_ready(self, node: str, stamp: str) -> None:
         def apply(pod: dict) -> None:
@@ -304,6 +325,13 @@ def _cordon_mismatch(node: dict) -> bool:
     spec = node.get("spec") or {}
     tainted = any(t.get("key") == UNSCHEDULABLE for t in spec.get("taints") or ())
     return bool(spec.get("unschedulable")) != tainted
+
+
+def _tolerates_forever(pod: dict, taint: dict) -> bool:
+    for tol in pod["spec"].get("tolerations") or ():
+        if tolerates([tol], taint) and tol.get("tolerationSeconds") is None:
+            return True
+    return False
 
 
 def _set_taints(node: dict, lifecycle: list[dict]) -> None:

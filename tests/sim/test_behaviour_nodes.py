@@ -149,3 +149,21 @@ def test_control_plane_upgrade_moves_version_static_pods_and_kube_proxy(sim, wai
         return len(pods) == 9 and all(p["spec"]["containers"][0]["image"].endswith(":v1.33.1") and pod_is_ready(p)
                                       for p in pods)
     wait_for(proxies_upgraded, timeout=20)
+
+
+def test_pods_on_an_unreachable_node_are_evicted_after_their_toleration(sim_factory, wait_for):
+    sim = sim_factory(speed=0.01)
+    victims = [p for p in _pods_on(sim, "worker-2", "shop")]
+    assert victims
+    sim.call(lambda: sim.cluster.stop_kubelet("worker-2"))
+    wait_for(lambda: all(_get_pod(sim, p) is None or _get_pod(sim, p)["metadata"].get("deletionTimestamp")
+                         for p in victims), timeout=15)
+    assert _pods_on(sim, "worker-2", "kube-system")  # kube-proxy tolerates unreachable forever
+    wait_for(lambda: len([p for p in _pods_in(sim, "web-") if pod_is_ready(p)]) == 6, timeout=15)
+    assert all(p["spec"]["nodeName"] != "worker-2" for p in _pods_in(sim, "web-") if pod_is_ready(p))
+    sim.call(lambda: sim.cluster.start_kubelet("worker-2"))
+    wait_for(lambda: not any(_get_pod(sim, p) for p in victims), timeout=15)
+
+
+def _get_pod(sim, pod):
+    return sim.call(lambda: sim.store.get("pods", pod["metadata"]["namespace"], pod["metadata"]["name"]))

@@ -168,3 +168,19 @@ def test_undo_to_current_template_is_a_noop():
 
     plan = make_undo_plan("shop/checkout", CHECKOUT, replicaset("rs-ddd", 2, "c:2.4.0-broken"))
     assert "already matches revision 2" in plan.noop_reason
+
+
+def test_ingress_canary_without_weight_annotation_and_route_default_weights():
+    main, canary = ingress("web", "web-stable"), ingress("web-canary", "web-next", canary=0)
+    del canary["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"]
+    router = IngressCanaryRouter("shop", "web", main, canary)
+    assert router.weights() == {"web-stable": 100, "web-next": 0}
+    ops = router.patch({"web-stable": 90, "web-next": 10})
+    assert [op["op"] for op in ops] == ["test", "add"] and ops[-1]["value"] == "10"
+    assert "annotate ingress web-canary --overwrite nginx.ingress.kubernetes.io/canary-weight=10" in \
+        router.command({"web-stable": 90, "web-next": 10})
+    with pytest.raises(UsageError):
+        router.canary_weight({"web-stable": 0, "web-next": 0})
+    route = HTTPRouteRouter("shop", "r", {"spec": {"rules": [{"backendRefs": [{"name": "a"}, {"name": "b"}]}]}})
+    assert route.weights() == {"a": 1, "b": 1}  # Gateway API default weight
+    assert route.patch({"a": 1, "b": 1}) == []  # nothing to change, nothing sent

@@ -433,7 +433,7 @@ class HTTPRouteRouter(Router):
         ops: list[dict[str, Any]] = []
         for index, rule in enumerate(self.rules):
             refs = rule.get("backendRefs") or []
-            new = [{**ref, "weight": after.get(ref.get("name", ""), ref.get("weight", 1))} for ref in refs]
+            new = [_with_weight(ref, after.get(ref.get("name", ""))) for ref in refs]
             if new != refs:
                 path = f"/spec/rules/{index}/backendRefs"
                 ops += [{"op": "test", "path": path, "value": refs}, {"op": "replace", "path": path, "value": new}]
@@ -444,6 +444,13 @@ class HTTPRouteRouter(Router):
                for i, rule in enumerate(self.rules) for j, ref in enumerate(rule.get("backendRefs") or [])
                if ref.get("name") in after]
         return f"kubectl -n {self.namespace} patch httproute {self.name} --type=json -p '{json.dumps(ops)}'"
+
+
+def _with_weight(ref: dict, weight: int | None) -> dict:
+    # Leave a backendRef untouched unless its effective weight (unset = 1) really changes.
+    if weight is None or weight == int(ref.get("weight", 1)):
+        return ref
+    return {**ref, "weight": weight}
 
 
 class IngressCanaryRouter(Router):

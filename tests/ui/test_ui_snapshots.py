@@ -1,0 +1,50 @@
+"""SVG snapshot tests of the main layouts (pytest-textual-snapshot).
+
+Fed from fixture records with a frozen clock, so the pictures only change when the UI does.
+Regenerate after an intended change with ``pytest tests/ui --snapshot-update`` and review
+``snapshot_report.html`` first.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from ui_helpers import make_app
+
+
+def _before(*keys: str):
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        pilot.app.flush()
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+
+    return run_before
+
+
+LAYOUTS = {
+    "all-panes-160x45": ((160, 45), (), None),
+    "narrow-100x30": ((100, 30), (), None),
+    "narrow-100x30-nodes": ((100, 30), ("3",), None),
+    "expanded-rollout": ((160, 45), ("enter",), None),
+    "maximised-traffic": ((160, 45), ("2", "m"), None),
+    "help": ((160, 45), ("question_mark",), None),
+    "filter": ((160, 45), ("slash", "w", "e", "b"), None),
+    "light": ((160, 45), (), "cockpit-light"),
+    "high-contrast": ((160, 45), (), "cockpit-high-contrast"),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch):
+    """A blinking Input cursor would make the filter snapshot flaky."""
+    monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+@pytest.mark.parametrize("size, keys, theme", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_layout_snapshot(snap_compare, size, keys, theme):
+    app = make_app(theme=theme)
+    assert snap_compare(app, terminal_size=size, run_before=_before(*keys))

@@ -78,7 +78,8 @@ def _register_drain(subparsers, common) -> None:
     parser.add_argument("--skip-wait-for-delete-timeout", type=int, default=0, metavar="SECONDS")
     parser.add_argument("--via-ssh", metavar="CPNODE", help="run `kubectl drain` on this control-plane node over SSH")
     parser.add_argument("--accept-new-host-keys", action="store_true", help="trust unknown SSH host keys (never changed ones)")
-    parser.add_argument("--dry-run", action="store_true", help="show the pre-flight only; change nothing")
+    parser.add_argument("--dry-run", nargs="?", const="client", default="none", choices=("none", "client", "server"),
+                        help="show the pre-flight only and change nothing; =server also dry-runs each eviction")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.set_defaults(handler=run_drain)
 
@@ -252,17 +253,18 @@ def run_drain(args: argparse.Namespace) -> int:
                 session.out.progress(event)
 
         ctl = DrainController(session.client, session.guard, report)
-        if not args.dry_run:
+        dry_run = args.dry_run != "none"
+        if not dry_run:
             session.guard.check_mutation_allowed("drain", args.node)
             session.guard.journal.check_writable()
         if args.via_ssh:
             confirm(args, f"run kubectl drain {args.node} on {args.via_ssh} over SSH?")
             result = await ctl.drain_via_ssh(args.node, args.via_ssh, session.pool, options)
         else:
-            pre = await ctl.preflight(args.node, options)
+            pre = await ctl.preflight(args.node, options, server_dry_run=args.dry_run == "server")
             for line in pre.lines():
                 session.out.line(line)
-            if args.dry_run or pre.refused:
+            if dry_run or pre.refused:
                 session.out.result(not pre.refused, "drain", args.node, pre.to_dict(),
                                    "; ".join(pre.refused) or None)
                 return 1 if pre.refused else 0

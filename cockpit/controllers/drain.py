@@ -92,8 +92,9 @@ class DrainController:
 
     # ------------------------------------------------------------------ pre-flight
 
-    async def preflight(self, node: str, options: DrainOptions) -> DrainPreflight:
-        """What a drain of ``node`` would do (reads only)."""
+    async def preflight(self, node: str, options: DrainOptions, server_dry_run: bool = False) -> DrainPreflight:
+        """What a drain of ``node`` would do (reads only; ``server_dry_run`` also asks the API
+        server to dry-run each eviction, which catches RBAC and budget refusals as it sees them)."""
         node_obj = await self.client.get(path_for("nodes", name=node))
         pods = await node_pods(self.client, node, options.pod_selector)
         missing = await self._missing_daemonsets(pods)
@@ -108,7 +109,18 @@ class DrainController:
             filtered=filtered,
             pdbs=plan.pdb_impacts(evicting, pdbs),
             capacity=plan.capacity_check({node}, nodes, every_pod, evicting),
+            server_refusals=await self._dry_run_evictions(evicting, options) if server_dry_run else {},
         )
+
+    async def _dry_run_evictions(self, pods: list[dict], options: DrainOptions) -> dict[str, str]:
+        """POST each eviction with dryRun=All; ``retry: ...`` marks answers kubectl would retry."""
+        out = {}
+        for pod in pods:
+            refusal = await self._post_eviction(pod, options, dry_run=True)
+            if refusal is not None:
+                key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+                out[key] = ("retry: " if refusal.retryable else "") + refusal.message
+        return out
 
     async def _missing_daemonsets(self, pods: list[dict]) -> frozenset[str]:
         missing = set()
@@ -244,14 +256,15 @@ class DrainController:
         emit("evicted", f"pod/{pod['metadata']['name']} evicted", "info", pod=key,
              done=len(result.evicted), total=total)
 
-    async def _post_eviction(self, pod: dict, options: DrainOptions) -> EvictionRefusal | None:
+    async def _post_eviction(self, pod: dict, options: DrainOptions, dry_run: bool = False) -> EvictionRefusal | None:
         meta = pod["metadata"]
         body = {"apiVersion": "policy/v1", "kind": "Eviction",
                 "metadata": {"name": meta["name"], "namespace": meta["namespace"]}}
         if options.grace_period >= 0:
             body["deleteOptions"] = {"gracePeriodSeconds": options.grace_period}
         try:
-            await self.client.create(path_for("pods", meta["namespace"], meta["name"], "eviction"), body)
+            await self.client.create(path_for("pods", meta["namespace"], meta["name"], "eviction"), body,
+                                     dry_run=dry_run)
         except NotFound:
             return None
         except ApiError as exc:

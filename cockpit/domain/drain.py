@@ -383,12 +383,16 @@ class DrainPreflight:
     filtered: PodFilterResult
     pdbs: list[PdbImpact]
     capacity: CapacityCheck
+    server_refusals: dict[str, str] = field(default_factory=dict)  # pod -> answer to a dryRun eviction
 
     @property
     def refused(self) -> list[str]:
-        """Reasons the drain cannot start (kubectl's filter errors, overlapping PDBs)."""
+        """Reasons the drain cannot start (kubectl's filter errors, overlapping PDBs, hard refusals
+        of server-side dry-run evictions such as RBAC)."""
         lines = self.filtered.error_lines()
         lines += [impact.line() for impact in self.pdbs if impact.effect == "multiple"]
+        lines += [f"server dry-run eviction of {pod} refused: {why}" for pod, why in self.server_refusals.items()
+                  if not why.startswith("retry:")]
         return lines
 
     @property
@@ -396,6 +400,8 @@ class DrainPreflight:
         """Things that will slow or stall the drain but do not refuse it."""
         lines = self.filtered.warning_lines()
         lines += [impact.line() for impact in self.pdbs if impact.effect in ("blocks", "paces")]
+        lines += [f"server dry-run eviction of {pod} would be retried: {why[6:].strip()}"
+                  for pod, why in self.server_refusals.items() if why.startswith("retry:")]
         if not self.capacity.ok:
             lines.append(self.capacity.line())
         return lines
@@ -421,6 +427,7 @@ class DrainPreflight:
             "warnings": self.warnings,
             "pdbs": [asdict(p) for p in self.pdbs],
             "capacity": asdict(self.capacity),
+            "server_refusals": self.server_refusals,
         }
 
 

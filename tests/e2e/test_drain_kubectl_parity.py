@@ -132,3 +132,16 @@ def test_drain_via_ssh_streams_kubectl_output(sim_factory, kubectl, tmp_path, ca
     assert "worker-5 | node/worker-5 cordoned" in out
     assert "drained" in out
     assert node(kubectl, "worker-5", sim=cluster)["spec"]["unschedulable"] is True
+
+
+def test_server_dry_run_asks_the_api_server_about_each_eviction(sim, kubectl, tmp_path, capsys):
+    web = json.loads(kubectl("get", "pods", "-n", "shop", "-l", "app=web", "-o", "json").stdout)["items"][0]
+    sim.call(lambda: sim.faults.set("blocking_pdbs", "shop/web"))
+    rc = cockpit(sim, tmp_path, "drain", web["spec"]["nodeName"], "--ignore-daemonsets", "--dry-run=server", "--json")
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0, doc
+    key = f"shop/{web['metadata']['name']}"
+    assert doc["result"]["server_refusals"][key].startswith("retry: ")
+    assert any(w.startswith(f"server dry-run eviction of {key} would be retried") for w in doc["result"]["warnings"])
+    assert kubectl("get", "pod", "-n", "shop", web["metadata"]["name"]).returncode == 0  # nothing evicted
+    assert not node(kubectl, web["spec"]["nodeName"])["spec"].get("unschedulable")

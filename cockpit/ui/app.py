@@ -80,6 +80,7 @@ class CockpitApp(App[int]):
         self._wanted_theme = theme or self.ui_config.theme
         self.banner_text = ""
         self._panes: list[Pane] = []
+        self._banner_from_feed = False
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -183,17 +184,22 @@ class CockpitApp(App[int]):
     def _poll_source_error(self) -> None:
         error = getattr(self.cache, "last_error", None)
         if error:
-            self.show_banner(str(error).splitlines()[0])
-        elif self.banner_text.startswith("API: "):
-            self.show_banner("")
+            self.show_banner(str(error).splitlines()[0], from_feed=True)
+        elif self._banner_from_feed:
+            self.show_banner("")  # the connection recovered: its error no longer applies
 
     def refresh_topbar(self) -> None:
         """Redraw the connection indicator and context line."""
         self._topbar.update(connection_text(
             self.cache, self.context_name, self.namespace, self.read_only, self.now()))
 
-    def show_banner(self, message: str) -> None:
-        """Show a one-line error banner (empty message hides it)."""
+    def show_banner(self, message: str, from_feed: bool = False) -> None:
+        """Show a one-line error banner (empty message hides it).
+
+        ``from_feed`` marks connection errors, which clear themselves once the feed recovers;
+        other banners (bad theme, refused action) stay until replaced.
+        """
+        self._banner_from_feed = from_feed and bool(message)
         self.banner_text = message.splitlines()[0] if message else ""
         banner = self._banner
         banner.update(Text(f"⚠ {self.banner_text}") if self.banner_text else "")

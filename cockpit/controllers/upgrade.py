@@ -29,7 +29,7 @@ from cockpit.controllers.base import Emitter, Progress, Reporter
 from cockpit.controllers.drain import DrainController
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.upgrade_facts import (drain_warnings, facts_from, kubelet_version, plan_lines, plan_to_dict,
-                                               probe_nodes, read_snapshot)
+                                               probe_nodes, read_snapshot, teach_addresses)
 from cockpit.controllers.upgrade_lock import RunLock
 from cockpit.domain import drain as drain_rules
 from cockpit.domain.drain import DrainOptions
@@ -119,6 +119,8 @@ class UpgradeController:
     async def plan(self, probe_ssh: bool = False) -> UpgradePlan:
         """Read the cluster and build the plan (reads only; SSH probes the OS when asked)."""
         snapshot = await read_snapshot(self.client)
+        if self.pool is not None:
+            teach_addresses(self.pool, snapshot)
         if probe_ssh and self.pool is not None:
             await probe_nodes(self.pool, snapshot)
         self.plan_ = plan_upgrade(facts_from(snapshot), self.options.target, self.options.concurrency)

@@ -42,6 +42,20 @@ async def read_snapshot(client) -> Snapshot:
     return Snapshot(version, nodes, pods, pdbs)
 
 
+def internal_ip(node: dict) -> str:
+    """The node's InternalIP address ("" when it reports none)."""
+    for address in (node.get("status") or {}).get("addresses") or []:
+        if address.get("type") == "InternalIP":
+            return address.get("address", "")
+    return ""
+
+
+def teach_addresses(pool, snapshot: Snapshot) -> None:
+    """Let the SSH pool fall back to each node's InternalIP when its name is no Host alias."""
+    for node in snapshot.nodes:
+        pool.set_address((node.get("metadata") or {}).get("name", ""), internal_ip(node) or None)
+
+
 def os_family_from_image(os_image: str) -> str:
     """``debian`` / ``rhel`` from a node's ``status.nodeInfo.osImage`` ("" if unknown)."""
     text = (os_image or "").lower()

@@ -21,8 +21,8 @@ SERVICE_EVERY = 5  # one Service (with Endpoints and an EndpointSlice) per N Dep
 
 async def seed_synthetic(cluster, nodes: int, pods_per_node: int) -> None:
     """Seed the synthetic cluster and wait until the controllers have adopted it."""
-    from cockpit.sim.scenarios import settle
     from cockpit.sim.controllers import idle
+    from cockpit.sim.scenarios import SEED_SPEED, rolled_out, settle
 
     started = time.monotonic()
     cluster.events.enabled = False
@@ -41,8 +41,21 @@ async def seed_synthetic(cluster, nodes: int, pods_per_node: int) -> None:
         seeder.services(plan)
     finally:
         cluster.events.enabled = True
-    await settle(cluster, lambda: idle(cluster), timeout=600)
+    with cluster.clock.fast_forward(SEED_SPEED):  # coredns and the static pods start the normal way
+        await settle(cluster, lambda: idle(cluster) and rolled_out(cluster, "kube-system", "coredns")
+                     and _static_pods_ready(cluster, cp), timeout=600)
     cluster.seed_seconds = time.monotonic() - started
+
+
+def _static_pods_ready(cluster, cp: list[str]) -> bool:
+    from cockpit.sim.objects import pod_is_ready
+
+    for node in cp:
+        for component in ctl_system.STATIC_COMPONENTS:
+            pod = cluster.store.get("pods", "kube-system", f"{component}-{node}")
+            if pod is None or not pod_is_ready(pod):
+                return False
+    return True
 
 
 def _node_names(nodes: int) -> tuple[list[str], list[tuple[str, str]]]:

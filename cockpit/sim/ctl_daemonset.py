@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cockpit.sim.ctl_base import Controller
+from cockpit.sim.ctl_endpoints import pod_view
 from cockpit.sim.ctl_replicaset import create_pod, pod_from_template
 from cockpit.sim.objects import (controller_of, int_or_percent, key_of, pod_is_active, pod_is_ready,
                                  template_hash, tolerates)
@@ -57,8 +58,7 @@ class DaemonSetController(Controller):
     def _on_pod(self, etype: str, obj: dict, old: dict | None) -> None:
         ref = controller_of(obj)
         if ref and ref.get("kind") == "DaemonSet":
-            if etype == "MODIFIED" and old is not None and old.get("status") == obj.get("status") \
-                    and old["metadata"].get("deletionTimestamp") == obj["metadata"].get("deletionTimestamp"):
+            if etype == "MODIFIED" and pod_view(old) == pod_view(obj):
                 return
             self.enqueue((obj["metadata"]["namespace"], ref["name"]))
 

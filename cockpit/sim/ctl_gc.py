@@ -48,7 +48,12 @@ class GarbageCollector(Controller):
 
 
 class ChurnGenerator:
-    """``faults.churn_per_second`` pod changes per (real) second, for load tests."""
+    """``faults.churn_per_second`` pod status changes per (real) second, for load tests.
+
+    Each change bumps a random pod's first container restartCount (a flapping container, as
+    ``kubectl get pods`` shows it) and a counter annotation; readiness is left alone so that
+    rollouts and PDBs behave as without churn.
+    """
 
     name = "churn"
     TICK = 0.05
@@ -90,5 +95,8 @@ class ChurnGenerator:
 
             def touch(pod: dict) -> None:
                 pod["metadata"].setdefault("annotations", {})[CHURN_ANNOTATION] = value
+                statuses = (pod.get("status") or {}).get("containerStatuses")
+                if statuses:
+                    statuses[0]["restartCount"] = int(statuses[0].get("restartCount", 0)) + 1
 
             self.cluster.store.mutate("pods", *random.choice(self._keys), touch)

@@ -120,7 +120,7 @@ class ReplicaSetController(Controller):
 
 
 def _same_pod_state(old: dict, new: dict) -> bool:
-    om, nm = old["metadata"], new["metadata"]
-    return (old.get("status") == new.get("status") and om.get("labels") == nm.get("labels")
-            and om.get("deletionTimestamp") == nm.get("deletionTimestamp")
-            and old["spec"].get("nodeName") == new["spec"].get("nodeName"))
+    """Nothing a workload controller counts changed (e.g. only annotations or restart counts)."""
+    from cockpit.sim.ctl_endpoints import pod_view
+
+    return pod_view(old) == pod_view(new)

@@ -123,5 +123,8 @@ def test_churn_generates_pod_changes(sim, wait_for):
     sim.call(start)
     wait_for(lambda: counter["n"] >= 100, timeout=5)
     sim.call(lambda: setattr(sim.faults, "churn_per_second", 0))
+    restarts = sim.call(lambda: sum(p["status"]["containerStatuses"][0]["restartCount"]
+                                    for p in sim.store.list("pods") if p["status"].get("containerStatuses")))
+    assert restarts >= 50
     assert sim.call(lambda: all(pod_is_active(p) for p in sim.store.list("pods", "shop")
                                 if not p["metadata"]["name"].startswith("checkout")))

@@ -1,0 +1,99 @@
+"""Pane actions end to end against the simulator: key -> confirm screen -> controller -> cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from cockpit.commands.tui import build_app
+from cockpit.kube.client import KubeClient
+from cockpit.kube.config import load_cluster_config
+from cockpit.kube.paths import path_for
+from cockpit.ui.confirm import ConfirmScreen
+from test_ui_live import _args, row, until
+from ui_helpers import rows
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def _confirm(pilot, app) -> ConfirmScreen:
+    screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
+                         what="confirm screen")
+    await pilot.press("y")
+    await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="action finished")
+    return screen
+
+
+async def test_switch_web_to_green_and_back_from_the_tui(sim, tmp_path):
+    app = build_app(_args(sim, tmp_path))
+    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: row(app, "traffic", "shop/web"), what="web pair")
+            await pilot.press("2")  # Traffic pane, cursor on shop/web
+            await pilot.press("s")
+            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None)
+            assert "color=green" in screen.preview.after and "kubectl" in screen.preview.command
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            service = await client.get(path_for("services", "shop", "web"))
+            assert service["spec"]["selector"]["color"] == "green"
+            await pilot.press("escape")
+            await until(pilot, lambda: "ACTIVE" in rows(app, "traffic")[1][1], what="green active in pane")
+            await pilot.press("s")
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            service = await client.get(path_for("services", "shop", "web"))
+            assert service["spec"]["selector"]["color"] == "blue"
+        journal = (tmp_path / "journal.jsonl").read_text()
+        assert '"switch"' in journal
+    finally:
+        await client.close()
+
+
+async def test_undo_checkout_from_the_tui(sim, tmp_path):
+    app = build_app(_args(sim, tmp_path))
+    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: rows(app, "rollouts")[0][0] == "shop/checkout", what="checkout first")
+            await pilot.press("1", "u")
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            dep = await client.get(path_for("deployments", "shop", "checkout"))
+            assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith("checkout:2.3.1")
+    finally:
+        await client.close()
+
+
+async def test_read_only_tui_refuses_switch(sim, tmp_path):
+    app = build_app(_args(sim, tmp_path, read_only=True))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: row(app, "traffic", "shop/web"), what="web pair")
+        await pilot.press("2", "s")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "read-only" in app.banner_text
+
+
+async def test_shift_and_abort_api_route_from_the_tui(sim, tmp_path):
+    app = build_app(_args(sim, tmp_path))
+    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
+
+    async def weights() -> dict[str, int]:
+        route = await client.get(path_for("httproutes", "shop", "api"))
+        return {b["name"]: b.get("weight", 1) for b in route["spec"]["rules"][0]["backendRefs"]}
+
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: row(app, "traffic", "shop/api"), what="api route")
+            await pilot.press("2", "j", "j")  # the shop/api rows come after the web pair
+            await pilot.press("plus")
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            assert await weights() == {"api-stable": 80, "api-canary": 20}
+            await pilot.press("escape", "a")
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            assert await weights() == {"api-stable": 100, "api-canary": 0}
+    finally:
+        await client.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cockpit.sim.ctl_base import Controller
-from cockpit.sim.objects import iso, key_of, map_selects, owner_ref, pod_is_ready
+from cockpit.sim.objects import backdate, iso, key_of, map_selects, owner_ref, pod_is_ready
 
 SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
@@ -144,13 +144,13 @@ class EndpointsController(Controller):
             self._upsert("endpointslices", ns, existing, body, ("endpoints", "ports", "addressType"))
         else:
             body["metadata"]["generateName"] = f"{name}-"
-            made = self.store.create("endpointslices", body)
+            made = self.store.create("endpointslices", backdate(body, self.clock.now(), self.cluster.seed_age_days))
             self.slices[(ns, name)] = made["metadata"]["name"]
 
     def _upsert(self, resource: str, ns: str, name: str, body: dict, fields: tuple[str, ...]) -> None:
         current = self.store.get(resource, ns, name)
         if current is None:
-            self.store.create(resource, body)
+            self.store.create(resource, backdate(body, self.clock.now(), self.cluster.seed_age_days))
             return
         if all(current.get(f) == body.get(f) for f in fields) and \
                 current["metadata"].get("labels") == body["metadata"].get("labels"):

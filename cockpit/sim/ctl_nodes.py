@@ -40,7 +40,7 @@ def kube_proxy_version(kubelet_version: str) -> str:
     return "" if minor >= 33 else f"v{kubelet_version}"
 
 
-def make_node(name: str, index: int, rt, control_plane: bool, now: str) -> dict:
+def make_node(name: str, index: int, rt, control_plane: bool, now: str, since: str | None = None) -> dict:
     """A Node as a kubeadm-joined kubelet registers it (already Ready)."""
     labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
               "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
@@ -63,7 +63,7 @@ def make_node(name: str, index: int, rt, control_plane: bool, now: str) -> dict:
             "addresses": [{"type": "InternalIP", "address": node_ip(index)}, {"type": "Hostname", "address": name}],
             "allocatable": dict(resources, **{"ephemeral-storage": "93478772582"}),
             "capacity": resources,
-            "conditions": [_cond(t, *v, now) for t, v in HEALTHY.items()],
+            "conditions": [_cond(t, *v, now, since or now) for t, v in HEALTHY.items()],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": node_info(rt),
             "images": [],
@@ -108,8 +108,8 @@ def make_lease(name: str, node_uid: str, now) -> dict:
                      "renewTime": micro_iso(now)}}
 
 
-def _cond(ctype: str, status: str, reason: str, message: str, now: str) -> dict:
-    return {"type": ctype, "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now,
+def _cond(ctype: str, status: str, reason: str, message: str, now: str, since: str) -> dict:
+    return {"type": ctype, "status": status, "lastHeartbeatTime": now, "lastTransitionTime": since,
             "reason": reason, "message": message}
 
 

@@ -34,8 +34,9 @@ def add_node(cluster, name: str, index: int, control_plane: bool, os_id: str = "
                      running_kubelet_version=version, config_version=version,
                      control_plane=control_plane, index=index)
     cluster.runtimes[name] = rt
-    node = _create(cluster, "nodes", make_node(name, index, rt, control_plane,
-                                                                  iso(cluster.clock.now())))
+    now = iso(cluster.clock.now())
+    born = backdate({}, cluster.clock.now(), cluster.seed_age_days)["metadata"].get("creationTimestamp", now)
+    node = _create(cluster, "nodes", make_node(name, index, rt, control_plane, now, since=born))
     _create(cluster, "leases", make_lease(name, node["metadata"]["uid"], cluster.clock.now()))
     return node
 

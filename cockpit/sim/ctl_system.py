@@ -35,7 +35,8 @@ def add_node(cluster, name: str, index: int, control_plane: bool, os_id: str = "
                      control_plane=control_plane, index=index)
     cluster.runtimes[name] = rt
     now = iso(cluster.clock.now())
-    born = backdate({}, cluster.clock.now(), cluster.seed_age_days)["metadata"].get("creationTimestamp", now)
+    born = backdate({"metadata": {}}, cluster.clock.now(), cluster.seed_age_days)["metadata"].get(
+        "creationTimestamp", now)
     node = _create(cluster, "nodes", make_node(name, index, rt, control_plane, now, since=born))
     _create(cluster, "leases", make_lease(name, node["metadata"]["uid"], cluster.clock.now()))
     return node

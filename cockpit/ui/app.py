@@ -283,6 +283,13 @@ class CockpitApp(App[int]):
         if self.screen.maximized is not None:
             self.screen.minimize()
 
+    async def action_quit(self) -> None:
+        """Quit, unless an action is running (quitting would cancel it half-way)."""
+        if any(isinstance(s, ConfirmScreen) and s.has_class("-running") for s in self.screen_stack):
+            self.notify("an action is running: press esc to cancel it first", severity="warning")
+            return
+        self.exit(0)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.binding_groups(), self._keymap))
 

@@ -209,3 +209,35 @@ async def test_palette_offers_panes_and_actions():
         await pilot.press("colon")
         await pilot.pause()
         assert app.screen.__class__.__name__ == "CommandPalette"
+
+
+async def test_quit_is_refused_while_an_action_runs_and_esc_cancels_it():
+    import asyncio
+
+    gate = asyncio.Event()
+
+    async def preview(ctx):
+        return ChangePreview("slow", ctx.record.key, "a", "b", "kubectl noop")
+
+    async def run(ctx, preview_, report):
+        await gate.wait()
+        return "never"
+
+    registry = ActionRegistry()
+    registry.register(PaneAction("rollout.slow", "rollout: slow", "rollouts", "x", True, run, preview))
+    app = make_app(registry=registry)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("y")
+        await pilot.pause()
+        assert screen.has_class("-running")
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.press("escape")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.failed == "cancelled" and "cancelled" in str(screen.query_one("#result").render())

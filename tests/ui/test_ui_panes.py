@@ -152,3 +152,17 @@ async def test_event_count_is_shown():
         await settle(pilot)
         assert rows(app, "events")[0][2] == "Failed ×7" and rows(app, "events")[0][0] == "2s"
         assert len(rows(app, "events")) == 2
+
+
+async def test_mass_removal_rebuilds_table_consistently():
+    objs = b.demo_objects()
+    objs["events"] = [b.event("shop", f"e{i}", "BackOff", f"m{i}", "Pod", f"p{i}",
+                              when=f"2026-01-01T11:{i // 60:02d}:{i % 60:02d}Z") for i in range(120)]
+    app = make_app(objs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert len(rows(app, "events")) == 120 and rows(app, "events")[0][3] == "m119"
+        for i in range(100):
+            app.cache.remove("events", f"uid-shop-e{i}")
+        await settle(pilot)
+        assert [r[3] for r in rows(app, "events")] == [f"m{i}" for i in range(119, 99, -1)]

@@ -84,8 +84,12 @@ def table_class(name: str, bindings: Sequence[Binding]) -> type[PaneTable]:
 
 def action_bindings(registry: ActionRegistry, pane: str) -> list[Binding]:
     """Key bindings for the registered actions of one pane (palette-only actions are skipped)."""
+    def label(title: str) -> str:
+        short = title.split(": ", 1)[-1]
+        return short[:1].upper() + short[1:]
+
     return [
-        Binding(a.key, f"app.run_pane_action('{a.id}')", a.title.split(": ", 1)[-1], id=a.id)
+        Binding(a.key, f"app.run_pane_action('{a.id}')", label(a.title), tooltip=a.description, id=a.id)
         for a in registry.for_pane(pane)
         if a.key
     ]
@@ -302,7 +306,18 @@ class Pane(Vertical, can_focus=False):
         """Re-order the table after rows changed; default keeps insertion order."""
 
     def sync(self, updates: Iterable[tuple[str, Cells | None]]) -> None:
-        """Apply a batch of (key, cells-or-None) and re-sort once if anything changed."""
+        """Apply a batch of (key, cells-or-None) and re-sort once if anything changed.
+
+        remove_row is O(rows) per call in DataTable, so a batch that removes more than half
+        of a big table (a relist after an outage, a namespace deleted) rebuilds it instead.
+        """
+        updates = list(updates)
+        removals = sum(1 for key, cells in updates if cells is None and key in self.rows)
+        if removals > 50 and removals * 2 > len(self.rows):
+            for key, cells in updates:
+                self.rows.pop(key, None) if cells is None else self.rows.__setitem__(key, cells)
+            self.rebuild_table()
+            return
         changed = False
         for key, cells in updates:
             changed |= self.drop(key) if cells is None else self.upsert(key, cells)

@@ -171,6 +171,8 @@ class SimServer:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"].rstrip("/")  # the python client asks for /version/
+        if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" and request.method == "POST":
+            return await self._access_review(request)
         if path.startswith("/api/") or path.startswith("/apis/"):
             special = self._discovery_doc(path, request)
             if special is not None:
@@ -262,6 +264,15 @@ class SimServer:
             raise _method_not_allowed()
         result = handlers[method](self, request, target)
         return await result if asyncio.iscoroutine(result) else result
+
+    async def _access_review(self, request: web.Request) -> web.Response:
+        """``kubectl auth can-i``: the token holder may do everything (the simulator has no RBAC)."""
+        # kubectl 1.32+ sends this body as protobuf: only JSON bodies are echoed back.
+        review = await server_rest.read_json(request) if "json" in (request.content_type or "") else {"spec": {}}
+        review.update({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                       "status": {"allowed": True, "reason": "cockpit-sim grants everything to its token"}})
+        review.setdefault("metadata", {})
+        return json_response(review, 201)
 
     # ------------------------------------------------------------------ admin
 

@@ -127,6 +127,12 @@ def test_rollout_undo_restart_pause_resume(kubectl):
     assert "history" not in kubectl("rollout", "history", "deploy/checkout", "-n", "shop").stderr
 
 
+def test_auth_can_i_and_describe(kubectl):
+    assert kubectl("auth", "can-i", "delete", "pods", "-n", "shop").stdout.strip() == "yes"
+    assert "Conditions:" in kubectl("describe", "node", "worker-1").stdout
+    assert "Allowed disruptions" in kubectl("describe", "pdb", "web", "-n", "shop").stdout
+
+
 def test_cordon_uncordon(kubectl):
     assert "cordoned" in kubectl("cordon", "worker-1").stdout
     assert "SchedulingDisabled" in kubectl("get", "node", "worker-1").stdout

@@ -84,11 +84,13 @@ class _Stream:
         self.columns_sent = False
 
     def line(self, event: WatchEvent, override: str | None) -> bytes:
+        """The NDJSON line for a store event (``override`` = ADDED/DELETED for selector transitions)."""
         if not self.as_table:
             return event.line(override)
         return self.object_line(override or event.type, event.obj)
 
     def object_line(self, kind: str, obj: dict, raw: bytes | None = None) -> bytes:
+        """The NDJSON line for an object (initial ADDED events), reusing cached bytes when given."""
         if not self.as_table:
             return b'{"type":"' + kind.encode() + b'","object":' + (raw or encode(obj)) + b"}\n"
         tab = tables.table(self.resource, [obj], obj["metadata"].get("resourceVersion", ""),
@@ -97,6 +99,7 @@ class _Stream:
         return encode({"type": kind, "object": tab}) + b"\n"
 
     async def write(self, lines: list[bytes]) -> None:
+        """Send lines in chunks of about CHUNK bytes (one flush per chunk, not per event)."""
         buf, size = [], 0
         for ln in lines:
             buf.append(ln)

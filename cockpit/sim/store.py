@@ -75,6 +75,7 @@ class _Table:
         self.watchers: set = set()
 
     def add_key(self, key: str) -> None:
+        """Index a new key (appended in O(1) when it sorts last, else merged lazily)."""
         if key in self._dropped:  # re-created before compaction: the key is still indexed
             self._dropped.discard(key)
         elif self._sorted and not self._pending and key > self._sorted[-1]:
@@ -83,6 +84,7 @@ class _Table:
             self._pending.append(key)
 
     def drop_key(self, key: str) -> None:
+        """Forget a removed key."""
         # The key stays indexed until compaction; readers skip keys without an entry.
         self._dropped.add(key)
 
@@ -99,6 +101,7 @@ class _Table:
         return self._sorted
 
     def record(self, event: WatchEvent) -> None:
+        """Append to the bounded event window, remembering the newest RV that fell out."""
         if len(self.events) == self.events.maxlen:
             self.compacted_rv = self.events[0].rv
         self.events.append(event)

@@ -97,3 +97,29 @@ async def test_shift_and_abort_api_route_from_the_tui(sim, tmp_path):
             assert await weights() == {"api-stable": 100, "api-canary": 0}
     finally:
         await client.close()
+
+
+async def test_cordon_drain_uncordon_from_the_nodes_pane(sim, tmp_path):
+    app = build_app(_args(sim, tmp_path))
+    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+            await pilot.press("3", *["j"] * 8)  # worker-6, the last row
+            assert app.pane("nodes").selected_key() == app.cache.store("nodes").get_by_key("worker-6").uid
+            await pilot.press("r")
+            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None)
+            assert "kubectl drain worker-6" in screen.preview.command
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            await pilot.press("escape")
+            await until(pilot, lambda: row(app, "nodes", "worker-6")[4] == "⊘ cordoned", what="cordoned")
+            node = await client.get(path_for("nodes", None, "worker-6"))
+            assert node["spec"]["unschedulable"] is True
+            await pilot.press("u")
+            screen = await _confirm(pilot, app)
+            assert screen.failed is None, screen.failed
+            await pilot.press("escape")
+            await until(pilot, lambda: row(app, "nodes", "worker-6")[4] == "● yes", what="uncordoned")
+    finally:
+        await client.close()

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult
 from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from cockpit.errors import CockpitError
 from cockpit.ui.actions import PANES, REGISTRY, ActionContext, ActionRegistry, check_allowed

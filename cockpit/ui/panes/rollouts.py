@@ -31,7 +31,7 @@ class RolloutsPane(Pane):
     KINDS = ("deployments", "replicasets", "pods")
     COLUMNS = (
         ("name", "namespace/name", 18),
-        ("strategy", "strategy", 7),
+        ("strategy", "strategy", 8),
         ("counts", "d/u/r/a", 9),
         ("revision", "rev", 3),
         ("images", "image", 14),

@@ -25,7 +25,7 @@ class TrafficPane(Pane):
     TITLE = "Traffic"
     KINDS = ("services", "httproutes", "endpointslices", "deployments")
     COLUMNS = (
-        ("name", "service/route", 12),
+        ("name", "svc / route", 12),
         ("backend", "backend", 14),
         ("split", "split", 12),
         ("ready", "ready", 10),

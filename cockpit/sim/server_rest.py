@@ -431,6 +431,8 @@ def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, 
         return obj
     if dry:
         return obj
+    if options.get("propagationPolicy") == "Orphan" or options.get("orphanDependents") is True:
+        _orphan_dependents(server, meta.get("uid"), ns)
     if not graceful:
         if rtype.key == "namespaces":
             _remove_namespace_contents(server, name)
@@ -440,6 +442,24 @@ def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, 
         o["metadata"]["deletionTimestamp"] = timestamp(server.store.now() + timedelta(seconds=grace))
         o["metadata"]["deletionGracePeriodSeconds"] = grace if _kubelet_owned(rtype, obj) else 0
     return server.store.mutate(rtype.key, ns, name, mark) or obj
+
+
+def _orphan_dependents(server: SimServer, uid: str | None, namespace: str | None) -> None:
+    """propagationPolicy=Orphan: drop the owner reference from dependents so GC keeps them."""
+    from cockpit.sim.resources import RESOURCES
+    for key, rtype in RESOURCES.items():
+        if not rtype.namespaced:
+            continue
+        for obj in server.store.list(key, namespace):
+            refs = obj["metadata"].get("ownerReferences") or []
+            if any(r.get("uid") == uid for r in refs):
+                def drop(o: dict) -> None:
+                    kept = [r for r in o["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                    if kept:
+                        o["metadata"]["ownerReferences"] = kept
+                    else:
+                        o["metadata"].pop("ownerReferences", None)
+                server.store.mutate(key, obj["metadata"].get("namespace"), obj["metadata"]["name"], drop)
 
 
 def _remove_namespace_contents(server: SimServer, namespace: str) -> None:

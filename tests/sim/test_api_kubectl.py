@@ -202,3 +202,11 @@ def test_older_kubectl_via_dispatcher(kubectl, sim_factory, version):
     assert f"v{version}" in kubectl("get", "nodes", sim=old).stdout
     out = kubectl("drain", "worker-2", "--ignore-daemonsets", "--timeout=60s", sim=old, timeout=90).stdout
     assert "evicted" in out and "node/worker-2 drained" in out
+
+
+def test_delete_with_orphan_cascade_keeps_replicasets(kubectl, wait_for):
+    kubectl("delete", "deploy", "api-canary", "-n", "shop", "--cascade=orphan")
+    rs = _get_json(kubectl, "rs", "-n", "shop", "-l", "app=api,track=canary")["items"]
+    assert rs and all(not r["metadata"].get("ownerReferences") for r in rs)
+    kubectl("delete", "deploy", "web-green", "-n", "shop")
+    wait_for(lambda: not _get_json(kubectl, "rs", "-n", "shop", "-l", "color=green")["items"], timeout=20)

@@ -15,7 +15,7 @@ import time
 
 from aiohttp import web
 
-from cockpit.sim import discovery, openapi, server_pods, server_rest, server_watch
+from cockpit.sim import discovery, openapi, server_delete, server_pods, server_rest, server_watch
 from cockpit.sim.errors import ApiError
 from cockpit.sim.faults import Faults
 from cockpit.sim.resources import lookup
@@ -251,7 +251,7 @@ class SimServer:
         if method == "POST":
             return await server_rest.create_object(self, request, target)
         if method == "DELETE" and "deletecollection" in target.rtype.verbs:
-            return await server_rest.delete_collection(self, request, target)
+            return await server_delete.delete_collection(self, request, target)
         raise _method_not_allowed()
 
     async def _item(self, request: web.Request, target: Target) -> web.StreamResponse:
@@ -259,7 +259,7 @@ class SimServer:
         if target.watch and method == "GET":
             return await server_watch.serve_watch(self, _name_selected(request, target), target)
         handlers = {"GET": server_rest.get_object, "PUT": server_rest.update_object,
-                    "PATCH": server_rest.patch_object, "DELETE": server_rest.delete_object}
+                    "PATCH": server_rest.patch_object, "DELETE": server_delete.delete_object}
         if method not in handlers or (target.subresource and method == "DELETE"):
             raise _method_not_allowed()
         result = handlers[method](self, request, target)

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from cockpit.sim.errors import ApiError, bad_request, success_status
 from cockpit.sim.selectors import selector_from_dict
-from cockpit.sim.server_rest import (Target, current, delete_now_or_gracefully, dry_run, json_response,
-                                     read_json)
+from cockpit.sim.server_delete import delete_now_or_gracefully
+from cockpit.sim.server_rest import Target, current, dry_run, json_response, read_json
 from cockpit.sim.store import timestamp
 
 if TYPE_CHECKING:

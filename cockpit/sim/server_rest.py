@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -17,7 +16,7 @@ from cockpit.sim.patch import json_patch, merge_patch, strategic_merge
 from cockpit.sim.resources import ResourceType
 from cockpit.sim.selectors import (parse_field_selector, parse_label_selector, selector_from_dict,
                                    selector_to_string)
-from cockpit.sim.store import decode, encode, timestamp
+from cockpit.sim.store import decode, encode
 
 if TYPE_CHECKING:
     from cockpit.sim.server import SimServer
@@ -292,9 +291,14 @@ def commit(server: SimServer, request: web.Request, target: Target, new: dict) -
     return result
 
 
+def kubelet_owned(rtype: ResourceType, obj: dict) -> bool:
+    """A pod bound to a node: its kubelet (not the API server) completes the deletion."""
+    return rtype.key == "pods" and bool((obj.get("spec") or {}).get("nodeName"))
+
+
 def _finish_if_finalized(server: SimServer, target: Target, obj: dict) -> None:
     meta = obj["metadata"]
-    if meta.get("deletionTimestamp") and not meta.get("finalizers") and not _kubelet_owned(target.rtype, obj):
+    if meta.get("deletionTimestamp") and not meta.get("finalizers") and not kubelet_owned(target.rtype, obj):
         server.store.remove(target.rtype.key, meta.get("namespace"), meta["name"])
 
 
@@ -389,102 +393,3 @@ async def scale(server: SimServer, request: web.Request, target: Target) -> web.
     new["spec"]["replicas"] = replicas
     result = server.store.update(target.rtype.key, new, dry_run=dry_run(request))
     return json_response(scale_of(target.rtype, result))
-
-
-# ------------------------------------------------------------------ delete
-
-def _delete_options(request_body: bytes, content_type: str) -> dict:
-    # kubectl 1.32+ may send protobuf DeleteOptions: only JSON bodies are read, others count as {}.
-    if not request_body or "json" not in content_type or not request_body.lstrip().startswith(b"{"):
-        return {}
-    try:
-        data = decode(request_body)
-    except msgspec.DecodeError:
-        raise bad_request("couldn't decode DeleteOptions: json parse error") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _kubelet_owned(rtype: ResourceType, obj: dict) -> bool:
-    return rtype.key == "pods" and bool((obj.get("spec") or {}).get("nodeName"))
-
-
-def _grace(obj: dict, options: dict) -> int:
-    grace = options.get("gracePeriodSeconds")
-    if grace is None:
-        grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-    return max(int(grace or 0), 0)
-
-
-def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, options: dict,
-                             dry: bool = False) -> dict:
-    """Delete one object: pods on a node (grace > 0) and objects with finalizers get a
-    deletionTimestamp (the kubelet / finalizer owner removes them); the rest go at once."""
-    meta = obj["metadata"]
-    ns, name = meta.get("namespace"), meta["name"]
-    pre = options.get("preconditions") or {}
-    if (pre.get("uid") and pre["uid"] != meta.get("uid")) or (
-            pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion")):
-        raise conflict(rtype.plural, name, rtype.group)
-    grace = _grace(obj, options)
-    graceful = (_kubelet_owned(rtype, obj) and grace > 0) or bool(meta.get("finalizers"))
-    if meta.get("deletionTimestamp") and graceful:
-        return obj
-    if dry:
-        return obj
-    if options.get("propagationPolicy") == "Orphan" or options.get("orphanDependents") is True:
-        _orphan_dependents(server, meta.get("uid"), ns)
-    if not graceful:
-        if rtype.key == "namespaces":
-            _remove_namespace_contents(server, name)
-        return server.store.remove(rtype.key, ns, name) or obj
-
-    def mark(o: dict) -> None:
-        o["metadata"]["deletionTimestamp"] = timestamp(server.store.now() + timedelta(seconds=grace))
-        o["metadata"]["deletionGracePeriodSeconds"] = grace if _kubelet_owned(rtype, obj) else 0
-    return server.store.mutate(rtype.key, ns, name, mark) or obj
-
-
-def _orphan_dependents(server: SimServer, uid: str | None, namespace: str | None) -> None:
-    """propagationPolicy=Orphan: drop the owner reference from dependents so GC keeps them."""
-    from cockpit.sim.resources import RESOURCES
-    for key, rtype in RESOURCES.items():
-        if not rtype.namespaced:
-            continue
-        for obj in server.store.list(key, namespace):
-            refs = obj["metadata"].get("ownerReferences") or []
-            if any(r.get("uid") == uid for r in refs):
-                def drop(o: dict) -> None:
-                    kept = [r for r in o["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-                    if kept:
-                        o["metadata"]["ownerReferences"] = kept
-                    else:
-                        o["metadata"].pop("ownerReferences", None)
-                server.store.mutate(key, obj["metadata"].get("namespace"), obj["metadata"]["name"], drop)
-
-
-def _remove_namespace_contents(server: SimServer, namespace: str) -> None:
-    from cockpit.sim.resources import RESOURCES
-    for rtype in RESOURCES.values():
-        if rtype.namespaced:
-            for obj in server.store.list(rtype.key, namespace):
-                server.store.remove(rtype.key, namespace, obj["metadata"]["name"])
-
-
-async def delete_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
-    """DELETE one object (graceful for pods on nodes; propagationPolicy accepted, GC is the cluster's)."""
-    obj = current(server, target)
-    options = _delete_options(await request.read(), request.content_type or "")
-    dry = dry_run(request) or options.get("dryRun") == ["All"]
-    return json_response(delete_now_or_gracefully(server, target.rtype, obj, options, dry))
-
-
-async def delete_collection(server: SimServer, request: web.Request, target: Target) -> web.Response:
-    """DELETE on a collection: delete every selected object, answer with the list of them."""
-    rtype = target.rtype
-    match = matcher(*select(server, request, target))
-    options = _delete_options(await request.read(), request.content_type or "")
-    dry = dry_run(request) or options.get("dryRun") == ["All"]
-    victims = [o for o in server.store.list(rtype.key, target.namespace) if match is None or match(o)]
-    done = [delete_now_or_gracefully(server, rtype, o, options, dry) for o in victims]
-    return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version,
-                          "metadata": {"resourceVersion": str(server.store.rv)}, "items": done})

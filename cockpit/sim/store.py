@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import random
-import string
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from cockpit.sim.errors import ApiError, already_exists, conflict, invalid, not_found
-from cockpit.sim.resources import RESOURCES, ResourceType
+from cockpit.sim.resources import RESOURCES
 
 # Kinds whose metadata.generation the apiserver maintains (spec changes bump it).
 GENERATION_KINDS = {"deployments", "replicasets", "daemonsets", "poddisruptionbudgets", "ingresses",

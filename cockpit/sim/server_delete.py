@@ -1,0 +1,109 @@
+"""DELETE: graceful pod deletion, finalizers, orphaning, namespaces and delete-collection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+from aiohttp import web
+
+from cockpit.sim.errors import bad_request, conflict
+from cockpit.sim.resources import RESOURCES, ResourceType
+from cockpit.sim.server_rest import Target, current, dry_run, json_response, kubelet_owned, matcher, select
+from cockpit.sim.store import decode, timestamp
+
+if TYPE_CHECKING:
+    from cockpit.sim.server import SimServer
+
+
+
+def _delete_options(request_body: bytes, content_type: str) -> dict:
+    # kubectl 1.32+ may send protobuf DeleteOptions: only JSON bodies are read, others count as {}.
+    if not request_body or "json" not in content_type or not request_body.lstrip().startswith(b"{"):
+        return {}
+    try:
+        data = decode(request_body)
+    except msgspec.DecodeError:
+        raise bad_request("couldn't decode DeleteOptions: json parse error") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _grace(obj: dict, options: dict) -> int:
+    grace = options.get("gracePeriodSeconds")
+    if grace is None:
+        grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+    return max(int(grace or 0), 0)
+
+
+def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, options: dict,
+                             dry: bool = False) -> dict:
+    """Delete one object: pods on a node (grace > 0) and objects with finalizers get a
+    deletionTimestamp (the kubelet / finalizer owner removes them); the rest go at once."""
+    meta = obj["metadata"]
+    ns, name = meta.get("namespace"), meta["name"]
+    pre = options.get("preconditions") or {}
+    if (pre.get("uid") and pre["uid"] != meta.get("uid")) or (
+            pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion")):
+        raise conflict(rtype.plural, name, rtype.group)
+    grace = _grace(obj, options)
+    graceful = (kubelet_owned(rtype, obj) and grace > 0) or bool(meta.get("finalizers"))
+    if meta.get("deletionTimestamp") and graceful:
+        return obj
+    if dry:
+        return obj
+    if options.get("propagationPolicy") == "Orphan" or options.get("orphanDependents") is True:
+        _orphan_dependents(server, meta.get("uid"), ns)
+    if not graceful:
+        if rtype.key == "namespaces":
+            _remove_namespace_contents(server, name)
+        return server.store.remove(rtype.key, ns, name) or obj
+
+    def mark(o: dict) -> None:
+        o["metadata"]["deletionTimestamp"] = timestamp(server.store.now() + timedelta(seconds=grace))
+        o["metadata"]["deletionGracePeriodSeconds"] = grace if kubelet_owned(rtype, obj) else 0
+    return server.store.mutate(rtype.key, ns, name, mark) or obj
+
+
+def _orphan_dependents(server: SimServer, uid: str | None, namespace: str | None) -> None:
+    """propagationPolicy=Orphan: drop the owner reference from dependents so GC keeps them."""
+    for key, rtype in RESOURCES.items():
+        if not rtype.namespaced:
+            continue
+        for obj in server.store.list(key, namespace):
+            refs = obj["metadata"].get("ownerReferences") or []
+            if any(r.get("uid") == uid for r in refs):
+                def drop(o: dict) -> None:
+                    kept = [r for r in o["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                    if kept:
+                        o["metadata"]["ownerReferences"] = kept
+                    else:
+                        o["metadata"].pop("ownerReferences", None)
+                server.store.mutate(key, obj["metadata"].get("namespace"), obj["metadata"]["name"], drop)
+
+
+def _remove_namespace_contents(server: SimServer, namespace: str) -> None:
+    for rtype in RESOURCES.values():
+        if rtype.namespaced:
+            for obj in server.store.list(rtype.key, namespace):
+                server.store.remove(rtype.key, namespace, obj["metadata"]["name"])
+
+
+async def delete_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """DELETE one object (graceful for pods on nodes; propagationPolicy accepted, GC is the cluster's)."""
+    obj = current(server, target)
+    options = _delete_options(await request.read(), request.content_type or "")
+    dry = dry_run(request) or options.get("dryRun") == ["All"]
+    return json_response(delete_now_or_gracefully(server, target.rtype, obj, options, dry))
+
+
+async def delete_collection(server: SimServer, request: web.Request, target: Target) -> web.Response:
+    """DELETE on a collection: delete every selected object, answer with the list of them."""
+    rtype = target.rtype
+    match = matcher(*select(server, request, target))
+    options = _delete_options(await request.read(), request.content_type or "")
+    dry = dry_run(request) or options.get("dryRun") == ["All"]
+    victims = [o for o in server.store.list(rtype.key, target.namespace) if match is None or match(o)]
+    done = [delete_now_or_gracefully(server, rtype, o, options, dry) for o in victims]
+    return json_response({"kind": rtype.list_kind, "apiVersion": rtype.api_version,
+                          "metadata": {"resourceVersion": str(server.store.rv)}, "items": done})

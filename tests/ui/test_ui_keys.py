@@ -241,3 +241,12 @@ async def test_quit_is_refused_while_an_action_runs_and_esc_cancels_it():
         await screen.workers.wait_for_complete()
         await pilot.pause()
         assert screen.failed == "cancelled" and "cancelled" in str(screen.query_one("#result").render())
+
+
+async def test_typing_in_the_filter_does_not_trigger_pane_keys():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "q", "m", "t", "slash")
+        assert app.is_running and app.screen.maximized is None and app.theme == "cockpit-dark"
+        assert app.pane("rollouts").filter_text == "qmt/"

@@ -335,6 +335,18 @@ class CockpitApp(App[int]):
         """Key-binding entry for :meth:`run_pane_action` (bindings use ``app.run_pane_action('id')``)."""
         await self.run_pane_action(action_id)
 
+    def report_node_progress(self, progress: Any) -> None:
+        """A controller Reporter for the upgrade board: shows ``progress.step`` in the node's row.
+
+        Reads F's Progress fields: ``target`` (node name, ``node/`` prefix allowed), ``step``,
+        ``level`` and optional ``data["fraction"]`` (0..1). Call it on the app's loop (controllers
+        run as app workers), or through ``call_from_thread`` from another thread.
+        """
+        node = str(getattr(progress, "target", "")).removeprefix("node/")
+        fraction = (getattr(progress, "data", None) or {}).get("fraction")
+        self.pane("nodes").set_step(node, str(getattr(progress, "step", "")), fraction,
+                                    str(getattr(progress, "level", "info")))
+
     def _pane_for(self, pane_id: str) -> Pane | None:
         return self.current_pane() if pane_id == "global" else self.pane(pane_id)
 

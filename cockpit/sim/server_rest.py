@@ -60,6 +60,16 @@ async def read_json(request: web.Request, want=dict):
     return data
 
 
+def meta_of(obj: dict) -> dict:
+    """``obj.metadata`` ({} when absent); 400 when a client sent something that is not an object."""
+    meta = obj.get("metadata")
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise bad_request("metadata must be an object")
+    return meta
+
+
 def dry_run(request: web.Request) -> bool:
     """True for ``dryRun=All``; other values are rejected like the apiserver does."""
     values = request.query.getall("dryRun", [])
@@ -173,9 +183,31 @@ def _check_pod_spec(rtype: ResourceType, name: str, spec, path: str) -> None:
             raise invalid(rtype.kind, name, f"{path}.containers[{i}].image: Required value", rtype.group)
 
 
+def _check_metadata(rtype: ResourceType, obj: dict) -> None:
+    meta = meta_of(obj)
+    name = meta.get("name", "")
+    for field in ("labels", "annotations"):
+        value = meta.get(field)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+            raise invalid(rtype.kind, name, f"metadata.{field}: Invalid value: must be a map of strings", rtype.group)
+    finalizers = meta.get("finalizers")
+    if finalizers is not None and not (isinstance(finalizers, list) and all(isinstance(f, str) for f in finalizers)):
+        raise invalid(rtype.kind, name, "metadata.finalizers: Invalid value: must be a list of strings", rtype.group)
+    refs = meta.get("ownerReferences")
+    if refs is not None and not (isinstance(refs, list) and all(
+            isinstance(r, dict) and all(r.get(k) for k in ("apiVersion", "kind", "name", "uid")) for r in refs)):
+        raise invalid(rtype.kind, name, "metadata.ownerReferences: Invalid value: apiVersion, kind, name and uid "
+                      "are required", rtype.group)
+    for field in ("spec", "status"):
+        if field in obj and not isinstance(obj[field], dict):
+            raise invalid(rtype.kind, name, f"{field}: Invalid value: must be an object", rtype.group)
+
+
 def validate(rtype: ResourceType, obj: dict) -> None:
     """The apiserver's validation for what our clients could get wrong (422 Invalid)."""
     _check_name(rtype, obj)
+    _check_metadata(rtype, obj)
     name, spec = obj.get("metadata", {}).get("name", ""), obj.get("spec")
     if rtype.key == "pods":
         _check_pod_spec(rtype, name, spec, "spec")
@@ -266,7 +298,7 @@ def _merge_subresource(rtype: ResourceType, sub: str | None, new: dict, old: dic
         merged = decode(encode(old))
         if "status" in new:
             merged["status"] = new["status"]
-        merged["metadata"]["resourceVersion"] = new.get("metadata", {}).get("resourceVersion")
+        merged["metadata"]["resourceVersion"] = meta_of(new).get("resourceVersion")
         return merged
     if "status" in old:
         new["status"] = old["status"]
@@ -281,6 +313,7 @@ def commit(server: SimServer, request: web.Request, target: Target, new: dict) -
     old = current(server, target)
     new = _merge_subresource(rtype, target.subresource, new, old)
     _check_identity(target, new, creating=False)
+    _check_metadata(rtype, new)  # structure first: defaulting assumes well-formed objects
     if target.subresource is None:
         server.store.apply_defaults(rtype.key, new)  # as on create: updates are defaulted too
         validate_update(rtype, new, old)
@@ -306,7 +339,7 @@ async def update_object(server: SimServer, request: web.Request, target: Target)
     """PUT (full replace; 409 on a stale resourceVersion)."""
     obj = await read_json(request)
     old = current(server, target)
-    sent = (obj.get("metadata") or {}).get("resourceVersion")
+    sent = meta_of(obj).get("resourceVersion")
     if sent and sent != old["metadata"]["resourceVersion"]:
         raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
     return json_response(commit(server, request, target, obj))
@@ -352,7 +385,7 @@ async def patch_object(server: SimServer, request: web.Request, target: Target) 
     body = await read_json(request, list if kind == "json" else dict)
     old = current(server, target)
     patched = apply_patch(kind, decode(server.store.get_raw(target.rtype.key, *_store_name(target))), body)
-    sent = (patched.get("metadata") or {}).get("resourceVersion")
+    sent = meta_of(patched).get("resourceVersion")
     if sent and sent != old["metadata"]["resourceVersion"]:
         raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
     return json_response(commit(server, request, target, patched))
@@ -382,7 +415,7 @@ async def scale(server: SimServer, request: web.Request, target: Target) -> web.
     else:
         kind = patch_kind(request, target.rtype)
         wanted = apply_patch(kind, view, await read_json(request, list if kind == "json" else dict))
-    sent = (wanted.get("metadata") or {}).get("resourceVersion")
+    sent = meta_of(wanted).get("resourceVersion")
     if sent and sent != obj["metadata"]["resourceVersion"]:
         raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
     replicas = (wanted.get("spec") or {}).get("replicas")

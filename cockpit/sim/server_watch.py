@@ -9,9 +9,11 @@ not cancel handlers when the client goes away, so the loop checks ``transport.is
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -98,7 +100,7 @@ class _Stream:
         self.columns_sent = True
         return encode({"type": kind, "object": tab}) + b"\n"
 
-    async def write(self, lines: list[bytes]) -> None:
+    async def write(self, lines: Iterable[bytes]) -> None:
         """Send lines in chunks of about CHUNK bytes (one flush per chunk, not per event)."""
         buf, size = [], 0
         for ln in lines:
@@ -147,15 +149,16 @@ def _deadline(server: SimServer, request: web.Request) -> float:
 
 
 def _initial_lines(server: SimServer, stream: _Stream, watcher: Watcher, target: Target,
-                   rv: int | None, send_initial: bool) -> list[bytes]:
+                   rv: int | None, send_initial: bool) -> Iterator[bytes]:
+    """The stream's first lines. The snapshot is taken now (before any await, so nothing falls
+    between it and the live queue); the lines themselves are built lazily while writing, so an
+    initial sync of 150,000 pods does not hold a second copy of every object."""
     store, key = server.store, target.rtype.key
     if rv is None or send_initial:
-        lines = [stream.object_line("ADDED", e.obj, e.raw)
-                 for _, e in store.iter_entries(key, target.namespace)
-                 if watcher.match is None or watcher.match(e.obj)]
-        if send_initial:
-            lines.append(_bookmark(target.rtype, store.rv, initial_end=True))
-        return lines
+        snapshot = [e for _, e in store.iter_entries(key, target.namespace)
+                    if watcher.match is None or watcher.match(e.obj)]
+        tail = [_bookmark(target.rtype, store.rv, initial_end=True)] if send_initial else []
+        return itertools.chain((stream.object_line("ADDED", e.obj, e.raw) for e in snapshot), tail)
     if server.faults.force_410:
         raise ApiError(410, "Expired", f"too old resource version: {rv} ({store.rv})")
     if rv > store.rv:
@@ -164,7 +167,7 @@ def _initial_lines(server: SimServer, stream: _Stream, watcher: Watcher, target:
         raise ApiError(410, "Expired", f"too old resource version: {rv} (current {store.rv}; server restarted)")
     for event in store.events_since(key, rv):
         watcher.push(event)
-    return []
+    return iter(())
 
 
 async def serve_watch(server: SimServer, request: web.Request, target: Target) -> web.StreamResponse:

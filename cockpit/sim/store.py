@@ -10,6 +10,7 @@ The store is used from one event loop only; it does no locking.
 from __future__ import annotations
 
 import bisect
+import logging
 import random
 import uuid
 from collections import deque
@@ -24,6 +25,7 @@ from cockpit.sim.resources import RESOURCES
 # Kinds whose metadata.generation the apiserver maintains (spec changes bump it).
 GENERATION_KINDS = {"deployments", "replicasets", "daemonsets", "poddisruptionbudgets", "ingresses",
                     "httproutes"}
+log = logging.getLogger(__name__)
 _GEN_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -314,10 +316,18 @@ class ObjectStore:
     def _publish(self, event: WatchEvent) -> None:
         table = self._tables[event.resource]
         table.record(event)
+        # The change is committed: a failing watcher or listener must not undo it or break the
+        # writer (it would leave the other subscribers behind), so failures are only logged.
         for watcher in list(table.watchers):
-            watcher.push(event)
+            try:
+                watcher.push(event)
+            except Exception:
+                log.exception("watcher failed on %s %s", event.type, event.resource)
         for fn in list(self._listeners):
-            fn(event.type, event.resource, event.obj, event.old)
+            try:
+                fn(event.type, event.resource, event.obj, event.old)
+            except Exception:
+                log.exception("store listener %r failed on %s %s", fn, event.type, event.resource)
 
     def apply_defaults(self, resource: str, obj: dict) -> None:
         """Server-side defaulting (B's cockpit.sim.defaults, if present), in place and idempotent."""

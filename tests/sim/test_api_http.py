@@ -320,3 +320,15 @@ def test_immutable_fields(api):
             {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}, "application/strategic-merge-patch+json")
     assert r.status_code == 200 and r.json()["spec"]["containers"][0]["image"] == "nginx:2"
     _store_intact(api)
+
+
+@pytest.mark.parametrize("patch", [
+    {"metadata": {"labels": ["a"]}}, {"metadata": {"labels": {"a": 1}}}, {"metadata": {"annotations": "x"}},
+    {"metadata": {"finalizers": "x"}}, {"metadata": {"ownerReferences": [{"kind": "X"}]}}, {"spec": "nope"},
+    {"metadata": "nope"}, {"metadata": {"name": "renamed"}}, {"kind": "Service"},
+])
+def test_malformed_objects_are_rejected(api, patch):
+    r = api("PATCH", "/api/v1/namespaces/shop/pods/web-1", patch, "application/merge-patch+json")
+    assert r.status_code in (400, 422), r.text
+    assert api.get("/api/v1/pods", labelSelector="app=web")["items"]
+    _store_intact(api)

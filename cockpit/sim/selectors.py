@@ -128,6 +128,10 @@ def selector_from_dict(selector: dict | None) -> LabelSelector:
     """
     if selector is None:
         return LabelSelector([Requirement("\0never", "exists")])
+    labels, exprs = selector.get("matchLabels") or {}, selector.get("matchExpressions") or []
+    if not isinstance(labels, dict) or not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
+        raise ApiError(422, "Invalid", "selector: Invalid value: matchLabels must be a map and matchExpressions "
+                       "a list of requirements")
     reqs = [Requirement(k, "=", frozenset([str(v)])) for k, v in (selector.get("matchLabels") or {}).items()]
     ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
     for expr in selector.get("matchExpressions") or []:

@@ -174,13 +174,18 @@ def _check_name(rtype: ResourceType, obj: dict) -> None:
 
 
 def _check_pod_spec(rtype: ResourceType, name: str, spec, path: str) -> None:
-    if not isinstance(spec, dict) or not spec.get("containers"):
+    if not isinstance(spec, dict) or not isinstance(spec.get("containers"), list) or not spec["containers"]:
         raise invalid(rtype.kind, name, f"{path}.containers: Required value", rtype.group)
-    for i, c in enumerate(spec["containers"]):
-        if not isinstance(c, dict) or not c.get("name"):
-            raise invalid(rtype.kind, name, f"{path}.containers[{i}].name: Required value", rtype.group)
-        if not c.get("image"):
-            raise invalid(rtype.kind, name, f"{path}.containers[{i}].image: Required value", rtype.group)
+    for field in ("containers", "initContainers", "ephemeralContainers", "volumes", "tolerations"):
+        items = spec.get(field)
+        if items is not None and not (isinstance(items, list) and all(isinstance(i, dict) for i in items)):
+            raise invalid(rtype.kind, name, f"{path}.{field}: Invalid value: must be a list of objects", rtype.group)
+    for field in ("containers", "initContainers"):
+        for i, c in enumerate(spec.get(field) or []):
+            if not c.get("name") or not isinstance(c["name"], str):
+                raise invalid(rtype.kind, name, f"{path}.{field}[{i}].name: Required value", rtype.group)
+            if not c.get("image") or not isinstance(c["image"], str):
+                raise invalid(rtype.kind, name, f"{path}.{field}[{i}].image: Required value", rtype.group)
 
 
 def _check_metadata(rtype: ResourceType, obj: dict) -> None:
@@ -215,8 +220,11 @@ def validate(rtype: ResourceType, obj: dict) -> None:
         spec = spec if isinstance(spec, dict) else {}
         if not spec.get("selector"):
             raise invalid(rtype.kind, name, "spec.selector: Required value", rtype.group)
-        template = spec.get("template") or {}
-        labels = (template.get("metadata") or {}).get("labels") or {}
+        template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+        tmeta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+        labels = tmeta.get("labels") if isinstance(tmeta.get("labels"), dict) else {}
+        if not isinstance(spec["selector"], dict):
+            raise invalid(rtype.kind, name, "spec.selector: Invalid value: must be an object", rtype.group)
         if not selector_from_dict(spec["selector"]).matches(labels):
             raise invalid(rtype.kind, name, "spec.template.metadata.labels: Invalid value: "
                           f"{labels}: `selector` does not match template `labels`", rtype.group)
@@ -313,11 +321,10 @@ def commit(server: SimServer, request: web.Request, target: Target, new: dict) -
     old = current(server, target)
     new = _merge_subresource(rtype, target.subresource, new, old)
     _check_identity(target, new, creating=False)
-    _check_metadata(rtype, new)  # structure first: defaulting assumes well-formed objects
+    validate(rtype, new)  # first: defaulting assumes well-formed objects
     if target.subresource is None:
         server.store.apply_defaults(rtype.key, new)  # as on create: updates are defaulted too
         validate_update(rtype, new, old)
-    validate(rtype, new)
     result = server.store.update(rtype.key, new, dry_run=dry_run(request))
     if result is not old and not dry_run(request):
         _finish_if_finalized(server, target, result)
@@ -418,7 +425,8 @@ async def scale(server: SimServer, request: web.Request, target: Target) -> web.
     sent = meta_of(wanted).get("resourceVersion")
     if sent and sent != obj["metadata"]["resourceVersion"]:
         raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
-    replicas = (wanted.get("spec") or {}).get("replicas")
+    spec = wanted.get("spec")
+    replicas = spec.get("replicas") if isinstance(spec, dict) else None
     if not isinstance(replicas, int) or replicas < 0:
         raise invalid("Scale", target.name or "", "spec.replicas: Invalid value: must be a non-negative integer",
                       "autoscaling")

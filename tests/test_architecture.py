@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "cockpit"
-HEADLESS_LAYERS = ["domain", "kube", "ssh", "controllers", "journal", "sim", "commands.rollout", "commands.nodes"]
+HEADLESS_LAYERS = ["domain", "kube", "ssh", "controllers", "journal", "sim", "commands.rollout", "commands.nodes", "commands.session"]
 
 
 def _modules_of(layer: str) -> list[str]:

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
-import sys
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
-from cockpit.controllers.base import ActionFailed, PreconditionFailed, Progress, to_jsonable
-from cockpit.controllers.guard import ActionGuard
+from cockpit.commands.session import Output, Session, confirm, open_session
+from cockpit.controllers.base import ActionFailed, PreconditionFailed, Progress
 from cockpit.domain.drain import DrainOptions
 from cockpit.errors import CockpitError
-from cockpit.journal import Journal
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
 
@@ -132,67 +127,6 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
 # ----- session plumbing ------------------------------------------------------------------
 
 
-class Output:
-    """Human lines on stdout, or (``--json``) one JSON document on stdout and lines on stderr."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.stream = sys.stderr if as_json else sys.stdout
-
-    def line(self, text: str = "") -> None:
-        """Print a human line."""
-        print(text, file=self.stream, flush=True)
-
-    def progress(self, event: Progress) -> None:
-        """The Reporter: one line per event (SSH output indented under its node)."""
-        if event.data.get("log"):
-            self.line(f"    {event.target} | {event.message}")
-        else:
-            self.line(f"  [{event.level}] {event.target} {event.step}: {event.message}")
-
-    def result(self, ok: bool, action: str, target: str, payload: Any, error: str | None = None) -> None:
-        """The final JSON document (only in --json mode)."""
-        if self.as_json:
-            doc = {"ok": ok, "action": action, "target": target, "result": to_jsonable(payload)}
-            if error:
-                doc["error"] = error
-            print(json.dumps(doc, default=str), flush=True)
-
-
-@dataclass
-class Session:
-    """A client, the guard, an SSH pool (maybe) and the output."""
-
-    client: Any
-    guard: ActionGuard
-    out: Output
-    pool: Any = None
-
-
-@asynccontextmanager
-async def open_session(args: argparse.Namespace, ssh: bool = False) -> AsyncIterator[Session]:
-    """Connect with the global options; build journal, guard and (when asked) the SSH pool."""
-    from cockpit.kube.client import KubeClient
-    from cockpit.kube.config import load_cluster_config
-
-    config = load_cluster_config(args.kubeconfig, args.context)
-    journal = Journal(args.journal, context=config.context)
-    guard = ActionGuard(bool(args.read_only), journal, config.context, kube_user=config.user or None)
-    client = KubeClient(config)
-    pool = None
-    if ssh:
-        from cockpit.ssh.pool import SshPool
-
-        pool = SshPool(ssh_config=args.ssh_config, accept_new_host_keys=getattr(args, "accept_new_host_keys", False),
-                       sudo=not getattr(args, "no_sudo", False))
-    try:
-        yield Session(client, guard, Output(bool(getattr(args, "json", False))), pool)
-    finally:
-        if pool is not None:
-            await pool.close()
-        await client.close()
-
-
 def run_async(args: argparse.Namespace, body, action: str, target: str, ssh: bool = False) -> int:
     """Run ``body(session)`` in a fresh loop; refusals and failures become exit status 1."""
 
@@ -216,17 +150,6 @@ def _failure(out: Output, action: str, target: str, exc: CockpitError, payload: 
         payload = payload.journal_fields()
     out.result(False, action, target, payload, str(exc))
     return exc.exit_status
-
-
-def confirm(args: argparse.Namespace, question: str) -> None:
-    """Ask on stdin unless --yes; refuse (exit 1) without a terminal."""
-    if getattr(args, "yes", False):
-        return
-    if not sys.stdin.isatty():
-        raise CockpitError("refusing to act without confirmation: stdin is not a terminal (pass --yes)")
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-        raise CockpitError("cancelled: nothing was changed")
 
 
 # ----- drain / uncordon ------------------------------------------------------------------

@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 from cockpit.controllers.base import (
-    ActionFailed, ChangedSincePreview, PreconditionFailed, Progress, to_jsonable,
+    ActionFailed, ChangedSincePreview, PreconditionFailed,
 )
-from cockpit.controllers.guard import ActionGuard
+from cockpit.commands.session import Output, Session, confirm, open_session
 from cockpit.controllers.shift import validate_steps
 from cockpit.errors import CockpitError, UsageError
-from cockpit.journal import Journal
 
 MAX_PREVIEW_ROUNDS = 3  # "changed since preview" -> show the new preview and ask again, a few times
 
@@ -97,56 +92,6 @@ def _register_shift(subparsers, common) -> None:
 # ----- session plumbing ---------------------------------------------------------------------
 
 
-@dataclass
-class Session:
-    """What a command needs: a client, the guard, and how to talk to the user."""
-
-    client: Any
-    guard: ActionGuard
-    out: "Output"
-    namespace: str = "default"
-
-
-@asynccontextmanager
-async def open_session(args: argparse.Namespace) -> AsyncIterator[Session]:
-    """Connect with the global options and build the journal + guard; closes the client."""
-    from cockpit.kube.client import KubeClient
-    from cockpit.kube.config import load_cluster_config
-
-    config = load_cluster_config(args.kubeconfig, args.context)
-    journal = Journal(args.journal, context=config.context)
-    guard = ActionGuard(bool(args.read_only), journal, config.context, kube_user=config.user or None)
-    client = KubeClient(config)
-    try:
-        yield Session(client, guard, Output(bool(getattr(args, "json", False))), config.namespace or "default")
-    finally:
-        await client.close()
-
-
-class Output:
-    """Human lines on stdout, or (``--json``) one JSON document on stdout and lines on stderr."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.stream = sys.stderr if as_json else sys.stdout
-
-    def line(self, text: str = "") -> None:
-        """Print a human line."""
-        print(text, file=self.stream, flush=True)
-
-    def progress(self, event: Progress) -> None:
-        """The Reporter for controllers."""
-        self.line(f"  [{event.level}] {event.step}: {event.message}")
-
-    def result(self, ok: bool, action: str, target: str, payload: Any, error: str | None = None) -> None:
-        """The final JSON document (only in --json mode)."""
-        if self.as_json:
-            doc = {"ok": ok, "action": action, "target": target, "result": to_jsonable(payload)}
-            if error:
-                doc["error"] = error
-            print(json.dumps(doc, default=str), flush=True)
-
-
 def run_async(args: argparse.Namespace, body: Callable[[Session], Awaitable[int]], action: str) -> int:
     """Run ``body`` in a fresh event loop with a session; map refusals/failures to exit codes."""
 
@@ -176,18 +121,6 @@ def _report_failure(out: Output, action: str, target: str, exc: CockpitError) ->
         out.line(f"  {check.line()}")
     out.result(False, action, target, payload, str(exc))
     return exc.exit_status
-
-
-def confirm(args: argparse.Namespace, out: Output, question: str) -> None:
-    """Ask on stdin unless --yes/--dry-run; refuse (exit 1) without a terminal."""
-    if args.yes or args.dry_run:
-        return
-    if not sys.stdin.isatty():
-        raise CockpitError("refusing to act without confirmation: stdin is not a terminal (pass --yes)")
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        raise CockpitError("cancelled: nothing was changed")
 
 
 def precheck(session: Session, args: argparse.Namespace, action: str) -> None:
@@ -245,7 +178,7 @@ def run_rollout_action(args: argparse.Namespace) -> int:
             result = await _undo(ctl, session.out, args)
         else:
             session.out.line(f"{args.verb} {args.target}")
-            confirm(args, session.out, f"{args.verb} {args.target}?")
+            confirm(args, f"{args.verb} {args.target}?")
             result = await getattr(ctl, args.verb)(args.target, dry_run=args.dry_run)
         session.out.line(result.message)
         session.out.result(result.ok, args.verb, args.target, result)
@@ -259,7 +192,7 @@ async def _undo(ctl: Any, out: Output, args: argparse.Namespace) -> Any:
     for _ in range(MAX_PREVIEW_ROUNDS):
         show_plan(out, plan)
         if not plan.noop_reason:
-            confirm(args, out, f"roll {args.target} back to revision {plan.to_revision}?")
+            confirm(args, f"roll {args.target} back to revision {plan.to_revision}?")
         try:
             return await ctl.undo(args.target, dry_run=args.dry_run, plan=plan)
         except ChangedSincePreview as exc:
@@ -290,7 +223,7 @@ def run_switch(args: argparse.Namespace) -> int:
         for _ in range(MAX_PREVIEW_ROUNDS):
             show_plan(session.out, plan)
             if plan.ok and not plan.noop:
-                confirm(args, session.out, f"switch {args.target} to {plan.to_colour}?")
+                confirm(args, f"switch {args.target} to {plan.to_colour}?")
             try:
                 result = await ctl.switch(plan, dry_run=args.dry_run,
                                           drill_verify_failure=args.drill_verify_failure)
@@ -325,7 +258,7 @@ def run_shift(args: argparse.Namespace) -> int:
         if args.abort:
             view = await ctl.view(args.target, args.kind, **roles)
             session.out.line(view.text())
-            confirm(args, session.out, f"return all traffic of {args.target} to {view.stable}?")
+            confirm(args, f"return all traffic of {args.target} to {view.stable}?")
             result = await ctl.abort(args.target, args.kind, dry_run=args.dry_run, **roles)
         elif args.step:
             steps = parse_plan(args.plan)
@@ -333,7 +266,7 @@ def run_shift(args: argparse.Namespace) -> int:
             session.out.line(view.text())
             session.out.line(f"plan     {view.canary}: {', '.join(f'{s}%' for s in steps)} "
                              f"(pause {args.pause:g}s, readiness check before each step)")
-            confirm(args, session.out, f"run the plan on {args.target}?")
+            confirm(args, f"run the plan on {args.target}?")
             result = await ctl.run_plan(args.target, steps, kind=args.kind, pause=args.pause,
                                         dry_run=args.dry_run, **roles)
         else:
@@ -351,7 +284,7 @@ async def _set_weights(ctl: Any, out: Output, args: argparse.Namespace, weights:
         out.line(plan.view.text())
         show_plan(out, plan)
         if plan.ok:
-            confirm(args, out, f"set the weights of {args.target}?")
+            confirm(args, f"set the weights of {args.target}?")
         try:
             return await ctl.set_weights(plan, dry_run=args.dry_run)
         except ChangedSincePreview as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
+from cockpit.errors import UsageError
 from cockpit.sim.runner import SimOptions, Simulator
 
 
@@ -35,6 +35,5 @@ def run(options: SimOptions) -> int:
     """Blocking entry point used by the CLI."""
     try:
         return asyncio.run(serve(options))
-    except OSError as exc:
-        print(f"cockpit: cannot start the simulator: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as exc:  # port in use, unknown scenario, bad sizes
+        raise UsageError(f"cannot start the simulator: {exc}") from None

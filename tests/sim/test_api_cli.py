@@ -48,3 +48,9 @@ def test_ready_line_faults_and_sigterm(sim_process):
 def test_fault_without_simulator_is_a_usage_error(tmp_path):
     result = _cockpit("sim", "fault", "--state-dir", str(tmp_path), "force_410", "true")
     assert result.returncode == 2 and result.stderr.startswith("cockpit: ")
+
+
+def test_unknown_scenario_is_a_one_line_error(tmp_path):
+    result = _cockpit("sim", "--state-dir", str(tmp_path), "--scenario", "nope", "--no-ssh")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "unknown scenario" in result.stderr

@@ -13,24 +13,10 @@ from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.rollout import RolloutController
 from cockpit.errors import CockpitError
 from cockpit.journal import Journal
-from cockpit.kube.client import KubeClient
-from cockpit.kube.config import load_cluster_config
 
 pytestmark = pytest.mark.slow
 
 HEALTHY, BROKEN = "registry.example/checkout:2.3.1", "registry.example/checkout:2.4.0-broken"
-
-
-@pytest.fixture
-def journal_path(tmp_path):
-    return tmp_path / "journal.jsonl"
-
-
-@pytest.fixture
-async def client(sim):
-    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
-    yield client
-    await client.close()
 
 
 def controller(client, journal_path) -> RolloutController:

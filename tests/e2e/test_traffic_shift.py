@@ -13,24 +13,10 @@ from cockpit.controllers.base import ActionFailed, ChangedSincePreview, Precondi
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.shift import CHECK_READY, ShiftController
 from cockpit.journal import Journal
-from cockpit.kube.client import KubeClient
-from cockpit.kube.config import load_cluster_config
 
 pytestmark = pytest.mark.slow
 
 STABLE, CANARY = "api-stable", "api-canary"
-
-
-@pytest.fixture
-def journal_path(tmp_path):
-    return tmp_path / "journal.jsonl"
-
-
-@pytest.fixture
-async def client(sim):
-    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
-    yield client
-    await client.close()
 
 
 def controller(client, journal_path) -> ShiftController:

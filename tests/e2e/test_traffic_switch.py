@@ -15,22 +15,8 @@ from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.switch import CHECK_ROLLED_OUT, SwitchController
 from cockpit.errors import ReadOnlyRefusal
 from cockpit.journal import Journal, JournalError
-from cockpit.kube.client import KubeClient
-from cockpit.kube.config import load_cluster_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def journal_path(tmp_path):
-    return tmp_path / "journal.jsonl"
-
-
-@pytest.fixture
-async def client(sim):
-    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
-    yield client
-    await client.close()
 
 
 def controller(client, journal_path, *, read_only=False, verify_timeout=20.0) -> SwitchController:

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from e2e_helpers import ann, cockpit_args, nodes
 
 from cockpit.cli import main
 from cockpit.controllers.guard import ActionGuard
@@ -25,24 +26,6 @@ TARGET = "1.33.1"
 FAST = ["--poll-interval", "0.05", "--retry-interval", "0.1", "--lease-duration", "3", "--yes"]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cluster(sim_factory):
-    return sim_factory(ssh=True, speed=0.01)
-
-
-def cockpit_args(sim, journal, *args):
-    return ["--kubeconfig", sim.kubeconfig, "--ssh-config", sim.ssh_config, "--journal", str(journal), *args]
-
-
-def nodes(kubectl, sim):
-    doc = json.loads(kubectl("get", "nodes", "-o", "json", sim=sim).stdout)
-    return {n["metadata"]["name"]: n for n in doc["items"]}
-
-
-def ann(node, key):
-    return (node["metadata"].get("annotations") or {}).get(f"cockpit.dev/{key}")
 
 
 async def until(predicate, timeout=20.0):

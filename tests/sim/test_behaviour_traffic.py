@@ -60,6 +60,8 @@ def test_graceful_delete_removes_pod_after_grace_and_replaces_it(sim, wait_for):
     assert gone["metadata"]["deletionGracePeriodSeconds"] == 30 and gone["metadata"]["deletionTimestamp"]
     wait_for(lambda: not pod_is_ready(_get(sim, "pods", ns, name)), timeout=2)
     wait_for(lambda: name not in _endpoint_pods(sim), timeout=2)
+    terminating = [e["conditions"] for e in _slice(sim)["endpoints"] if e["targetRef"]["name"] == name]
+    assert terminating == [{"ready": False, "serving": False, "terminating": True}]
     wait_for(lambda: _get(sim, "pods", ns, name) is None, timeout=5)
     elapsed = time.monotonic() - start
     assert 30 * 0.05 * 0.8 <= elapsed  # the grace period, scaled

@@ -67,10 +67,27 @@ class ActionContext:
     record: Any
     services: dict[str, Any]
     read_only: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A value an action asks for before its preview (e.g. the upgrade's target version).
+
+    ``validate(text)`` returns the cleaned value or raises ValueError/CockpitError with a
+    one-line reason; the answer lands in ``ctx.params[name]``.
+    """
+
+    name: str
+    question: str
+    default: str
+    validate: Callable[[str], str]
+    hint: str = ""
 
 
 Reporter = Callable[[Any], None]
 PreviewFn = Callable[[ActionContext], Awaitable[ChangePreview]]
+PromptFn = Callable[[ActionContext], Awaitable[Prompt]]
 RunFn = Callable[..., Awaitable[Any]]
 
 
@@ -88,6 +105,9 @@ class PaneAction:
         preview: ``async preview(ctx) -> ChangePreview``; required when ``mutating``.
         needs_row: only offered when a row is selected in the pane.
         description: one line for the help screen.
+        confirm: show the ConfirmScreen (mutating actions that only steer a running controller,
+            like pause, set False: they still pass the read-only choke point and journal).
+        prompt: ``async prompt(ctx) -> Prompt`` asked (with an Input screen) before the preview.
     """
 
     id: str
@@ -99,6 +119,8 @@ class PaneAction:
     preview: PreviewFn | None = None
     needs_row: bool = True
     description: str = ""
+    confirm: bool = True
+    prompt: PromptFn | None = None
 
     def __post_init__(self) -> None:
         if self.mutating and self.preview is None:

@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult
 from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Container
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from cockpit.errors import CockpitError
@@ -33,7 +34,9 @@ from cockpit.ui.panes.nodes import NodesPane
 from cockpit.ui.panes.rollouts import RolloutsPane
 from cockpit.ui.panes.traffic import TrafficPane
 from cockpit.ui.status import StatusLine, connection_text
+from cockpit.ui.prompt import PromptScreen
 from cockpit.ui.themes import DEFAULT_THEME, SEMANTIC_DEFAULTS, ThemeSet, load_themes
+from cockpit.ui.upgrade_session import UpgradeSession
 
 CSS_PATH = Path(__file__).with_name("cockpit.tcss")
 NARROW_WIDTH = 120
@@ -76,6 +79,7 @@ class CockpitApp(App[int]):
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.registry = registry if registry is not None else REGISTRY
         self.services = {"config": self.ui_config, **(services or {})}
+        self.services.setdefault("upgrade", UpgradeSession(self))
         self.theme_set = themes if themes is not None else load_themes()
         self._wanted_theme = theme or self.ui_config.theme
         self.banner_text = ""
@@ -329,30 +333,56 @@ class CockpitApp(App[int]):
         if action.needs_row and ctx.row_key is None:
             self.notify(f"{action.title}: select a row first", severity="warning")
             return
+        if action.prompt is not None:
+            await self._ask_then_dispatch(action, ctx)
+            return
         await self._dispatch(action, ctx)
+
+    async def _ask_then_dispatch(self, action: Any, ctx: ActionContext) -> None:
+        """Ask the action's question first; Esc on the prompt cancels the action."""
+        try:
+            prompt = await action.prompt(ctx)
+        except Exception as exc:  # noqa: BLE001 - a failed prompt is a message, not a crash
+            self.show_banner(f"{action.title}: {exc}")
+            return
+
+        async def answered(value: str | None) -> None:
+            if value is not None:
+                ctx.params[prompt.name] = value
+                await self._dispatch(action, ctx)
+
+        self.push_screen(PromptScreen(prompt), answered)
 
     async def action_run_pane_action(self, action_id: str) -> None:
         """Key-binding entry for :meth:`run_pane_action` (bindings use ``app.run_pane_action('id')``)."""
         await self.run_pane_action(action_id)
 
     def report_node_progress(self, progress: Any) -> None:
-        """A controller Reporter for the upgrade board: shows ``progress.step`` in the node's row.
+        """The upgrade controller's Reporter: node events drive the Nodes pane's board.
 
-        Reads F's Progress fields: ``target`` (node name, ``node/`` prefix allowed), ``step``,
-        ``level`` and optional ``data["fraction"]`` (0..1). Call it on the app's loop (controllers
-        run as app workers), or through ``call_from_thread`` from another thread.
+        Reads F's Progress fields: ``target`` (a node name, ``node/`` prefix allowed, or
+        ``cluster`` for run-level events), ``message``, ``level`` and ``data`` (see
+        cockpit.controllers.upgrade). Controllers run as app workers, so this is called on the
+        app's loop; from another thread go through ``call_from_thread``.
         """
-        node = str(getattr(progress, "target", "")).removeprefix("node/")
-        fraction = (getattr(progress, "data", None) or {}).get("fraction")
-        self.pane("nodes").set_step(node, str(getattr(progress, "step", "")), fraction,
-                                    str(getattr(progress, "level", "info")))
+        target = str(getattr(progress, "target", "")).removeprefix("node/")
+        nodes = self.pane("nodes")
+        if target != "cluster":
+            nodes.apply_progress(progress)
+            return
+        level = str(getattr(progress, "level", "info"))
+        message = str(getattr(progress, "message", ""))
+        if getattr(progress, "step", "") not in ("plan", "lock") or level != "info":
+            nodes.set_run_line(message, level)
+        if getattr(progress, "step", "") in ("paused", "resumed"):
+            self.notify(message, title="upgrade", severity="warning" if level == "warn" else "information")
 
     def _pane_for(self, pane_id: str) -> Pane | None:
         return self.current_pane() if pane_id == "global" else self.pane(pane_id)
 
     async def _dispatch(self, action: Any, ctx: ActionContext) -> None:
-        if not action.mutating:
-            self._run_readonly_action(action, ctx)
+        if not action.mutating or not action.confirm:
+            self._run_unconfirmed_action(action, ctx)
             return
         try:
             preview = await action.preview(ctx)
@@ -362,13 +392,18 @@ class CockpitApp(App[int]):
         self.push_screen(ConfirmScreen(preview, lambda report: action.run(ctx, preview, report)))
 
     @work(group="action", exit_on_error=False)
-    async def _run_readonly_action(self, action: Any, ctx: ActionContext) -> None:
+    async def _run_unconfirmed_action(self, action: Any, ctx: ActionContext) -> None:
+        """Read-only actions, and mutating ones that need no confirmation (already past the
+        read-only choke point); a Screen result is shown, anything else becomes a notification."""
         try:
             result = await action.run(ctx, None, lambda progress: None)
         except Exception as exc:  # noqa: BLE001
             self.show_banner(f"{action.title}: {exc}")
+            self.notify(str(exc), title=action.title, severity="error")
             return
-        if result is not None:
+        if isinstance(result, Screen):
+            self.push_screen(result)
+        elif result is not None:
             self.notify(str(result), title=action.title)
 
 

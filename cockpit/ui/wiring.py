@@ -72,9 +72,10 @@ def wire_actions(registry: ActionRegistry | None = None) -> ActionRegistry:
     """Register the built-in and the controllers' actions and return the registry."""
     from cockpit.ui.wiring_nodes import NODE_ACTIONS
     from cockpit.ui.wiring_traffic import TRAFFIC_ACTIONS
+    from cockpit.ui.wiring_upgrade import UPGRADE_ACTIONS
 
     registry = registry if registry is not None else REGISTRY
-    for action in (*BUILTIN, *TRAFFIC_ACTIONS, *NODE_ACTIONS):
+    for action in (*BUILTIN, *TRAFFIC_ACTIONS, *NODE_ACTIONS, *UPGRADE_ACTIONS):
         if registry.get(action.id) is None:
             registry.register(action)
     return registry

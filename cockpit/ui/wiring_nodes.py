@@ -1,7 +1,6 @@
 """Pane actions for G's drain controller: cordon, uncordon and drain (keys as in k9s: c, u, r).
 
-Upgrade-board actions (plan/start/pause/retry/skip/abort) plug in the same way; their progress
-can drive ``NodesPane.set_step(node, step, fraction, level)``.
+The upgrade-board actions (plan/start/pause/resume/retry/skip/abort) are in ``wiring_upgrade``.
 """
 
 from __future__ import annotations

@@ -107,16 +107,6 @@ async def test_nodes_header_shows_skew_violation():
         assert "skew violation" in header and "worker-1" in header
 
 
-async def test_nodes_upgrade_step_hook():
-    app = make_app()
-    async with app.run_test(size=(160, 45)) as pilot:
-        await settle(pilot)
-        app.query_one("#nodes").set_step("worker-2", "drain", 0.5)
-        await pilot.pause()
-        row = next(r for r in rows(app, "nodes") if r[0] == "worker-2")
-        assert row[7].startswith("drain") and "50%" in row[7]
-
-
 async def test_events_warnings_newest_first_and_trim():
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
@@ -166,16 +156,3 @@ async def test_mass_removal_rebuilds_table_consistently():
             app.cache.remove("events", f"uid-shop-e{i}")
         await settle(pilot)
         assert [r[3] for r in rows(app, "events")] == [f"m{i}" for i in range(119, 99, -1)]
-
-
-async def test_upgrade_progress_reporter_drives_the_nodes_pane():
-    from cockpit.controllers.base import Progress
-
-    app = make_app()
-    async with app.run_test(size=(160, 45)) as pilot:
-        await settle(pilot)
-        app.report_node_progress(Progress("upgrade", "node/worker-3", "kubeadm", "upgrading", "error",
-                                          {"fraction": 0.25}))
-        await pilot.pause()
-        row = next(r for r in rows(app, "nodes") if r[0] == "worker-3")
-        assert row[7].startswith("kubeadm") and "25%" in row[7]

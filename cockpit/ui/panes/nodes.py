@@ -1,55 +1,94 @@
-"""Nodes pane: one row per node (control plane first) and a header with version skew.
+"""Nodes pane: one row per node (control plane first), a header with version skew, and the
+node-upgrade board (issue 5).
 
-The ``upgrade`` column is reserved for the node-upgrade board (issue 5): the upgrade
-controller's progress fills it through :meth:`NodesPane.set_step` (maximise the pane to see
-it in full).
+The ``upgrade`` column shows each node's step, a progress bar and the time in the step; a
+detail line under the table tells the selected node's state in words, with the error and the
+failing command's last output lines when it failed; ``l`` opens a log view streaming the
+selected node's SSH output. The board (``cockpit.ui.board``) is fed by the upgrade
+controller's Progress events (``apply_progress``) and by the Node annotations, so a restarted
+cockpit shows the same board. While an upgrade is on the board the column takes the room the
+taints use otherwise (maximise the pane to see both).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, RichLog, Static
 
 from cockpit.ui import views
-from cockpit.ui.fmt import bar
+from cockpit.ui.board import LOG_LINES, UpgradeBoard, log_line, upgrade_cell
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
+
+# Well-known taint key prefixes left out of the compact form (``control-plane:NoSchedule``).
+TAINT_PREFIXES = ("node-role.kubernetes.io/", "node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
+
+IDLE_COLUMNS = (
+    ("name", "name", 9),
+    ("role", "role", 13),
+    ("kubelet", "kubelet", 7),
+    ("ready", "ready", 10),
+    ("sched", "sched", 10),
+    ("pods", "pods", 4),
+    ("taints", "taints", 10),
+    ("upgrade", "upgrade", 0),
+)
+ACTIVE_COLUMNS = (*IDLE_COLUMNS[:6], ("taints", "taints", 0), ("upgrade", "upgrade", 20))
+
+
+def compact_taint(taint: Any) -> str:
+    """``node-role.kubernetes.io/control-plane:NoSchedule`` -> ``control-plane:NoSchedule``."""
+    key = next((taint.key[len(p):] for p in TAINT_PREFIXES if taint.key.startswith(p)), taint.key)
+    value = f"={taint.value}" if taint.value else ""
+    return f"{key}{value}:{taint.effect}"
 
 
 class NodesPane(Pane):
-    """Nodes with role, kubelet version, readiness, schedulability, pod count and taints."""
+    """Nodes with role, kubelet version, readiness, schedulability, pod count, taints, upgrade."""
 
     PANE = "nodes"
     TITLE = "Nodes"
     KINDS = ("nodes", "pods")
-    COLUMNS = (
-        ("name", "name", 9),
-        ("role", "role", 13),
-        ("kubelet", "kubelet", 8),
-        ("ready", "ready", 10),
-        ("sched", "sched", 10),
-        ("pods", "pods", 4),
-        ("taints", "taints", 10),
-        ("upgrade", "upgrade", 8),
-    )
+    COLUMNS = IDLE_COLUMNS
     FLEX = (("taints", None),)
+    TABLE_BINDINGS: ClassVar = [
+        Binding("l", "pane('toggle_log')", "Log", id="upgrade.log", tooltip="show the selected node's SSH output"),
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pod_node: dict[str, str] = {}  # pod uid -> node name, to move counts on change
         self._pod_count: dict[str, int] = {}
         self._node_uid: dict[str, str] = {}  # node name -> uid
-        self._steps: dict[str, tuple[str, float | None, str]] = {}
+        self.board = UpgradeBoard()
+        self._log_node: str | None = None
+
+    def compose_extra(self) -> ComposeResult:
+        self._detail = Static("", classes="upgrade-detail")
+        self._log = RichLog(max_lines=LOG_LINES, wrap=False, markup=False, classes="upgrade-log",
+                            id="upgrade-log")
+        yield self._detail
+        yield self._log
+
+    # -- rows --------------------------------------------------------------------------------
 
     def refresh_from(self, cache: Any, changes: dict[str, set[str] | None]) -> None:
         """Move pod counts for changed pods, then redraw the nodes that changed or moved."""
         nodes = cache.store("nodes")
-        dirty = set(views.all_uids(nodes) if changes.get("nodes", ()) is None else changes.get("nodes", ()))
+        changed = set(views.all_uids(nodes) if changes.get("nodes", ()) is None else changes.get("nodes", ()))
+        dirty = set(changed)
         if "pods" in changes:
             dirty |= self._count_pods(cache.store("pods"), changes["pods"])
+        was_active = self.board.active()
+        for record in filter(None, map(nodes.get, changed)):
+            self.board.from_annotations(record.name, record.annotations)
         self.sync((uid, self._cells(nodes.get(uid), uid)) for uid in dirty)
         if "nodes" in changes:
-            self.set_header(views.nodes_header(list(views.all_records(nodes)), cache))
+            self._refresh_header(cache)
+            self._after_board_change(was_active)
 
     def _count_pods(self, pods: Any, uids: set[str] | None) -> set[str]:
         touched: set[str] = set()
@@ -75,24 +114,19 @@ class NodesPane(Pane):
         ready = Text("✔ Ready", style=ok) if node.ready else Text(f"✘ {_not_ready(node)}", style=bad)
         sched = Text("⊘ cordoned", style=self.colour("state-paused")) if node.unschedulable else Text("● yes")
         role = "control-plane" if node.is_control_plane else (",".join(node.roles) or "worker")
-        taints = ",".join(str(t) for t in node.taints) or "-"
+        taints = ",".join(compact_taint(t) for t in node.taints) or "-"
         return (SortText(node.name, (not node.is_control_plane, node.name)), role, node.kubelet_version or "-",
                 ready, sched, str(self._pod_count.get(node.name, 0)), Text(taints), self._upgrade_cell(node.name))
 
     def _upgrade_cell(self, name: str) -> Text:
-        """``drain ▓▓░ 40%`` from the upgrade board's last report for the node (empty if none)."""
-        step, fraction, level = self._steps.get(name, ("", None, "info"))
-        text = Text(step, style=self.colour("state-failed") if level == "error" else "")
-        if fraction is not None:
-            text.append(" ")
-            text.append_text(bar(fraction, 3, self.colour("bar-filled"), self.colour("bar-empty")))
-            text.append(f"{round(fraction * 100):>4}%")
-        return text
+        progress = self.board.progress(name)
+        return upgrade_cell(progress, self.app.now(), self.colour) if progress else Text("")
 
     def _forget(self, uid: str) -> None:
         for name, known in list(self._node_uid.items()):
             if known == uid:
                 del self._node_uid[name]
+                self.board.forget(name)
 
     def resort(self) -> None:
         """Control-plane nodes first, then by name."""
@@ -103,13 +137,98 @@ class NodesPane(Pane):
         key = self.selected_key()
         return cache.store("nodes").get(key) if key else None
 
-    def set_step(self, node: str, step: str, fraction: float | None = None, level: str = "info") -> None:
-        """Hook for the upgrade board: show a node's current step and progress."""
-        self._steps[node] = (step, fraction, level)
-        uid = self._node_uid.get(node)
+    def selected_node(self) -> str | None:
+        """Name of the node under the cursor."""
+        record = self.selected_record(self.app.cache)
+        return record.name if record is not None else None
+
+    # -- the upgrade board -------------------------------------------------------------------
+
+    def apply_progress(self, event: Any) -> None:
+        """One upgrade Progress event for a node: redraw its row, the detail and the log."""
+        was_active = self.board.active()
+        name = self.board.from_event(event)
+        if (getattr(event, "data", None) or {}).get("log"):
+            self._log_appended(name)
+            return
+        self._redraw_node(name)
+        self._log_appended(name)
+        self._refresh_header(self.app.cache)
+        self._after_board_change(was_active)
+
+    def set_run_line(self, message: str, level: str = "info") -> None:
+        """The latest run-level event (batch, paused, halted, done ...) for the header."""
+        self.board.run_line = (message, level)
+        self._refresh_header(self.app.cache)
+
+    def _redraw_node(self, name: str) -> None:
+        uid = self._node_uid.get(name)
         record = self.app.cache.store("nodes").get(uid) if uid else None
         if record is not None:
             self.sync([(uid, self._cells(record, uid))])
+        if name == self.selected_node():
+            self._show_detail()
+
+    def _refresh_header(self, cache: Any) -> None:
+        header = views.nodes_header(list(views.all_records(cache.store("nodes"))), cache)
+        summary = self.board.summary(self.colour)
+        if summary.plain:
+            header.append("\n")
+            header.append_text(summary)
+        self.set_header(header)
+
+    def _after_board_change(self, was_active: bool) -> None:
+        """Make room for the upgrade column when the board becomes active (and give it back)."""
+        active = self.board.active()
+        if active != was_active or (active and self.COLUMNS is not ACTIVE_COLUMNS):
+            self.COLUMNS = ACTIVE_COLUMNS if active else IDLE_COLUMNS
+            self.FLEX = (("upgrade", 12), ("taints", None)) if active else (("taints", None),)
+            self._widths = []
+            self.on_resize()
+        self._show_detail()
+
+    def tick(self, cache: Any) -> None:
+        """Once a second: the elapsed time of running steps moves."""
+        for name in self.board.running():
+            self._redraw_node(name)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The cursor moved: the detail line and the log follow the selected node."""
+        if event.data_table is self.table:
+            self._show_detail()
+            if self.has_class("-log"):
+                self._fill_log()
+
+    def _show_detail(self) -> None:
+        name = self.selected_node()
+        text = self.board.detail(name, self.app.now(), self.colour) if name else Text("")
+        self._detail.update(text)
+        self._detail.display = bool(text.plain)
+
+    # -- the log view ------------------------------------------------------------------------
+
+    def toggle_log(self) -> None:
+        """``l``: show or hide the selected node's SSH output."""
+        self.set_class(not self.has_class("-log"), "-log")
+        if self.has_class("-log"):
+            self._fill_log()
+
+    def _fill_log(self) -> None:
+        name = self.selected_node()
+        self._log_node = name
+        self._log.clear()
+        self._log.border_title = f"{name or '-'}: upgrade output (l hides)"
+        for stream, line in self.board.logs.get(name or "", ()):
+            self._log.write(log_line(stream, line, self.colour))
+
+    def _log_appended(self, name: str) -> None:
+        if self.has_class("-log") and name == self._log_node and self.board.logs.get(name):
+            stream, line = self.board.logs[name][-1]
+            self._log.write(log_line(stream, line, self.colour))
+
+    def log_lines(self) -> list[str]:
+        """The log view's lines as plain text (tests)."""
+        return [strip.text for strip in self._log.lines]
 
 
 def _not_ready(node: Any) -> str:

@@ -133,11 +133,11 @@ class _Seeder:
         template = rs["spec"]["template"]
         refs = [owner_ref(rs)]
         base = None
-        for _ in range(replicas):
+        for suffix in _unique_suffixes(replicas):
             node = self.workers[self.next_worker % len(self.workers)]
             self.next_worker += 1
             pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {"name": f"{rs['metadata']['name']}-{_suffix()}", "namespace": ns,
+                   "metadata": {"name": f"{rs['metadata']['name']}-{suffix}", "namespace": ns,
                                 "labels": template["metadata"]["labels"], "ownerReferences": refs,
                                 "uid": new_uid()},
                    "spec": {**template["spec"], "nodeName": node}}
@@ -179,7 +179,12 @@ class _Seeder:
                     "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
 
 
-def _suffix() -> str:
+def _unique_suffixes(count: int) -> set[str]:
+    """``count`` distinct random name suffixes: at 150,000 pods, duplicates within one ReplicaSet
+    would otherwise happen (a birthday collision) and fail the seeding with AlreadyExists."""
     from cockpit.sim.objects import rand_suffix
 
-    return rand_suffix()
+    suffixes: set[str] = set()
+    while len(suffixes) < count:
+        suffixes.add(rand_suffix())
+    return suffixes

@@ -171,13 +171,8 @@ async def test_namespace_scoped_cache(api_sim, cache_for):
 
 
 async def test_server_restarted_with_new_state_leaves_no_ghosts(tmp_path, cache_for):
-    import sys
-    from pathlib import Path
-
     from cockpit.sim.runner import SimThread
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import MinimalCluster
+    from sim_support import MinimalCluster
 
     first = SimThread(tmp_path, cluster_factory=MinimalCluster).start()
     second = None

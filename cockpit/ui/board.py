@@ -179,7 +179,8 @@ class UpgradeBoard:
         if not shown:
             return Text("")
         targets = Counter(p.target for p in shown if p.target)
-        text = Text.assemble(("upgrade", "bold"), f" → {targets.most_common(1)[0][0]}" if targets else "", " · ")
+        # Runs end with their spaces (some SVG renderers drop a run's leading spaces).
+        text = Text.assemble(("upgrade ", "bold"), f"→ {targets.most_common(1)[0][0]} " if targets else "", "· ")
         counts = Counter(p.state for p in shown)
         for state in (State.DONE, State.RUNNING, State.PAUSED, State.FAILED, State.SKIPPED):
             if counts[state]:
@@ -197,13 +198,14 @@ class UpgradeBoard:
             return Text("")
         progress = entry.progress
         shape, look = STATE_LOOK[progress.state]
-        text = Text.assemble((f"{name} ", "bold"), (f"{shape} {status_words(progress)}", colour(look)))
+        text = Text.assemble((f"{name} ", "bold"), (f"{shape} {status_words(progress)} ", colour(look)))
         if shows_elapsed(progress):
-            text.append(f" · {duration(progress.elapsed(now))} in this step")
+            text.append(f"· {duration(progress.elapsed(now))} in this step ")
         if progress.target:
-            text.append(f" · target {progress.target}")
+            text.append(f"· target {progress.target} ")
         if progress.run:
-            text.append(f" · {progress.run}")
+            text.append(f"· {progress.run}")
+        text.rstrip()
         if progress.state is State.FAILED:
             text.append_text(self._failure(entry, colour))
         return text

@@ -53,10 +53,55 @@ VIEWS: dict[str, tuple[tuple[int, int], str, tuple[str, ...]]] = {
     "nodes-maximised": ((160, 45), "cockpit-dark", ("3", "m")),
     "traffic-maximised": ((120, 30), "cockpit-dark", ("2", "m")),
     "help": ((160, 45), "cockpit-dark", ("question_mark",)),
+    "upgrade-board": ((160, 45), "cockpit-dark", ("3", "j", "j", "j", "m", "l")),
     "theme-light": ((160, 45), "cockpit-light", ()),
     "theme-high-contrast": ((160, 45), "cockpit-high-contrast", ()),
     "theme-colour-blind-safe": ((160, 45), "cockpit-colour-blind-safe", ()),
 }
+
+
+def _upgrade_mid_run(app: CockpitApp, snapshot: Path) -> None:
+    """The upgrade board mid-run, fed like the live feed: the control plane recorded done on
+    its Node annotations (as a restarted cockpit sees it), worker-1 draining by Progress events
+    with its output in the log view."""
+    from cockpit.controllers.base import Progress
+
+    started = (FROZEN_NOW - timedelta(seconds=42)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data = json.loads(snapshot.read_text(encoding="utf-8"))
+    app.cache.server_version = "v1.33.1"
+    for raw in data["objects"]["pods"]:  # kubeadm upgrade apply moved the static pods
+        if raw["metadata"].get("namespace") == "kube-system" and raw["metadata"]["name"].startswith("kube-"):
+            for container in raw["spec"]["containers"]:
+                container["image"] = container["image"].replace(":v1.32.4", ":v1.33.1")
+            raw["metadata"]["resourceVersion"] = str(int(raw["metadata"]["resourceVersion"]) + 100000)
+            app.cache.put("pods", raw)
+    for raw in data["objects"]["nodes"]:
+        name = raw["metadata"]["name"]
+        if name.startswith("cp-"):
+            raw["status"]["nodeInfo"]["kubeletVersion"] = "v1.33.1"
+            raw["metadata"]["annotations"] = {**raw["metadata"].get("annotations", {}), **UPGRADE_DONE}
+            raw["metadata"]["resourceVersion"] = str(int(raw["metadata"]["resourceVersion"]) + 100000)
+            app.cache.put("nodes", raw)
+    base = dict(node="worker-1", target="1.33.1", run="run-20260101-115500", started=started, error="")
+    for step, fraction in (("upgrading-kubeadm", 0.0), ("kubeadm-upgrade", 1 / 7), ("draining", 2 / 7)):
+        app.report_node_progress(Progress("upgrade", "worker-1", step, f"worker-1: {step.replace('-', ' ')}", "info",
+                                          {**base, "step": step, "state": "running", "fraction": fraction}))
+    for line in DRAIN_LINES:
+        app.report_node_progress(Progress("upgrade", "worker-1", "draining", line, "info",
+                                          {**base, "step": "draining", "state": "running", "log": True,
+                                           "stream": "drain", "line": line}))
+    app.report_node_progress(Progress("upgrade", "cluster", "batch", "batch: worker-1", "info", {}))
+
+
+UPGRADE_DONE = {"cockpit.dev/upgrade-step": "done", "cockpit.dev/upgrade-state": "done",
+                "cockpit.dev/upgrade-target": "1.33.1", "cockpit.dev/upgrade-run": "run-20260101-115500"}
+DRAIN_LINES = ("node/worker-1 cordoned", "evicting pod shop/web-blue-5d9-a1", "evicting pod shop/api-stable-7c4-x2",
+               "error when evicting pod shop/web-blue-5d9-a1 (will retry after 5s): Cannot evict pod as it would "
+               "violate the pod's disruption budget. PDB shop/web: disruptionsAllowed=0, currentHealthy=5, "
+               "desiredHealthy=5", "pod shop/api-stable-7c4-x2 evicted")
+
+# name -> function preparing the app's data before the capture
+PREPARE: dict[str, Callable[[CockpitApp, Path], None]] = {"upgrade-board": _upgrade_mid_run}
 
 
 def snapshot_app(snapshot: Path = SNAPSHOT, theme: str = "cockpit-dark") -> CockpitApp:
@@ -73,6 +118,10 @@ async def render_view(name: str, snapshot: Path = SNAPSHOT, out_dir: Path = OUT_
         await pilot.pause()
         app.flush()
         await pilot.pause()
+        if name in PREPARE:
+            PREPARE[name](app, snapshot)
+            app.flush()
+            await pilot.pause()
         for key in keys:
             await _press(pilot, key)
         await pilot.wait_for_scheduled_animations()

@@ -17,6 +17,9 @@ CONNECTION_LOOK = {
 }
 
 
+SEP = Text("│ ", style="dim")
+
+
 def _since(value: Any) -> datetime | None:
     """Accept a datetime, a UNIX timestamp or None for the state's start."""
     if isinstance(value, datetime):
@@ -28,22 +31,26 @@ def _since(value: Any) -> datetime | None:
 
 def connection_text(cache: Any, context: str, namespace: str | None, read_only: bool,
                     now: datetime) -> Text:
-    """One line: ``cockpit  ctx  ns  [READ-ONLY]  ● live · API v1.32.4``."""
+    """One line: ``cockpit │ context ctx │ namespace ns │ [READ-ONLY] │ ● live │ API v1.32.4``."""
     status = getattr(cache, "status", "connecting") or "connecting"
     label, style = CONNECTION_LOOK.get(status, (f"? {status}", "bold"))
     since = _since(getattr(cache, "since", None))
     if since is not None and status != "live":
         label += f" since {since.astimezone(timezone.utc):%H:%M:%S}Z"
-    text = Text.assemble(("cockpit", "bold"), "  context ", (context or "-", "bold"),
-                         "  namespace ", (namespace or "all", "bold"))
+    # Each field ends with its own spacing and the next starts with a glyph: some SVG renderers
+    # drop leading spaces of a styled run, which made "cockpitcontext" run together.
+    text = Text.assemble(("cockpit ", "bold"), SEP, "context ", (f"{context or '-'} ", "bold"), SEP,
+                         "namespace ", (f"{namespace or 'all'} ", "bold"), SEP)
     if read_only:
-        text.append("  ")
         text.append(" READ-ONLY ", style="bold reverse")
-    text.append("   ")
+        text.append(" ")
+        text.append_text(SEP)
     text.append(label, style=style)
     version = getattr(cache, "server_version", None)
     if version:
-        text.append(f"  ·  API {version}")
+        text.append(" ")
+        text.append_text(SEP)
+        text.append(f"API {version}")
     return text
 
 

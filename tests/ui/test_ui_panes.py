@@ -16,11 +16,14 @@ async def test_rollouts_rows_failed_first_and_state():
         await settle(pilot)
         table = rows(app, "rollouts")
         assert table[0][0] == "shop/checkout"
-        assert "Failed" in table[0][5] and "ProgressDeadlineExceeded" in table[0][5]
+        assert table[0][5] == "✘ Failed: timed out"  # the grid's state column is too narrow for the reason
         assert table[0][2] == "3/1/3/3"
         assert sorted(names(app, "rollouts")[1:]) == names(app, "rollouts")[1:]
         web = next(r for r in table if r[0] == "shop/web-blue")
         assert "Complete" in web[5] and "100%" in web[6] and web[4] == "web:1.4.0"
+        await pilot.press("1", "m")  # maximised: kubectl's reason in full
+        await pilot.pause()
+        assert rows(app, "rollouts")[0][5] == "✘ Failed: ProgressDeadlineExceeded"
 
 
 async def test_rollouts_follow_scale_and_delete():
@@ -112,13 +115,13 @@ async def test_events_warnings_newest_first_and_trim():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         table = rows(app, "events")
-        assert [r[2] for r in table] == ["Failed", "ProgressDeadlineExceeded"]  # Normal event left out
-        assert table[1][3] == "ReplicaSet has timed out progressing"
+        assert [r[2].split(" · ")[0] for r in table] == ["Failed", "ProgressDeadlineExceeded"]  # no Normal
+        assert table[1][2] == "ProgressDeadlineExceeded · ReplicaSet has timed out progressing"
         assert table[0][0] == "30s" and table[0][1] == "shop pod/checkout-9f8e-q9"
         app.cache.put("events", b.event("shop", "ev9", "BackOff", "Back-off restarting", "Pod", "x",
                                         when="2026-01-01T11:59:55Z"))
         await settle(pilot)
-        assert rows(app, "events")[0][2] == "BackOff" and rows(app, "events")[0][0] == "5s"
+        assert rows(app, "events")[0][2] == "BackOff · Back-off restarting" and rows(app, "events")[0][0] == "5s"
 
 
 async def test_traffic_idle_colour_not_ready_and_empty_backend_flagged():
@@ -140,7 +143,7 @@ async def test_event_count_is_shown():
         raw["count"] = 7
         app.cache.put("events", raw)
         await settle(pilot)
-        assert rows(app, "events")[0][2] == "Failed ×7" and rows(app, "events")[0][0] == "2s"
+        assert rows(app, "events")[0][2] == "Failed ×7 · again" and rows(app, "events")[0][0] == "2s"
         assert len(rows(app, "events")) == 2
 
 
@@ -151,8 +154,8 @@ async def test_mass_removal_rebuilds_table_consistently():
     app = make_app(objs)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        assert len(rows(app, "events")) == 120 and rows(app, "events")[0][3] == "m119"
+        assert len(rows(app, "events")) == 120 and rows(app, "events")[0][2] == "BackOff · m119"
         for i in range(100):
             app.cache.remove("events", f"uid-shop-e{i}")
         await settle(pilot)
-        assert [r[3] for r in rows(app, "events")] == [f"m{i}" for i in range(119, 99, -1)]
+        assert [r[2] for r in rows(app, "events")] == [f"BackOff · m{i}" for i in range(119, 99, -1)]

@@ -48,3 +48,33 @@ def no_cursor_blink(monkeypatch):
 def test_layout_snapshot(snap_compare, size, keys, theme):
     app = make_app(theme=theme)
     assert snap_compare(app, terminal_size=size, run_before=_before(*keys))
+
+
+def _board(*keys: str, fail: bool = False):
+    """Mid-run upgrade board (as the README screenshot), optionally with worker-1 failed."""
+    async def run_before(pilot) -> None:
+        from cockpit.controllers.base import Progress
+        from cockpit.ui import screenshots
+
+        await _before()(pilot)
+        screenshots.PREPARE["upgrade-board"](pilot.app, screenshots.SNAPSHOT)
+        if fail:
+            data = {"node": "worker-1", "step": "draining", "state": "failed", "target": "1.33.1", "run": "run-1",
+                    "started": "2026-01-01T11:58:00Z", "fraction": 2 / 7,
+                    "error": "drain of worker-1 timed out: PDB shop/web blocks (disruptionsAllowed=0)",
+                    "failing_lines": ["evicting pod shop/web-blue-5d9-a1",
+                                      "Cannot evict pod as it would violate the pod's disruption budget."]}
+            pilot.app.report_node_progress(Progress("upgrade", "worker-1", "draining", "worker-1 failed", "error",
+                                                    data))
+        await _before(*keys)(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size, keys, fail", [((160, 45), ("3", "j", "j", "j"), False),
+                                              ((100, 30), ("3", "j", "j", "j"), True)],
+                         ids=["upgrade-board-160x45", "upgrade-failed-100x30"])
+def test_upgrade_board_snapshot(snap_compare, size, keys, fail):
+    from cockpit.ui import screenshots
+
+    assert snap_compare(screenshots.snapshot_app(), terminal_size=size, run_before=_board(*keys, fail=fail))

@@ -21,13 +21,14 @@ class EventsPane(Pane):
     PANE = "events"
     TITLE = "Warning events"
     KINDS = ("events",)
+    # The reason leads the message cell ("Failed ×5 · Error: ImagePullBackOff"), so the text
+    # that says what happened gets all the width the pane has left.
     COLUMNS = (
         ("age", "age", 3),
         ("object", "object", 18),
-        ("reason", "reason", 16),
-        ("message", "message", 8),
+        ("message", "reason · message", 16),
     )
-    FLEX = (("object", 10), ("message", None))
+    FLEX = (("object", 4), ("message", None))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,11 +50,15 @@ class EventsPane(Pane):
         obj = f"{event.object_kind.lower()}/{event.object_name}"
         if event.object_namespace:
             obj = f"{event.object_namespace} {obj}"
-        reason = Text(event.reason, style=self.colour("state-failed"))
+        # Spaces end the styled run instead of starting the next one (some SVG renderers drop
+        # a run's leading spaces, which glued "Failed×5" together in the screenshots).
+        message = Text().append(f"{event.reason} ", style=f"bold {self.colour('state-failed')}")
         if event.count > 1:
-            reason.append(f" ×{event.count}")
-        return (SortText(age(self.app.now(), self._seen[uid]), (self._seen[uid], uid)), Text(obj), reason,
-                Text(event.message.splitlines()[0] if event.message else ""))
+            message.append(f"×{event.count} ")
+        if event.message:
+            message.append(f"· {event.message.splitlines()[0]}")
+        message.rstrip()
+        return (SortText(age(self.app.now(), self._seen[uid]), (self._seen[uid], uid)), Text(obj), message)
 
     def _trim(self) -> None:
         if len(self._seen) <= MAX_EVENTS:

@@ -68,7 +68,7 @@ class NodesPane(Pane):
 
     def compose_extra(self) -> ComposeResult:
         self._detail = Static("", classes="upgrade-detail")
-        self._log = RichLog(max_lines=LOG_LINES, wrap=False, markup=False, classes="upgrade-log",
+        self._log = RichLog(max_lines=LOG_LINES, wrap=True, markup=False, classes="upgrade-log",
                             id="upgrade-log")
         yield self._detail
         yield self._log

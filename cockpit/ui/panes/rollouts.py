@@ -14,6 +14,9 @@ from cockpit.ui import views
 from cockpit.ui.fmt import age, bar, image_tag, shorten
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
 
+# Condition reasons in words that fit a narrow state column (kubectl says "timed out progressing").
+SHORT_REASONS = {"ProgressDeadlineExceeded": "timed out", "ReplicaSetCreateError": "cannot create pods"}
+
 # State word -> (shape, semantic colour). Shape + word, never colour alone.
 STATE_LOOK = {
     "Failed": ("✘", "state-failed"),
@@ -30,15 +33,15 @@ class RolloutsPane(Pane):
     TITLE = "Rollouts"
     KINDS = ("deployments", "replicasets", "pods")
     COLUMNS = (
-        ("name", "namespace/name", 18),
+        ("name", "namespace/name", 17),
         ("strategy", "strategy", 8),
-        ("counts", "d/u/r/a", 9),
+        ("counts", "d/u/r/a", 7),
         ("revision", "rev", 3),
-        ("images", "image", 14),
-        ("state", "state", 16),
-        ("progress", "progress", 9),
+        ("images", "image", 12),
+        ("state", "state", 19),
+        ("progress", "progress", 8),
     )
-    FLEX = (("name", 14), ("state", None))
+    FLEX = (("name", 2), ("images", 3), ("state", None))
     TABLE_BINDINGS: ClassVar = [
         Binding("enter", "pane('toggle_expand')", "Expand", id="rollout.expand"),
     ]
@@ -93,12 +96,7 @@ class RolloutsPane(Pane):
             return None
         status = rollout.rollout_status(dep)
         diagnosis = rollout.diagnose(dep, *self._owned(cache, dep.uid))
-        shape, colour = STATE_LOOK.get(str(status.state), ("?", "state-muted"))
-        state = Text(f"{shape} {status.state}", style=self.colour(colour))
-        if status.reason and status.reason != "DeploymentPaused":
-            state.append(f" {status.reason}")
-        elif diagnosis.failing:
-            state.append(f" ⚠ {diagnosis.reasons[0]}", style=self.colour("state-failed"))
+        state = self._state_cell(status, diagnosis)
         counts = f"{dep.replicas}/{dep.updated_replicas}/{dep.ready_replicas}/{dep.available_replicas}"
         images = ",".join(image_tag(i) for i in dep.images) or "-"
         progress = Text(f"{round(status.progress * 100):>3}% ")
@@ -106,6 +104,23 @@ class RolloutsPane(Pane):
         order = rollout.sort_key(status, dep, diagnosis)
         return (SortText(dep.key, order), "Rolling" if dep.strategy == "RollingUpdate" else dep.strategy,
                 counts, str(dep.revision or "-"), Text(images), state, progress)
+
+    def _state_cell(self, status: Any, diagnosis: Any) -> Text:
+        """``✘ Failed: ProgressDeadlineExceeded``, shortened to ``✘ Failed: timed out`` when the
+        column is narrow; ``◐ Progressing ⚠ 2 pods CrashLoopBackOff`` when pods are failing."""
+        shape, colour = STATE_LOOK.get(str(status.state), ("?", "state-muted"))
+        state = Text(f"{shape} {status.state}", style=self.colour(colour))
+        if status.reason and status.reason != "DeploymentPaused":
+            room = self._column_width("state") - len(state.plain) - 2
+            reason = status.reason if len(status.reason) <= room else SHORT_REASONS.get(status.reason, status.reason)
+            state.append(f": {reason}")
+        elif diagnosis.failing:
+            state.append(f" ⚠ {diagnosis.reasons[0]}", style=self.colour("state-failed"))
+        return state
+
+    def _column_width(self, key: str) -> int:
+        widths = getattr(self, "_widths", None) or self.column_widths(0)
+        return widths[[k for k, _, _ in self.COLUMNS].index(key)]
 
     def resort(self) -> None:
         """Failed rollouts first, then by namespace/name."""
@@ -144,7 +159,10 @@ class RolloutsPane(Pane):
 
     def on_resize(self) -> None:
         """Refit the columns (and the detail's reason column) to the new width."""
+        state_width = self._column_width("state")
         super().on_resize()
+        if self._column_width("state") != state_width and self.rows:
+            self.retheme(self.app.cache)  # the state text depends on the column's width
         if self.expanded:
             self.show_detail(self.app.cache)
 

@@ -46,6 +46,7 @@ class ChangePreview:
     command: str
     preconditions: tuple[Precondition, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
+    details: str = ""  # shown last, e.g. the upgrade plan's per-node commands
 
     @property
     def blocked(self) -> bool:

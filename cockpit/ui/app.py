@@ -85,6 +85,7 @@ class CockpitApp(App[int]):
         self.banner_text = ""
         self._panes: list[Pane] = []
         self._banner_from_feed = False
+        self._quit_armed = False
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -288,9 +289,19 @@ class CockpitApp(App[int]):
             self.screen.minimize()
 
     async def action_quit(self) -> None:
-        """Quit, unless an action is running (quitting would cancel it half-way)."""
+        """Quit, unless an action is running (quitting would cancel it half-way).
+
+        An upgrade run is resumable from the cluster, so a second ``q`` quits anyway (the run
+        stops where it is, its lock is released, and a new ``U``/``T`` or ``cockpit upgrade run``
+        carries on); the first one only warns.
+        """
         if any(isinstance(s, ConfirmScreen) and s.has_class("-running") for s in self.screen_stack):
             self.notify("an action is running: press esc to cancel it first", severity="warning")
+            return
+        if self.services["upgrade"].running() and not self._quit_armed:
+            self._quit_armed = True
+            self.notify("an upgrade is running: pause (P) or abort (A) it, or press q again to stop it "
+                        "here (it resumes from the recorded state)", severity="warning", timeout=8)
             return
         self.exit(0)
 

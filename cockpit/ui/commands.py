@@ -22,6 +22,8 @@ class CockpitCommands(Provider):
         for pane in PANES:
             yield f"pane: {pane}", partial(app.focus_pane, pane), f"focus the {pane} pane"
             yield f"pane: maximise {pane}", partial(app.maximize_pane, pane), f"show only the {pane} pane"
+        yield ("upgrade: log view", lambda: (app.focus_pane("nodes"), app.pane("nodes").toggle_log()),
+               "show or hide the selected node's upgrade output (key l on the Nodes pane)")
         for name in app.theme_names():
             yield f"theme: {name}", partial(setattr, app, "theme", name), "switch theme"
         for action in app.registry:

@@ -46,6 +46,8 @@ def preview_text(preview: ChangePreview) -> Text:
         text.append(f"  {mark} ", style="bold" if check.ok else "bold reverse")
         text.append(f"{check.name}" + (f": {check.detail}" if check.detail else "") + "\n")
     text.append("command  ", style="bold").append(preview.command)
+    if preview.details:
+        text.append("\n\n").append(preview.details)
     return text
 
 
@@ -66,7 +68,7 @@ class ConfirmScreen(ModalScreen[Any]):
         border: thick $primary; background: $surface; padding: 0 1;
     }
     ConfirmScreen #title { text-style: bold; padding-bottom: 1; }
-    ConfirmScreen #preview { height: auto; max-height: 16; }
+    ConfirmScreen #preview { height: auto; max-height: 60vh; }
     ConfirmScreen Log { height: 8; display: none; border: round $panel; }
     ConfirmScreen.-running Log, ConfirmScreen.-done Log { display: block; }
     ConfirmScreen #result { height: auto; padding-top: 1; }

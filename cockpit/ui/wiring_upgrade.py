@@ -65,7 +65,7 @@ def suggested_targets(ctx: ActionContext) -> tuple[str, str]:
     lagging = [n.name for n in _nodes(ctx) if (parse_version(n.kubelet_version) or server) < server]
     if lagging:
         return fmt(server), f"kubelets on {', '.join(lagging[:3])} lag the API server"
-    return fmt((server[0], server[1] + 1, 0)), f"next minor; next patch: {next_patch}"
+    return fmt((server[0], server[1] + 1, 0)), f"the next minor; for the next patch type {next_patch}"
 
 
 async def _ask_target(ctx: ActionContext) -> Prompt:
@@ -118,10 +118,11 @@ async def plan_preview(ctx: ActionContext, target: str, title: str) -> ChangePre
     checks.append(Precondition("no run in this cockpit", not session(ctx).running(),
                                "this cockpit is already running an upgrade" if session(ctx).running() else ""))
     checks.append(await _lock_check(ctx))
+    lines = controller.plan_lines()
     return ChangePreview(title, f"cluster -> {target}",
                          f"API {ctx.services['cache'].server_version}; kubelets: {_kubelets(ctx)}",
-                         "\n".join(controller.plan_lines()), f"cockpit upgrade run --to {target}",
-                         tuple(checks), {"target": target})
+                         lines[0] if lines else f"every node at {target}", f"cockpit upgrade run --to {target}",
+                         tuple(checks), {"target": target}, details="\n".join(lines[1:]))
 
 
 async def _preview_start(ctx: ActionContext) -> ChangePreview:

@@ -51,7 +51,8 @@ async def start_upgrade(pilot, app) -> ConfirmScreen:
     screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
                          timeout=20, what="confirm screen")
     assert not screen.preview.blocked, screen.preview.preconditions
-    assert "batch 1: cp-1" in screen.preview.after and f"kubeadm upgrade apply -y v{TARGET}" in screen.preview.after
+    assert f"-> {TARGET}: 9 nodes" in screen.preview.after
+    assert "batch 1: cp-1" in screen.preview.details and f"kubeadm upgrade apply -y v{TARGET}" in screen.preview.details
     await pilot.press("y")
     await until(pilot, lambda: screen.has_class("-done"), timeout=20, what="run started")
     assert screen.failed is None, screen.failed

@@ -184,3 +184,31 @@ async def test_upgrade_actions_are_bound_on_the_nodes_pane_and_in_the_palette():
             "upgrade.retry": "T", "upgrade.skip": "K", "upgrade.abort": "A", "upgrade.log": "l"}
         titles = {a.title for a in app.registry}
         assert {"upgrade: plan", "upgrade: start", "upgrade: abort"} <= titles
+
+
+async def test_quit_during_an_upgrade_run_asks_for_a_second_q():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        session = app.services["upgrade"]
+        session.running = lambda: True  # a run in progress (the live tests run real ones)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app._quit_armed
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_palette_lists_the_upgrade_log_view():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        from cockpit.ui.commands import CockpitCommands
+
+        provider = CockpitCommands(app.screen)
+        titles = [title for title, _callback, _help in provider._commands()]
+        assert "upgrade: log view" in titles and "upgrade: start" in titles
+        dict((t, c) for t, c, _ in provider._commands())["upgrade: log view"]()
+        await pilot.pause()
+        assert app.pane("nodes").has_class("-log")

@@ -65,6 +65,7 @@ class NodesPane(Pane):
         self._node_uid: dict[str, str] = {}  # node name -> uid
         self.board = UpgradeBoard()
         self._log_node: str | None = None
+        self._header_version: str | None = None
 
     def compose_extra(self) -> ComposeResult:
         self._detail = Static("", classes="upgrade-detail")
@@ -170,6 +171,7 @@ class NodesPane(Pane):
             self._show_detail()
 
     def _refresh_header(self, cache: Any) -> None:
+        self._header_version = getattr(cache, "server_version", None)
         header = views.nodes_header(list(views.all_records(cache.store("nodes"))), cache)
         summary = self.board.summary(self.colour)
         if summary.plain:
@@ -188,9 +190,12 @@ class NodesPane(Pane):
         self._show_detail()
 
     def tick(self, cache: Any) -> None:
-        """Once a second: the elapsed time of running steps moves."""
+        """Once a second: the elapsed time of running steps moves; the header catches up with
+        the API server version (it can arrive after the nodes, or change in an upgrade)."""
         for name in self.board.running():
             self._redraw_node(name)
+        if self.rows and getattr(cache, "server_version", None) != self._header_version:
+            self._refresh_header(cache)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor moved: the detail line and the log follow the selected node."""

@@ -102,6 +102,11 @@ async def test_failing_node_shows_failed_with_last_lines_then_skip_and_retry(clu
         await pilot.pause()
         detail = str(app.query_one("#nodes .upgrade-detail").render())
         assert "not Ready at v1.33.1" in detail and "│ " in detail  # the error and the last output lines
+        restarted = upgrade_app(cluster, tmp_path)  # a second cockpit rebuilds the board from the annotations
+        async with restarted.run_test(size=(160, 45)) as other:
+            await until(other, lambda: cell(restarted, "worker-1").startswith("✘ waiting Ready failed"),
+                        what="failed node rebuilt from annotations")
+            assert cell(restarted, "cp-1").startswith("✔ done") and cell(restarted, "worker-2") == ""
         await pilot.press("K")  # skip worker-1 (confirmed)
         screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None)
         assert "cockpit upgrade skip worker-1" in screen.preview.command

@@ -55,7 +55,8 @@ async def test_live_panes_fill_and_follow_api_changes(sim, tmp_path):
             await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
             await until(pilot, lambda: row(app, "rollouts", "shop/web-blue"), what="web-blue row")
             await until(pilot, lambda: row(app, "traffic", "shop/web")[1] == "● blue ACTIVE", what="blue active")
-            assert "● live" in str(app.query_one("#topbar").render())
+            # every informer has listed (the panes may fill before the last kind is live)
+            await until(pilot, lambda: "● live" in str(app.query_one("#topbar").render()), what="live")
 
             started = time.monotonic()
             await client.patch(path_for("deployments", "shop", "web-blue"), {"spec": {"replicas": 4}})

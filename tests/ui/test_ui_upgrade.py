@@ -75,7 +75,8 @@ async def test_upgrade_from_the_tui_with_pause_and_resume(cluster, tmp_path):
             await pilot.press("R")
             await until(pilot, lambda: all(cell(app, n).startswith("✔ done") for n in NODES), timeout=180,
                         what="every node done")
-            assert app.services["upgrade"].last_result.outcome == "done"
+            result = await until(pilot, lambda: app.services["upgrade"].last_result, what="run finished")
+            assert result.outcome == "done", result.message
             assert all(row(app, "nodes", n)[2] == f"v{TARGET}" for n in NODES)
             assert f"✔ 9 done" in str(app.query_one("#nodes .pane-header").render())
             await pilot.press("l")  # the log view holds the selected node's SSH output

@@ -191,6 +191,15 @@ class UpgradeBoard:
             text.append(f"· {message}", style=colour(LEVEL_COLOUR[level]) if level in LEVEL_COLOUR else "")
         return text
 
+    def header(self, lease: Any, colour: Colour) -> Text:
+        """The board's header line: the run summary and who holds the run's lock."""
+        text = self.summary(colour)
+        lock = lock_text(lease, colour)
+        if lock.plain:
+            text.append("  " if text.plain else "")
+            text.append_text(lock)
+        return text
+
     def detail(self, name: str, now: datetime, colour: Colour) -> Text:
         """The selected node's upgrade in words; a failure adds its error and last output lines."""
         entry = self.entries.get(name)
@@ -217,6 +226,21 @@ class UpgradeBoard:
         for line in (entry.failing_lines or entry.last_lines)[-TAIL_LINES:]:
             text.append(f"\n  │ {line}", style=colour("state-failed"))
         return text
+
+
+LOCK_KEY = "kube-system/cockpit-upgrade-lock"  # the run's Lease (cockpit.controllers.upgrade_lock)
+
+
+def lock_text(lease: Any, colour: Colour) -> Text:
+    """``⚿ run held by alice@host:4242 (target 1.33.1, pause requested)`` from the lock Lease."""
+    if lease is None or not lease.holder:
+        return Text("")
+    notes = [f"target {lease.annotations['cockpit.dev/upgrade-target']}"] \
+        if lease.annotations.get("cockpit.dev/upgrade-target") else []
+    if lease.annotations.get("cockpit.dev/pause-requested") == "true":
+        notes.append("pause requested")
+    text = Text.assemble(("⚿ run held by ", colour("state-progressing")), (lease.holder, "bold"))
+    return text.append(f" ({', '.join(notes)})" if notes else "")
 
 
 def log_line(stream: str, line: str, colour: Colour) -> Text:

@@ -70,6 +70,7 @@ async def test_upgrade_from_the_tui_with_pause_and_resume(cluster, tmp_path):
             await pilot.press("P")  # the whole run takes seconds at this speed: pause at once
             paused = await until(pilot, lambda: [n for n in NODES if cell(app, n).startswith("‖ paused")],
                                  timeout=60, what="a node paused")
+            assert "⚿ run held by" in str(app.query_one("#nodes .pane-header").render())
             node = await client.get(path_for("nodes", None, paused[0]))
             assert node["metadata"]["annotations"]["cockpit.dev/upgrade-state"] == "paused"
             await pilot.press("R")

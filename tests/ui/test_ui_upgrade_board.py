@@ -212,3 +212,21 @@ async def test_palette_lists_the_upgrade_log_view():
         dict((t, c) for t, c, _ in provider._commands())["upgrade: log view"]()
         await pilot.pause()
         assert app.pane("nodes").has_class("-log")
+
+
+async def test_header_names_the_holder_of_the_upgrade_lock():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": "cockpit-upgrade-lock", "namespace": "kube-system", "uid": "uid-lock",
+                              "resourceVersion": "7", "annotations": {"cockpit.dev/upgrade-target": "1.33.1",
+                                                                      "cockpit.dev/pause-requested": "true"}},
+                 "spec": {"holderIdentity": "alice@laptop:4242", "leaseDurationSeconds": 30}}
+        app.cache.put("leases", lease)
+        await settle(pilot)
+        header = str(app.query_one("#nodes .pane-header").render())
+        assert "⚿ run held by alice@laptop:4242 (target 1.33.1, pause requested)" in header
+        app.cache.remove("leases", "uid-lock")
+        await settle(pilot)
+        assert "held by" not in str(app.query_one("#nodes .pane-header").render())

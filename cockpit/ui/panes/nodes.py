@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, RichLog, Static
 
 from cockpit.ui import views
-from cockpit.ui.board import LOG_LINES, UpgradeBoard, log_line, upgrade_cell
+from cockpit.ui.board import LOCK_KEY, LOG_LINES, UpgradeBoard, log_line, upgrade_cell
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
 
 # Well-known taint key prefixes left out of the compact form (``control-plane:NoSchedule``).
@@ -51,7 +51,7 @@ class NodesPane(Pane):
 
     PANE = "nodes"
     TITLE = "Nodes"
-    KINDS = ("nodes", "pods")
+    KINDS = ("nodes", "pods", "leases")  # leases: who holds the upgrade lock
     COLUMNS = IDLE_COLUMNS
     FLEX = (("taints", None),)
     TABLE_BINDINGS: ClassVar = [
@@ -66,6 +66,7 @@ class NodesPane(Pane):
         self.board = UpgradeBoard()
         self._log_node: str | None = None
         self._header_version: str | None = None
+        self._lock_seen: str | None = None
 
     def compose_extra(self) -> ComposeResult:
         self._detail = Static("", classes="upgrade-detail")
@@ -87,9 +88,19 @@ class NodesPane(Pane):
         for record in filter(None, map(nodes.get, changed)):
             self.board.from_annotations(record.name, record.annotations)
         self.sync((uid, self._cells(nodes.get(uid), uid)) for uid in dirty)
-        if "nodes" in changes:
+        if "nodes" in changes or self._lock_changed(cache, changes):
             self._refresh_header(cache)
+        if "nodes" in changes:
             self._after_board_change(was_active)
+
+    def _lock_changed(self, cache: Any, changes: dict[str, set[str] | None]) -> bool:
+        """Did the upgrade lock Lease change? (Leases also carry node heartbeats: look it up by key.)"""
+        if "leases" not in changes:
+            return False
+        lease = cache.store("leases").get_by_key(LOCK_KEY)
+        seen = (lease.resource_version if lease else None)
+        changed, self._lock_seen = seen != self._lock_seen, seen
+        return changed
 
     def _count_pods(self, pods: Any, uids: set[str] | None) -> set[str]:
         touched: set[str] = set()
@@ -173,7 +184,8 @@ class NodesPane(Pane):
     def _refresh_header(self, cache: Any) -> None:
         self._header_version = getattr(cache, "server_version", None)
         header = views.nodes_header(list(views.all_records(cache.store("nodes"))), cache)
-        summary = self.board.summary(self.colour)
+        leases = cache.store("leases") if "leases" not in (getattr(cache, "forbidden", None) or ()) else None
+        summary = self.board.header(leases.get_by_key(LOCK_KEY) if leases else None, self.colour)
         if summary.plain:
             header.append("\n")
             header.append_text(summary)

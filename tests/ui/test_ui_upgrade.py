@@ -79,7 +79,7 @@ async def test_upgrade_from_the_tui_with_pause_and_resume(cluster, tmp_path):
             result = await until(pilot, lambda: app.services["upgrade"].last_result, what="run finished")
             assert result.outcome == "done", result.message
             assert all(row(app, "nodes", n)[2] == f"v{TARGET}" for n in NODES)
-            assert f"✔ 9 done" in str(app.query_one("#nodes .pane-header").render())
+            assert "✔ 9 done" in str(app.query_one("#nodes .pane-header").render())
             await pilot.press("l")  # the log view holds the selected node's SSH output
             assert any("kubeadm" in line for line in app.pane("nodes").log_lines())
         journal = (tmp_path / "journal.jsonl").read_text()
@@ -145,3 +145,28 @@ async def test_plan_shows_refusal_and_read_only_refuses_start(cluster, tmp_path)
         await pilot.pause()
         assert not isinstance(app.screen, (PromptScreen, ConfirmScreen))
         assert "read-only" in app.banner_text
+
+
+async def test_abort_stops_the_run_and_clears_unfinished_nodes(cluster, tmp_path):
+    app = upgrade_app(cluster, tmp_path)
+    client = KubeClient(load_cluster_config(cluster.kubeconfig, None))
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+            await start_upgrade(pilot, app)
+            await pilot.press("A")
+            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
+                                 timeout=20, what="abort confirm")
+            assert screen.preview.command == "cockpit upgrade abort" and not screen.preview.blocked
+            await pilot.press("y")
+            await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="abort finished")
+            assert screen.failed is None, screen.failed
+            assert app.services["upgrade"].last_result.outcome == "aborted"
+            await pilot.press("escape")
+            await until(pilot, lambda: all(cell(app, n) in ("", "✔ done █████") for n in NODES), timeout=20,
+                        what="unfinished progress cleared")
+            assert all(row(app, "nodes", n)[4] == "● yes" for n in NODES)  # no node left cordoned
+            lease = await client.list(path_for("leases", "kube-system"))
+            assert "cockpit-upgrade-lock" not in [i["metadata"]["name"] for i in lease.get("items", [])]
+    finally:
+        await client.close()

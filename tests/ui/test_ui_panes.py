@@ -63,10 +63,10 @@ async def test_traffic_pair_and_route_split():
         await settle(pilot)
         table = rows(app, "traffic")
         assert table[0][:3] == ["shop/web", "● blue ACTIVE", "◀ traffic"]
-        assert table[0][3] == "3/3 pods · 3 endpoints"
-        assert table[1][1:] == ["■ green", "✔ can switch", "3/3 pods"]
+        assert table[0][3] == "3/3 · 3 ep"
+        assert table[1][1:] == ["■ green", "✔ can switch", "3/3"]
         assert table[2][0] == "shop/api" and table[2][1] == "→ api-stable" and "90%" in table[2][2]
-        assert table[3][1] == "→ api-canary" and "10%" in table[3][2] and table[3][3] == "2/2 ready · weight 10"
+        assert table[3][1] == "→ api-canary" and "10%" in table[3][2] and table[3][3] == "2/2 · w10"
 
 
 async def test_traffic_follows_selector_switch_and_weights():
@@ -133,7 +133,7 @@ async def test_traffic_idle_colour_not_ready_and_empty_backend_flagged():
         await settle(pilot)
         table = rows(app, "traffic")
         assert table[1][2] == "✘ not ready"
-        assert table[3][1] == "→ missing" and table[3][3].startswith("✘ 0/0 ready")
+        assert table[3][1] == "→ missing" and table[3][3].startswith("✘ 0/0 · w")
 
 
 async def test_event_count_is_shown():

@@ -98,9 +98,10 @@ class TrafficPane(Pane):
             share = Text("✔ can switch", style=self.colour("state-complete"))
         else:
             share = Text("✘ not ready", style=self.colour("state-failed"))
-        pods = Text(f"{slot.ready}/{slot.desired} pods")
+        # Compact so it fits the pane at 160 columns: ready/desired pods, then endpoints ("ep").
+        pods = Text(f"{slot.ready}/{slot.desired}")
         if slot.active:
-            pods.append(f" · {slot.ready_endpoints} endpoints", style="" if slot.ready_endpoints else "bold reverse")
+            pods.append(f" · {slot.ready_endpoints} ep", style="" if slot.ready_endpoints else "bold reverse")
         return name, slot_label(slot.value, colour, active=slot.active), share, pods
 
     def _backend_cells(self, key: str, split: Any, backend: Any, first: bool) -> Cells:
@@ -109,8 +110,9 @@ class TrafficPane(Pane):
         share = bar(backend.percent / 100, 7, self.colour("bar-filled"), self.colour("bar-empty"))
         share.append(f"{backend.percent:>4.0f}%")
         empty = backend.weight > 0 and not backend.ready_endpoints
-        ready = Text(f"{'✘ ' if empty else ''}{backend.ready_endpoints}/{backend.total_endpoints} ready"
-                     f" · weight {backend.weight}", style="bold reverse" if empty else "")
+        # ready/total endpoints behind the backend, then its declared weight ("w").
+        ready = Text(f"{'✘ ' if empty else ''}{backend.ready_endpoints}/{backend.total_endpoints}"
+                     f" · w{backend.weight}", style="bold reverse" if empty else "")
         return name, Text(f"→ {backend.name}"), share, ready
 
     def resort(self) -> None:

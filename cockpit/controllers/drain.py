@@ -5,7 +5,8 @@ that refuse the drain and why, the PDBs that will block or pace it (with their n
 whether the remaining schedulable nodes have room. ``drain`` cordons (recording on the Node that
 cockpit did it), evicts through policy/v1 concurrently, retries 429s every ``retry_interval``
 naming the blocking PDB, stops on a 500 (overlapping PDBs), and waits for every pod to be gone
-(404 or a new UID). ``uncordon`` lifts only cordons cockpit placed, unless forced.
+(404 or a new UID). ``drain_via_ssh`` runs ``kubectl drain`` on a control-plane node instead,
+after writing the same cordon record. ``uncordon`` lifts only cordons cockpit placed, unless forced.
 
 Progress events (action ``"drain"``, target = node): steps ``preflight``, ``cordon``, ``evict``,
 ``blocked`` (data: pod, pdb, disruptionsAllowed, currentHealthy, desiredHealthy, attempt),
@@ -155,6 +156,33 @@ class DrainController:
         await self.client.patch(path_for("nodes", name=node), body, "merge")
         emit("cordon", f"node/{node} {'already cordoned' if was else 'cordoned'}", "ok")
         return not was
+
+    async def record_cordon(self, node: str) -> bool:
+        """Write cockpit's cordon record on ``node`` without cordoning it; True if it was schedulable.
+
+        For drains another tool carries out (``kubectl drain`` over SSH cordons the node itself),
+        so that ``uncordon`` later knows the cordon is cockpit's, and whether the node was
+        cordoned before. An existing record is kept, as in :meth:`cordon`.
+        """
+        self.guard.check_mutation_allowed("cordon", node)
+        obj = await self.client.get(path_for("nodes", name=node))
+        was = bool((obj.get("spec") or {}).get("unschedulable"))
+        if plan.read_cordon_record(obj) is None:
+            record = plan.cordon_record(self.run_id, self.user, _now(), was)
+            body = {"metadata": {"annotations": {plan.CORDONED_BY: record}}}
+            self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was)
+            await self.client.patch(path_for("nodes", name=node), body, "merge")
+        return not was
+
+    async def _drop_unused_record(self, node: str) -> None:
+        """Remove cockpit's cordon record from a node that ended up schedulable (the remote drain
+        failed before cordoning), so nothing claims a cordon that does not exist."""
+        obj = await self.client.get(path_for("nodes", name=node))
+        if plan.read_cordon_record(obj) is None or (obj.get("spec") or {}).get("unschedulable"):
+            return
+        body = {"metadata": {"annotations": {plan.CORDONED_BY: None}}}
+        self.guard.record("cordon", node, "step", patch=body, reason="remote drain did not cordon")
+        await self.client.patch(path_for("nodes", name=node), body, "merge")
 
     async def uncordon(self, node: str, force: bool = False) -> tuple[bool, str]:
         """Uncordon ``node`` if cockpit cordoned it (or ``force``); returns (changed, message)."""
@@ -334,10 +362,19 @@ class DrainController:
 
         async def run() -> DrainResult:
             started = time.monotonic()
-            out = await pool.run(control_plane, argv, timeout=command_timeout,
-                                 on_line=lambda stream, line: emit("ssh", line, "info", stream=stream, line=line,
-                                                                   log=True))
-            result = DrainResult(node, ok=out.ok, elapsed=time.monotonic() - started,
+            # Claim the cordon before kubectl places it: the remote kubectl cannot write our
+            # record, and without it `cockpit uncordon` would refuse to lift this drain's cordon.
+            cordoned = await self.record_cordon(node)
+            try:
+                out = await pool.run(control_plane, argv, timeout=command_timeout,
+                                     on_line=lambda stream, line: emit("ssh", line, "info", stream=stream,
+                                                                       line=line, log=True))
+            except BaseException:
+                await _quietly(self._drop_unused_record(node))
+                raise
+            if not out.ok:
+                await _quietly(self._drop_unused_record(node))
+            result = DrainResult(node, ok=out.ok, cordoned=cordoned, elapsed=time.monotonic() - started,
                                  message=f"node/{node} drained (kubectl drain on {control_plane})" if out.ok
                                  else " | ".join(out.tail(3)))
             if not out.ok:
@@ -346,6 +383,14 @@ class DrainController:
             return result
 
         return await self.guard.run("drain", node, run, via=control_plane, command=argv)
+
+
+async def _quietly(cleanup) -> None:
+    """Await a best-effort cleanup on a failure path without masking the original error."""
+    try:
+        await cleanup
+    except Exception:  # noqa: BLE001 - the drain's own failure is what the operator must see
+        pass
 
 
 def _objects_for(decisions: list, pods: list[dict]) -> list[dict]:

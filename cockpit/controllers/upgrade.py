@@ -26,16 +26,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cockpit.controllers.base import Emitter, Progress, Reporter
-from cockpit.controllers.drain import DrainController
+from cockpit.controllers.drain import DrainController, list_all
 from cockpit.controllers.guard import ActionGuard
-from cockpit.controllers.upgrade_facts import (drain_warnings, facts_from, kubelet_version, plan_lines, plan_to_dict,
-                                               probe_nodes, read_snapshot, teach_addresses)
+from cockpit.controllers.upgrade_facts import (STATIC_COMPONENTS, drain_warnings, facts_from, kubelet_version,
+                                               plan_lines, plan_to_dict, probe_nodes, read_snapshot,
+                                               static_pods_behind, teach_addresses)
 from cockpit.controllers.upgrade_lock import RunLock
 from cockpit.domain import drain as drain_rules
 from cockpit.domain.drain import DrainOptions
 from cockpit.domain.steps import (STEP_LABELS, NodeProgress, RunBoard, State, Step, clear_annotations,
                                   progress_from_annotations)
-from cockpit.domain.upgrade import FIRST_CONTROL_PLANE, PlannedNode, UpgradePlan, parse_version, plan_upgrade
+from cockpit.domain.upgrade import (CONTROL_PLANE, FIRST_CONTROL_PLANE, PlannedNode, UpgradePlan, parse_version,
+                                   plan_upgrade)
 from cockpit.errors import CockpitError
 from cockpit.kube.paths import path_for
 from cockpit.ssh import commands
@@ -339,6 +341,32 @@ class UpgradeController:
                 raise StepFailed(f"kubeadm upgrade apply exited 0 but /version reports {version}")
         else:
             await self._ssh(node.name, Step.KUBEADM_UPGRADE, commands.kubeadm_upgrade_node())
+        if node.role in (FIRST_CONTROL_PLANE, CONTROL_PLANE):
+            await self._wait_static_pods(node)
+
+    async def _wait_static_pods(self, node: PlannedNode) -> None:
+        """Poll until ``node``'s control-plane mirror pods run the target images.
+
+        kubeadm's exit status alone is not proof: a static pod manifest can be written while the
+        kubelet keeps (or falls back to) the old container, and draining that node next would hide
+        it. The deadline is ``ready_timeout`` (the same "come back at the target" allowance as a
+        restarted kubelet), measured after kubeadm returns.
+        """
+        deadline = time.monotonic() + self.options.ready_timeout
+        params = {"fieldSelector": f"spec.nodeName={node.name}"}
+        while True:
+            pods = await list_all(self.client, path_for("pods", "kube-system"), params)
+            behind = static_pods_behind(pods, node.name, self.options.target)
+            if not behind:
+                self._note(node.name, Step.KUBEADM_UPGRADE,
+                           f"static pods {', '.join(STATIC_COMPONENTS)} run v{self.options.target}")
+                return
+            if time.monotonic() > deadline:
+                verb = "apply" if node.role == FIRST_CONTROL_PLANE else "node"
+                raise StepFailed(f"kubeadm upgrade {verb} on {node.name} exited 0 but its control plane is not at "
+                                 f"v{self.options.target} after {self.options.ready_timeout:g}s: "
+                                 + "; ".join(behind))
+            await asyncio.sleep(self.options.poll_interval)
 
     async def _drain(self, node: PlannedNode) -> None:
         def relay(event) -> None:

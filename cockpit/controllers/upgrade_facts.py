@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from cockpit.controllers.drain import list_all
 from cockpit.domain import drain as drain_rules
 from cockpit.domain.steps import Step, progress_from_annotations
-from cockpit.domain.upgrade import FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan
+from cockpit.domain.upgrade import (FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan,
+                                   parse_version)
 from cockpit.kube.paths import path_for
 from cockpit.ssh import commands
 
@@ -76,9 +77,9 @@ def kubelet_version(node: dict) -> str:
     return ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "").lstrip("v")
 
 
-def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:
-    """Per node, the image tags of its kube-apiserver/controller-manager/scheduler mirror pods."""
-    out: dict[str, list[str]] = {}
+def static_pod_images(pods: list[dict]) -> dict[str, list[tuple[str, str]]]:
+    """Per node, ``(pod name, image)`` for each container of its apiserver/controller-manager/scheduler mirror pods."""
+    out: dict[str, list[tuple[str, str]]] = {}
     for pod in pods:
         meta = pod.get("metadata") or {}
         if meta.get("namespace") != "kube-system" or not drain_rules.is_mirror(pod):
@@ -86,9 +87,40 @@ def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:
         if not any(meta.get("name", "").startswith(f"{c}-") for c in STATIC_COMPONENTS):
             continue
         for container in (pod.get("spec") or {}).get("containers") or []:
-            tag = container.get("image", "").rpartition(":")[2]
-            out.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(tag)
-    return {node: tuple(tags) for node, tags in out.items()}
+            out.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(
+                (meta.get("name", ""), container.get("image", "")))
+    return out
+
+
+def image_tag(image: str) -> str:
+    """``v1.33.1`` from ``registry.k8s.io/kube-apiserver:v1.33.1[@sha256:...]`` ("" if untagged)."""
+    name = image.partition("@")[0]
+    # A registry port ("host:5000/kube-apiserver") is no tag: the tag follows the last slash.
+    last = name.rpartition("/")[2]
+    return last.rpartition(":")[2] if ":" in last else ""
+
+
+def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:
+    """Per node, the image tags of its kube-apiserver/controller-manager/scheduler mirror pods."""
+    return {node: tuple(image_tag(image) for _, image in images)
+            for node, images in static_pod_images(pods).items()}
+
+
+def static_pods_behind(pods: list[dict], node: str, target: str) -> list[str]:
+    """Why ``node``'s control plane is not yet at ``target``: one line per lagging or missing
+    mirror pod, naming it and the image it still runs ([] when all three run ``target``).
+
+    A missing mirror pod counts as behind: after ``kubeadm upgrade`` the kubelet recreates it,
+    and until then nothing proves the new version is running.
+    """
+    wanted = parse_version(target)
+    images = static_pod_images(pods).get(node, [])
+    tags = static_pod_versions(pods).get(node, ())
+    lines = [f"kube-system/{name} still runs {image or 'no image'}"
+             for (name, image), tag in zip(images, tags) if parse_version(tag) != wanted]
+    present = {c for c in STATIC_COMPONENTS for name, _ in images if name.startswith(f"{c}-")}
+    lines += [f"no {c} mirror pod on node/{node} yet" for c in STATIC_COMPONENTS if c not in present]
+    return lines
 
 
 def _pod_counts(pods: list[dict]) -> tuple[dict[str, int], dict[str, int]]:

@@ -133,6 +133,10 @@ class UpgradeBoard:
                 self.log(name, str(data.get("stream", "stdout")), str(data["line"]))
             return name
         self._echoes.setdefault(name, deque(maxlen=64)).append(progress)
+        # The board has moved past the last annotation seen, so that annotation no longer says
+        # what is shown: forget it, or a later record equal to it (the node cleared by an abort
+        # before any flush saw its step annotations) would be dropped as a duplicate.
+        self._annotated.pop(name, None)
         entry = self._set(name, progress)
         entry.last_lines = [str(line) for line in data.get("last_lines") or entry.last_lines]
         if data.get("failing_lines"):

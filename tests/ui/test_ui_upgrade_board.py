@@ -230,3 +230,18 @@ async def test_header_names_the_holder_of_the_upgrade_lock():
         app.cache.remove("leases", "uid-lock")
         await settle(pilot)
         assert "held by" not in str(app.query_one("#nodes .pane-header").render())
+
+
+
+def test_a_cleared_node_shows_cleared_even_if_its_annotations_were_never_seen_in_between():
+    """The pane reads the latest Node record at each flush, so a node's step annotations can be
+    coalesced away: the board saw the node untouched at start-up, then only events, then the
+    cleared record after an abort. That record must clear the board, not be deduplicated."""
+    from cockpit.domain.steps import progress_from_annotations
+    from cockpit.ui.board import UpgradeBoard
+
+    board = UpgradeBoard()
+    assert board.from_annotations("worker-2", {}) is False  # start-up: untouched, nothing to show
+    board.from_event(node_event("worker-2", Step.UPGRADING_KUBEADM, State.RUNNING))
+    assert board.from_annotations("worker-2", {}) is True  # abort cleared it before any flush saw it
+    assert board.progress("worker-2") == progress_from_annotations("worker-2", {})

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 
 def cockpit_args(sim, journal, *args):
@@ -19,3 +22,10 @@ def nodes(kubectl, sim):
 def ann(node, key):
     """A cockpit.dev/ annotation of a raw Node."""
     return (node["metadata"].get("annotations") or {}).get(f"cockpit.dev/{key}")
+
+
+def start_upgrade_process(sim, journal, target, *options) -> subprocess.Popen:
+    """``cockpit upgrade run`` in a child process (to be paused, killed or raced from outside)."""
+    argv = [sys.executable, "-m", "cockpit", *cockpit_args(sim, journal, "upgrade", "run", "--to", target, *options)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})

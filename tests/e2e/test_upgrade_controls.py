@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
-from e2e_helpers import ann, cockpit_args, nodes
+from e2e_helpers import ann, cockpit_args, nodes, start_upgrade_process
 
 from cockpit.cli import main
 from cockpit.controllers.guard import ActionGuard
@@ -80,9 +77,7 @@ async def test_pause_at_a_step_boundary_then_abort_cleans_up(cluster, tmp_path):
 
 def test_pause_and_resume_from_another_terminal_through_the_lease(cluster, kubectl, tmp_path, wait_for, capsys):
     journal = tmp_path / "journal.jsonl"
-    argv = [sys.executable, "-m", "cockpit", *cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    proc = start_upgrade_process(cluster, journal, TARGET, *FAST)
     try:
         wait_for(lambda: ann(nodes(kubectl, cluster)["cp-1"], "upgrade-step") is not None, timeout=30)
         assert main(cockpit_args(cluster, tmp_path / "j2", "upgrade", "pause")) == 0

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 
 import pytest
-from e2e_helpers import ann, cockpit_args, nodes
+from e2e_helpers import ann, cockpit_args, nodes, start_upgrade_process
 
 from cockpit.cli import main
 from cockpit.journal import read_journal
@@ -131,9 +128,7 @@ def test_kubelet_that_never_returns_halts_at_waiting_ready(cluster, kubectl, tmp
 
 def test_kill_9_mid_run_then_run_again_finishes(cluster, kubectl, tmp_path, capsys, wait_for):
     journal = tmp_path / "journal.jsonl"
-    argv = [sys.executable, "-m", "cockpit", *cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    proc = start_upgrade_process(cluster, journal, TARGET, *FAST)
     try:
         wait_for(lambda: ann(nodes(kubectl, cluster)["cp-2"], "upgrade-step") is not None, timeout=60)
         proc.send_signal(signal.SIGKILL)

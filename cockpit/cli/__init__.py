@@ -1,0 +1,1 @@
+"""Argument parsing and the headless commands: parse, run an operation through the driver, print."""

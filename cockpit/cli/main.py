@@ -44,7 +44,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command family."""
-    from cockpit.commands import nodes, rollout, tui
+    from cockpit.cli import nodes, rollout, tui
     from cockpit.sim import cli as sim_cli
 
     common = _common_options()

@@ -13,7 +13,7 @@ import asyncio
 import re
 from typing import Any
 
-from cockpit.commands.session import Output, Session, confirm, open_session
+from cockpit.cli.session import Output, Session, confirm, open_session
 from cockpit.controllers.base import ActionFailed, PreconditionFailed, Progress
 from cockpit.domain.drain import DrainOptions
 from cockpit.errors import CockpitError

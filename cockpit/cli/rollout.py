@@ -17,7 +17,7 @@ from typing import Any
 from cockpit.controllers.base import (
     ActionFailed, ChangedSincePreview, PreconditionFailed,
 )
-from cockpit.commands.session import Output, Session, confirm, open_session
+from cockpit.cli.session import Output, Session, confirm, open_session
 from cockpit.controllers.shift import validate_steps
 from cockpit.errors import CockpitError, UsageError
 

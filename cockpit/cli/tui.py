@@ -76,7 +76,7 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
     from cockpit.kube.config import load_cluster_config
     from cockpit.ui.app import CockpitApp
     from cockpit.ui.config import load_config
-    from cockpit.ui.wiring import wire_actions
+    from cockpit.ui.actions.common import wire_actions
 
     ui_config = load_config()
     cluster = load_cluster_config(args.kubeconfig, args.context)

@@ -23,18 +23,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from cockpit.errors import CockpitError
-from cockpit.ui.actions import PANES, REGISTRY, ActionContext, ActionRegistry, check_allowed
+from cockpit.ui.actions.registry import PANES, REGISTRY, ActionContext, ActionRegistry, check_allowed
 from cockpit.ui.commands import CockpitCommands
 from cockpit.ui.config import UiConfig
-from cockpit.ui.confirm import ConfirmScreen
-from cockpit.ui.help import HelpScreen
+from cockpit.ui.screens.confirm import ConfirmScreen
+from cockpit.ui.screens.help import HelpScreen
 from cockpit.ui.panes.base import Pane
 from cockpit.ui.panes.events import EventsPane
 from cockpit.ui.panes.nodes import NodesPane
 from cockpit.ui.panes.rollouts import RolloutsPane
 from cockpit.ui.panes.traffic import TrafficPane
 from cockpit.ui.status import StatusLine, connection_text
-from cockpit.ui.prompt import PromptScreen
+from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.themes import DEFAULT_THEME, SEMANTIC_DEFAULTS, ThemeSet, load_themes
 from cockpit.ui.upgrade_session import UpgradeSession
 

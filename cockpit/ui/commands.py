@@ -11,7 +11,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from cockpit.ui.actions import PANES
+from cockpit.ui.actions.registry import PANES
 
 
 class CockpitCommands(Provider):

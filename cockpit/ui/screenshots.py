@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.domain.records import KINDS
-from cockpit.ui.actions import ActionRegistry
+from cockpit.ui.actions.registry import ActionRegistry
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.source import FixtureSource
-from cockpit.ui.wiring import wire_actions
+from cockpit.ui.actions.common import wire_actions
 
 FROZEN_NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +169,7 @@ async def list_everything(kubeconfig: str) -> tuple[dict[str, list[dict]], str]:
 
 def record_snapshot(path: Path = SNAPSHOT, settle_seconds: float = 8.0) -> Path:
     """Start the simulator (subprocess), let the demo settle, and write the frozen snapshot."""
-    from cockpit.commands.tui import drain_output, ready_field, start_simulator, stop_simulator, wait_until_ready
+    from cockpit.cli.tui import drain_output, ready_field, start_simulator, stop_simulator, wait_until_ready
 
     with tempfile.TemporaryDirectory(prefix="cockpit-shots-") as state_dir:
         process = start_simulator(Path(state_dir), speed=0.05)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 
 DS_ERROR = "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): kube-system/kube-proxy-"
 FAST = ["--retry-interval", "0.1"]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cockpit import cli
+from cockpit.cli.main import main as cli_main
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.rollout import RolloutController
 from cockpit.errors import CockpitError
@@ -106,7 +106,7 @@ async def test_pause_resume_restart(client, journal_path, kubectl):
 
 
 def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
-    code = cli.main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
+    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
     out, err = capsys.readouterr()
     return code, out, err
 

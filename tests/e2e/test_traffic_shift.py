@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cockpit import cli
+from cockpit.cli.main import main as cli_main
 from cockpit.controllers.base import ActionFailed, ChangedSincePreview, PreconditionFailed
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.shift import CHECK_READY, ShiftController
@@ -138,7 +138,7 @@ def canary_weight(kubectl) -> str:
 
 
 def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
-    code = cli.main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
+    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from cockpit import cli
+from cockpit.cli.main import main as cli_main
 from cockpit.controllers.base import ActionFailed, ChangedSincePreview, PreconditionFailed
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.switch import CHECK_ROLLED_OUT, SwitchController
@@ -191,7 +191,7 @@ async def test_read_only_refuses_and_unwritable_journal_blocks(client, journal_p
 
 
 def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
-    code = cli.main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
+    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
     out, err = capsys.readouterr()
     return code, out, err
 

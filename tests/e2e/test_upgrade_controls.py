@@ -9,7 +9,7 @@ import time
 import pytest
 from e2e_helpers import ann, cockpit_args, nodes, start_upgrade_process
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.upgrade import UpgradeController, UpgradeOptions, abort_run, read_status
 from cockpit.domain.drain import DrainOptions

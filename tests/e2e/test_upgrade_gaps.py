@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from e2e_helpers import ann, cockpit_args, nodes
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 from cockpit.controllers.upgrade_facts import static_pod_versions, static_pods_behind
 
 TARGET = "1.33.1"

@@ -8,7 +8,7 @@ import signal
 import pytest
 from e2e_helpers import ann, cockpit_args, nodes, start_upgrade_process
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 from cockpit.journal import read_journal
 
 TARGET = "1.33.1"

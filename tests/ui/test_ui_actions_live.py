@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from cockpit.commands.tui import build_app
+from cockpit.cli.tui import build_app
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
-from cockpit.ui.confirm import ConfirmScreen
+from cockpit.ui.screens.confirm import ConfirmScreen
 from test_ui_live import _args, row, until
 from ui_helpers import rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cockpit.cli import main
+from cockpit.cli.main import main
 from cockpit.errors import ConnectionProblem, UsageError
 from cockpit.ui.config import load_config
 from cockpit.ui.source import FixtureSource

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from cockpit.ui.actions import ActionRegistry, ChangePreview, PaneAction, Precondition
+from cockpit.ui.actions.registry import ActionRegistry, ChangePreview, PaneAction, Precondition
 from cockpit.ui.config import UiConfig
-from cockpit.ui.confirm import ConfirmScreen
-from cockpit.ui.help import HelpScreen
+from cockpit.ui.screens.confirm import ConfirmScreen
+from cockpit.ui.screens.help import HelpScreen
 from ui_helpers import make_app, rows, settle
 
 

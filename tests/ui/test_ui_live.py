@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cockpit.commands.tui import build_app
+from cockpit.cli.tui import build_app
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for

@@ -6,9 +6,9 @@ from __future__ import annotations
 from cockpit.controllers.base import Progress
 from cockpit.domain.steps import NodeProgress, State, Step
 from cockpit.ui.board import LOG_LINES
-from cockpit.ui.confirm import ConfirmScreen
-from cockpit.ui.prompt import PromptScreen
-from cockpit.ui.wiring_upgrade import clean_version
+from cockpit.ui.screens.confirm import ConfirmScreen
+from cockpit.ui.screens.prompt import PromptScreen
+from cockpit.ui.actions.upgrade import clean_version
 import ui_builders as b
 from ui_helpers import make_app, rows, settle
 

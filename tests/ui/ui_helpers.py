@@ -22,8 +22,8 @@ def make_app(objects=None, **kwargs) -> CockpitApp:
     kwargs.setdefault("clock", lambda: FROZEN_NOW)
     kwargs.setdefault("registry", None)
     if kwargs["registry"] is None:
-        from cockpit.ui.actions import ActionRegistry
-        from cockpit.ui.wiring import wire_actions
+        from cockpit.ui.actions.registry import ActionRegistry
+        from cockpit.ui.actions.common import wire_actions
 
         kwargs["registry"] = wire_actions(ActionRegistry())
     return CockpitApp(source, **kwargs)

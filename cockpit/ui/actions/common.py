@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.ui.actions import REGISTRY, ActionContext, ActionRegistry, PaneAction, Precondition
+from cockpit.ui.actions.registry import REGISTRY, ActionContext, ActionRegistry, PaneAction, Precondition
 
 
 async def _rollout_status(ctx: ActionContext, _preview: Any, _report: Any) -> str:
@@ -70,9 +70,9 @@ BUILTIN = (
 
 def wire_actions(registry: ActionRegistry | None = None) -> ActionRegistry:
     """Register the built-in and the controllers' actions and return the registry."""
-    from cockpit.ui.wiring_nodes import NODE_ACTIONS
-    from cockpit.ui.wiring_traffic import TRAFFIC_ACTIONS
-    from cockpit.ui.wiring_upgrade import UPGRADE_ACTIONS
+    from cockpit.ui.actions.nodes import NODE_ACTIONS
+    from cockpit.ui.actions.traffic import TRAFFIC_ACTIONS
+    from cockpit.ui.actions.upgrade import UPGRADE_ACTIONS
 
     registry = registry if registry is not None else REGISTRY
     for action in (*BUILTIN, *TRAFFIC_ACTIONS, *NODE_ACTIONS, *UPGRADE_ACTIONS):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.ui.actions import ActionContext, ChangePreview, PaneAction, Precondition
-from cockpit.ui.wiring import require_kind
+from cockpit.ui.actions.registry import ActionContext, ChangePreview, PaneAction, Precondition
+from cockpit.ui.actions.common import require_kind
 
 
 def drain_options() -> Any:

@@ -3,7 +3,7 @@
 Controllers (rollout undo, blue/green switch, weighted shift, drain, upgrade steps) are wired
 into the UI by registering a :class:`PaneAction`; the UI derives from the same table the pane
 key bindings (each with an id, so users can remap it), the footer, the help screen and the
-command palette. Nothing here imports a controller: wiring happens in ``cockpit.ui.wiring``.
+command palette. Nothing here imports a controller: wiring happens in ``cockpit.ui.actions.common``.
 
 Running an action (see :meth:`ActionRegistry.invoke` and ``CockpitApp.run_pane_action``):
 
@@ -166,5 +166,5 @@ def check_allowed(action: PaneAction, read_only: bool) -> None:
         raise ReadOnlyRefusal(f"read-only mode: {action.title} is refused (restart without --read-only)")
 
 
-# The default registry the app uses; cockpit.ui.wiring fills it.
+# The default registry the app uses; cockpit.ui.actions.common fills it.
 REGISTRY = ActionRegistry()

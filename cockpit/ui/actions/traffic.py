@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.ui.actions import ActionContext, ChangePreview, PaneAction
-from cockpit.ui.wiring import checks_of, require_kind, target_of
+from cockpit.ui.actions.registry import ActionContext, ChangePreview, PaneAction
+from cockpit.ui.actions.common import checks_of, require_kind, target_of
 
 
 async def _preview_switch(ctx: ActionContext) -> ChangePreview:

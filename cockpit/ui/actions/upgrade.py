@@ -19,9 +19,9 @@ from rich.text import Text
 from cockpit.domain.steps import State, Step, progress_from_annotations
 from cockpit.domain.upgrade import fmt, parse_version
 from cockpit.errors import CockpitError
-from cockpit.ui.actions import ActionContext, ChangePreview, PaneAction, Precondition, Prompt
+from cockpit.ui.actions.registry import ActionContext, ChangePreview, PaneAction, Precondition, Prompt
 from cockpit.ui.board import status_words
-from cockpit.ui.prompt import TextScreen
+from cockpit.ui.screens.prompt import TextScreen
 
 
 def session(ctx: ActionContext) -> Any:
@@ -160,7 +160,7 @@ async def _run_resume(ctx: ActionContext, _preview: Any, _report: Any) -> str:
 
 
 async def _preview_skip(ctx: ActionContext) -> ChangePreview:
-    from cockpit.ui.wiring import require_kind
+    from cockpit.ui.actions.common import require_kind
 
     require_kind(ctx, "node")
     node = ctx.record

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from cockpit.ui.actions import ActionRegistry
+from cockpit.ui.actions.registry import ActionRegistry
 from cockpit.ui.themes import semantic_colour
 
 Cells = tuple[Any, ...]

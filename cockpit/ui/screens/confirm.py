@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Log, Static
 
-from cockpit.ui.actions import ChangePreview
+from cockpit.ui.actions.registry import ChangePreview
 
 Runner = Callable[[Callable[[Any], None]], Awaitable[Any]]
 

@@ -1,6 +1,6 @@
 """Small modal screens for actions: ask for one value (strictly validated), show a text report.
 
-:class:`PromptScreen` asks an action's :class:`~cockpit.ui.actions.Prompt` (the upgrade's
+:class:`PromptScreen` asks an action's :class:`~cockpit.ui.actions.registry.Prompt` (the upgrade's
 target version) and dismisses with the validated value, or None when cancelled.
 :class:`TextScreen` shows lines (the upgrade plan, refusals included) until dismissed; a
 read-only action returns one and the app pushes it.
@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from cockpit.errors import CockpitError
-from cockpit.ui.actions import Prompt
+from cockpit.ui.actions.registry import Prompt
 
 
 class PromptScreen(ModalScreen[str | None]):

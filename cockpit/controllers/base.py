@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Literal
 
+from cockpit.domain.selectors import LabelSelector
 from cockpit.errors import CockpitError
 
 Level = Literal["info", "warn", "error", "ok"]
@@ -148,10 +149,7 @@ def labels_match(labels: dict[str, str] | None, selector: dict[str, str] | None)
 
     An empty selector matches nothing here: a Service without a selector selects no pods.
     """
-    if not selector:
-        return False
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in selector.items())
+    return LabelSelector.from_map(selector).matches(labels)
 
 
 def selector_string(selector: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ record; ``WIRE_TYPES`` / ``CONVERTERS`` map a kind plural to its wire struct and
 from __future__ import annotations
 
 from cockpit.domain import _wire as w
+from cockpit.domain.selectors import NOTHING, LabelSelector
 from cockpit.domain.records import (
     BackendRef,
     Condition,
@@ -16,7 +17,6 @@ from cockpit.domain.records import (
     EndpointSliceRecord,
     EventRecord,
     HTTPRouteRecord,
-    LabelSelector,
     LeaseRecord,
     NodeRecord,
     PdbRecord,
@@ -53,10 +53,10 @@ def _revision(annotations: dict[str, str] | None) -> int:
 
 
 def _selector(sel: w.Selector | None) -> LabelSelector:
-    if sel is None:
-        return LabelSelector()
-    exprs = tuple((e.key, e.operator, tuple(e.values or ())) for e in sel.match_expressions or ())
-    return LabelSelector(sel.match_labels or {}, exprs)
+    try:
+        return LabelSelector.from_spec(sel)
+    except ValueError:
+        return NOTHING  # the apiserver rejects such a selector; reading it as "none" is the safe side
 
 
 def _containers(spec: w.PodSpec | None) -> tuple[Container, ...]:

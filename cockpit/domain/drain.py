@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
+from cockpit.domain.selectors import LabelSelector
+
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 CORDONED_BY = "cockpit.dev/cordoned-by"
 
@@ -191,36 +193,6 @@ def daemonset_keys(pods: list[dict]) -> set[str]:
     return keys
 
 
-# --------------------------------------------------------------------------- label selectors
-
-
-def selector_matches(selector: dict | None, labels: dict[str, str] | None) -> bool:
-    """A LabelSelector (matchLabels + matchExpressions) against labels.
-
-    As for PDBs in policy/v1: a null selector matches nothing, an empty one matches everything.
-    """
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    return all(_expression_matches(expr, labels) for expr in selector.get("matchExpressions") or [])
-
-
-def _expression_matches(expr: dict, labels: dict[str, str]) -> bool:
-    key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    return False
-
-
 # --------------------------------------------------------------------------- PDB impact
 
 
@@ -266,7 +238,7 @@ def pdbs_for_pod(pod: dict, pdbs: list[dict]) -> list[dict]:
     """The PDBs in the pod's namespace whose selector matches it."""
     meta = pod.get("metadata", {})
     return [p for p in pdbs if p["metadata"].get("namespace") == meta.get("namespace")
-            and selector_matches((p.get("spec") or {}).get("selector"), meta.get("labels"))]
+            and LabelSelector.from_spec((p.get("spec") or {}).get("selector")).matches(meta.get("labels"))]
 
 
 def pdb_impacts(evicting: list[dict], pdbs: list[dict]) -> list[PdbImpact]:

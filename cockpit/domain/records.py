@@ -11,8 +11,8 @@ pod decodes ~3.5x faster than ``json.loads`` alone and ~33x faster than the offi
 client's model deserialisation.
 
 Entry points: :func:`decode` (dict -> record), :func:`decode_json` (bytes -> record),
-:func:`decode_list` and :func:`decode_watch_event` (used by the informers), and
-:func:`selector_matches` (label selectors with matchLabels/matchExpressions).
+:func:`decode_list` and :func:`decode_watch_event` (used by the informers). Selectors are
+:class:`cockpit.domain.selectors.LabelSelector`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import msgspec
 from msgspec import Struct
 
 from cockpit.domain import _wire as w
+from cockpit.domain.selectors import NOTHING, LabelSelector
 
 IntOrStr = int | str | None
 
@@ -46,13 +47,6 @@ class Record(Struct, frozen=True, kw_only=True):
     def key(self) -> str:
         """``namespace/name`` for namespaced objects, ``name`` for cluster-scoped ones."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-
-class LabelSelector(Struct, frozen=True):
-    """A metav1.LabelSelector: ``match_labels`` plus ``(key, operator, values)`` expressions."""
-
-    match_labels: dict[str, str] = {}
-    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 class Condition(Struct, frozen=True):
@@ -157,7 +151,7 @@ class DeploymentRecord(Record, frozen=True, kw_only=True):
     progress_deadline_seconds: int | None = None
     min_ready_seconds: int = 0
     revision: int = 0
-    selector: LabelSelector = LabelSelector()
+    selector: LabelSelector = NOTHING
     template_labels: dict[str, str] = {}
     containers: tuple[Container, ...] = ()
     conditions: tuple[Condition, ...] = ()
@@ -181,7 +175,7 @@ class ReplicaSetRecord(Record, frozen=True, kw_only=True):
     status_replicas: int = 0
     ready_replicas: int = 0
     available_replicas: int = 0
-    selector: LabelSelector = LabelSelector()
+    selector: LabelSelector = NOTHING
     template_labels: dict[str, str] = {}
     containers: tuple[Container, ...] = ()
 
@@ -208,6 +202,11 @@ class ServiceRecord(Record, frozen=True, kw_only=True):
     selector: dict[str, str] = {}
     ports: tuple[ServicePort, ...] = ()
     cluster_ip: str = ""
+
+    @property
+    def label_selector(self) -> LabelSelector:
+        """The selector as a matcher; a Service without one selects no pods."""
+        return LabelSelector.from_map(self.selector)
 
 
 class Endpoint(Struct, frozen=True):
@@ -242,7 +241,7 @@ class PdbRecord(Record, frozen=True, kw_only=True):
 
     min_available: IntOrStr = None
     max_unavailable: IntOrStr = None
-    selector: LabelSelector = LabelSelector()
+    selector: LabelSelector = NOTHING
     current_healthy: int = 0
     desired_healthy: int = 0
     disruptions_allowed: int = 0
@@ -301,35 +300,6 @@ class HTTPRouteRecord(Record, frozen=True, kw_only=True):
     parent_refs: tuple[str, ...] = ()
     hostnames: tuple[str, ...] = ()
     rules: tuple[RouteRule, ...] = ()
-
-
-# ----- selectors ---------------------------------------------------------------------------
-
-
-def selector_matches(selector: LabelSelector | dict[str, str], labels: dict[str, str]) -> bool:
-    """Whether ``labels`` satisfy a LabelSelector or a plain map selector (Service style).
-
-    An empty selector matches everything (as for PDBs and Deployments); callers that need
-    "empty selects nothing" (Services) must check that themselves.
-    """
-    if isinstance(selector, dict):
-        return all(labels.get(k) == v for k, v in selector.items())
-    if not all(labels.get(k) == v for k, v in selector.match_labels.items()):
-        return False
-    return all(_expression_matches(expr, labels) for expr in selector.match_expressions)
-
-
-def _expression_matches(expr: tuple[str, str, tuple[str, ...]], labels: dict[str, str]) -> bool:
-    key, operator, values = expr
-    if operator == "In":
-        return key in labels and labels[key] in values
-    if operator == "NotIn":
-        return key not in labels or labels[key] not in values
-    if operator == "Exists":
-        return key in labels
-    if operator == "DoesNotExist":
-        return key not in labels
-    return False  # unknown operators select nothing, like the apiserver rejects them
 
 
 # ----- decoding ----------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from cockpit.domain.records import (
     HTTPRouteRecord,
     PodRecord,
     ServiceRecord,
-    selector_matches,
 )
 from cockpit.domain.rollout import rollout_status
+from cockpit.domain.selectors import LabelSelector
 
 DEFAULT_LABEL_KEYS: tuple[str, ...] = ("color", "slot", "version")
 
@@ -128,11 +128,11 @@ def pair_label(service: ServiceRecord, deployments: Iterable[DeploymentRecord],
     for key in label_keys:
         if key not in selector:
             continue
-        rest = {k: v for k, v in selector.items() if k != key}
+        rest = LabelSelector({k: v for k, v in selector.items() if k != key})
         by_value: dict[str, list[DeploymentRecord]] = {}
         for dep in candidates:
             labels = dep.template_labels
-            if key in labels and selector_matches(rest, labels):
+            if key in labels and rest.matches(labels):
                 by_value.setdefault(labels[key], []).append(dep)
         if len(by_value) >= 2:
             return key, by_value
@@ -176,8 +176,8 @@ def _slot(
     endpoints: list[Endpoint],
     pods_by_uid: dict[str, PodRecord],
 ) -> Slot:
-    selector = {**svc.selector, key: value}
-    ready = sum(1 for p in pods if p.ready and not p.terminating and selector_matches(selector, p.labels))
+    selector = LabelSelector.from_map({**svc.selector, key: value})
+    ready = sum(1 for p in pods if p.ready and not p.terminating and selector.matches(p.labels))
     ready_endpoints = sum(
         1 for e in endpoints if e.ready and _endpoint_label(e, key, pods_by_uid) == value
     )

@@ -140,17 +140,24 @@ def test_pdb_lease_route():
     assert [(b.name, b.weight) for b in route.rules[0].backends] == [("a", 0), ("b", 1)]
 
 
-@pytest.mark.parametrize("selector,labels,ok", [
-    ({"app": "web"}, {"app": "web", "x": "y"}, True),
-    ({"app": "web"}, {"app": "api"}, False),
-    (r.LabelSelector({"app": "web"}, (("tier", "In", ("a", "b")),)), {"app": "web", "tier": "a"}, True),
-    (r.LabelSelector({}, (("tier", "NotIn", ("a",)),)), {}, True),
-    (r.LabelSelector({}, (("tier", "Exists", ()),)), {}, False),
-    (r.LabelSelector({}, (("tier", "DoesNotExist", ()),)), {}, True),
-    (r.LabelSelector(), {"anything": "x"}, True),
+@pytest.mark.parametrize("spec,labels,ok", [
+    ({"selector": {"matchLabels": {"app": "web"},
+                   "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]}},
+     {"app": "web", "tier": "a"}, True),
+    ({"selector": {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["a"]}]}}, {}, True),
+    ({"selector": {"matchExpressions": [{"key": "tier", "operator": "Exists"}]}}, {}, False),
+    ({"selector": {}}, {"anything": "x"}, True),
+    ({}, {"anything": "x"}, False),
+    ({"selector": {"matchExpressions": [{"key": "tier", "operator": "Bogus"}]}}, {"tier": "a"}, False),
 ])
-def test_selector_matches(selector, labels, ok):
-    assert r.selector_matches(selector, labels) is ok
+def test_decoded_pdb_selector(spec, labels, ok):
+    pdb = r.decode("poddisruptionbudgets", {"metadata": {"name": "p", "uid": "u"}, "spec": spec})
+    assert pdb.selector.matches(labels) is ok
+
+
+def test_service_without_selector_selects_nothing():
+    svc = r.decode("services", {"metadata": {"name": "s", "uid": "u"}, "spec": {}})
+    assert not svc.label_selector.matches({"app": "web"})
 
 
 def test_wrong_types_raise_validation_errors():

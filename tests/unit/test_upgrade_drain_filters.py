@@ -86,14 +86,6 @@ def test_terminating_pods_skipped_only_past_skip_wait_timeout():
     assert skipped.skipped[0].reason == "terminating"
 
 
-def test_selector_matching():
-    sel = {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "color", "operator": "In", "values": ["blue"]}]}
-    assert d.selector_matches(sel, {"app": "web", "color": "blue"})
-    assert not d.selector_matches(sel, {"app": "web", "color": "green"})
-    assert d.selector_matches({}, {"x": "y"})
-    assert not d.selector_matches(None, {"x": "y"})
-
-
 def pdb(name, allowed, current=3, desired=2, labels=None, ns="shop"):
     return {"metadata": {"name": name, "namespace": ns},
             "spec": {"selector": {"matchLabels": labels or {"app": "web"}}},

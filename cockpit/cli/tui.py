@@ -71,6 +71,7 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
     Raises:
         UsageError / ConnectionProblem: bad config file, kubeconfig or context (one line).
     """
+    from cockpit.controllers.driver import Services
     from cockpit.controllers.guard import ActionGuard
     from cockpit.journal import Journal
     from cockpit.kube.config import load_cluster_config
@@ -88,7 +89,9 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
                 "ssh_config": args.ssh_config}
     return CockpitApp(source, config=ui_config, read_only=read_only, theme=args.theme,
                       context=cluster.context, namespace=args.namespace, services=services,
-                      registry=wire_actions())
+                      registry=wire_actions(),
+                      ops=Services(source.client, journal, cluster.context, cluster.user or None, read_only,
+                                   cluster.namespace or "default"))
 
 
 def run_tui(args: argparse.Namespace, headless: bool = False) -> int:

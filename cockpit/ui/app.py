@@ -22,11 +22,14 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.controllers.driver import Driver, Services
+from cockpit.controllers.operation import Result
 from cockpit.errors import CockpitError
 from cockpit.ui.actions.registry import PANES, REGISTRY, ActionContext, ActionRegistry, check_allowed
 from cockpit.ui.commands import CockpitCommands
 from cockpit.ui.config import UiConfig
 from cockpit.ui.screens.confirm import ConfirmScreen
+from cockpit.ui.screens.operation import OperationScreen
 from cockpit.ui.screens.help import HelpScreen
 from cockpit.ui.panes.base import Pane
 from cockpit.ui.panes.events import EventsPane
@@ -69,7 +72,8 @@ class CockpitApp(App[int]):
     def __init__(self, source: Any, *, config: UiConfig | None = None, read_only: bool = False,
                  theme: str | None = None, context: str = "", namespace: str | None = None,
                  clock: Callable[[], datetime] | None = None, registry: ActionRegistry | None = None,
-                 services: dict[str, Any] | None = None, themes: ThemeSet | None = None) -> None:
+                 services: dict[str, Any] | None = None, themes: ThemeSet | None = None,
+                 ops: Services | None = None) -> None:
         super().__init__()
         self.source = source
         self.ui_config = config or UiConfig()
@@ -80,6 +84,7 @@ class CockpitApp(App[int]):
         self.registry = registry if registry is not None else REGISTRY
         self.services = {"config": self.ui_config, **(services or {})}
         self.services.setdefault("upgrade", UpgradeSession(self))
+        self.ops = ops
         self.theme_set = themes if themes is not None else load_themes()
         self._wanted_theme = theme or self.ui_config.theme
         self.banner_text = ""
@@ -340,7 +345,7 @@ class CockpitApp(App[int]):
         pane = self._pane_for(action.pane)
         ctx = ActionContext(action.pane, pane.selected_key() if pane else None,
                             pane.selected_record(self.cache) if pane else None,
-                            {**self.services, "cache": self.cache}, self.read_only)
+                            {**self.services, "cache": self.cache}, self.read_only, ops=self.ops)
         if action.needs_row and ctx.row_key is None:
             self.notify(f"{action.title}: select a row first", severity="warning")
             return
@@ -392,6 +397,9 @@ class CockpitApp(App[int]):
         return self.current_pane() if pane_id == "global" else self.pane(pane_id)
 
     async def _dispatch(self, action: Any, ctx: ActionContext) -> None:
+        if action.operation is not None:
+            self.run_operation(action, ctx)
+            return
         if not action.mutating or not action.confirm:
             self._run_unconfirmed_action(action, ctx)
             return
@@ -401,6 +409,22 @@ class CockpitApp(App[int]):
             self.show_banner(f"{action.title}: {exc}")
             return
         self.push_screen(ConfirmScreen(preview, lambda report: action.run(ctx, preview, report)))
+
+    def run_operation(self, action: Any, ctx: ActionContext) -> OperationScreen:
+        """Run the action's operation through the driver on an OperationScreen."""
+
+        async def job(screen: OperationScreen) -> Result:
+            operation = action.operation(ctx)
+            driver = Driver(ctx.require_ops(), screen.ask, screen.report)
+            return await driver.run(operation)
+
+        def closed(_result: Result | None) -> None:
+            if screen.failed and screen.plan is None:
+                self.show_banner(f"{action.title}: {screen.failed}")
+
+        screen = OperationScreen(action.title, job)
+        self.push_screen(screen, closed)
+        return screen
 
     @work(group="action", exit_on_error=False)
     async def _run_unconfirmed_action(self, action: Any, ctx: ActionContext) -> None:

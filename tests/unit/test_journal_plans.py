@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from cockpit.controllers import switch
-from cockpit.cli.rollout import parse_plan, parse_weights
+from cockpit.cli.traffic import parse_plan, parse_weights
 from cockpit.controllers.shift import HTTPRouteRouter, IngressCanaryRouter, ingress_pair, pick_roles
 from cockpit.errors import UsageError
 

@@ -1,18 +1,15 @@
 """The action registry: every key action and palette command in one table.
 
-Controllers (rollout undo, blue/green switch, weighted shift, drain, upgrade steps) are wired
-into the UI by registering a :class:`PaneAction`; the UI derives from the same table the pane
-key bindings (each with an id, so users can remap it), the footer, the help screen and the
-command palette. Nothing here imports a controller: wiring happens in ``cockpit.ui.actions.common``.
+Operations (rollout undo, blue/green switch, weighted shift, drain, upgrade controls) are wired
+into the UI by registering a :class:`PaneAction` whose ``operation(ctx)`` builds the operation
+for the selected row; the UI derives from the same table the pane key bindings (each with an
+id, so users can remap it), the footer, the help screen and the command palette. The families
+live next to this module (``rollout``, ``traffic``, ``nodes``, ``upgrade``).
 
-Running an action (see :meth:`ActionRegistry.invoke` and ``CockpitApp.run_pane_action``):
-
-1. read-only choke point: a ``mutating`` action is refused with a message in read-only mode;
-2. ``preview(ctx)`` (mutating actions) builds a :class:`ChangePreview`: the exact change,
-   the precondition results and the equivalent kubectl/ssh command;
-3. the ConfirmScreen shows it; a failed precondition disables "apply";
-4. ``run(ctx, preview, report)`` runs as an async worker, ``report(Progress)`` streams lines
-   into the same screen, and its return value (or exception) stays there until dismissed.
+Running a mutating action (``CockpitApp.run_pane_action``): read-only mode hides it
+(``check_action``) and the driver refuses it anyway; otherwise the OperationScreen runs the
+operation through the same driver as the CLI: preview, confirm, re-check, journal, apply,
+Kubernetes Event, result.
 """
 
 from __future__ import annotations
@@ -21,6 +18,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.controllers.driver import Services
+from cockpit.controllers.operation import Operation
 from cockpit.errors import ReadOnlyRefusal
 
 PANES = ("rollouts", "traffic", "nodes", "events")
@@ -69,6 +68,15 @@ class ActionContext:
     services: dict[str, Any]
     read_only: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    ops: Services | None = None
+
+    def require_ops(self) -> Services:
+        """The driver's services; a cockpit without a cluster connection cannot act."""
+        if self.ops is None:
+            from cockpit.errors import CockpitError
+
+            raise CockpitError("no cluster connection: this cockpit cannot act")
+        return self.ops
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ Reporter = Callable[[Any], None]
 PreviewFn = Callable[[ActionContext], Awaitable[ChangePreview]]
 PromptFn = Callable[[ActionContext], Awaitable[Prompt]]
 RunFn = Callable[..., Awaitable[Any]]
+OperationFn = Callable[[ActionContext], Operation[Any]]
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class PaneAction:
         confirm: show the ConfirmScreen (mutating actions that only steer a running controller,
             like pause, set False: they still pass the read-only choke point and journal).
         prompt: ``async prompt(ctx) -> Prompt`` asked (with an Input screen) before the preview.
+        operation: ``operation(ctx) -> Operation``; the driver runs it on the OperationScreen.
     """
 
     id: str
@@ -116,16 +126,19 @@ class PaneAction:
     pane: str
     key: str | None
     mutating: bool
-    run: RunFn
+    run: RunFn | None = None
     preview: PreviewFn | None = None
     needs_row: bool = True
     description: str = ""
     confirm: bool = True
     prompt: PromptFn | None = None
+    operation: OperationFn | None = None
 
     def __post_init__(self) -> None:
-        if self.mutating and self.preview is None:
-            raise ValueError(f"mutating action {self.id} needs a preview")
+        if self.mutating and self.preview is None and self.operation is None:
+            raise ValueError(f"mutating action {self.id} needs an operation")
+        if self.run is None and self.operation is None:
+            raise ValueError(f"action {self.id} needs run or operation")
         if self.pane not in (*PANES, "global"):
             raise ValueError(f"action {self.id}: unknown pane {self.pane!r}")
 

@@ -71,11 +71,12 @@ BUILTIN = (
 def wire_actions(registry: ActionRegistry | None = None) -> ActionRegistry:
     """Register the built-in and the controllers' actions and return the registry."""
     from cockpit.ui.actions.nodes import NODE_ACTIONS
+    from cockpit.ui.actions.rollout import ROLLOUT_ACTIONS
     from cockpit.ui.actions.traffic import TRAFFIC_ACTIONS
     from cockpit.ui.actions.upgrade import UPGRADE_ACTIONS
 
     registry = registry if registry is not None else REGISTRY
-    for action in (*BUILTIN, *TRAFFIC_ACTIONS, *NODE_ACTIONS, *UPGRADE_ACTIONS):
+    for action in (*BUILTIN, *ROLLOUT_ACTIONS, *TRAFFIC_ACTIONS, *NODE_ACTIONS, *UPGRADE_ACTIONS):
         if registry.get(action.id) is None:
             registry.register(action)
     return registry

@@ -1,4 +1,4 @@
-"""Pane actions for F's controllers: rollout undo, blue/green switch, weighted shift and abort."""
+"""Traffic pane actions: blue/green switch, weighted shift and abort."""
 
 from __future__ import annotations
 
@@ -21,22 +21,6 @@ async def _run_switch(ctx: ActionContext, preview: ChangePreview, report: Any) -
     from cockpit.controllers.switch import SwitchController
 
     result = await SwitchController(ctx.services["client"], ctx.services["guard"], report).switch(preview.data["plan"])
-    return result.message
-
-
-async def _preview_undo(ctx: ActionContext) -> ChangePreview:
-    from cockpit.controllers.rollout import RolloutController
-
-    plan = await RolloutController(ctx.services["client"], ctx.services["guard"]).plan_undo(target_of(ctx))
-    return ChangePreview(f"undo rollout of {plan.target} to revision {plan.to_revision}", plan.target,
-                         plan.before_text, plan.after_text, plan.command, (), {"plan": plan})
-
-
-async def _run_undo(ctx: ActionContext, preview: ChangePreview, report: Any) -> str:
-    from cockpit.controllers.rollout import RolloutController
-
-    plan = preview.data["plan"]
-    result = await RolloutController(ctx.services["client"], ctx.services["guard"], report).undo(plan.target, plan=plan)
     return result.message
 
 
@@ -91,8 +75,6 @@ async def _run_abort(ctx: ActionContext, preview: ChangePreview, report: Any) ->
 
 
 TRAFFIC_ACTIONS = (
-    PaneAction("rollout.undo", "rollout: undo", "rollouts", "u", mutating=True, run=_run_undo,
-               preview=_preview_undo, description="roll the selected Deployment back to its previous revision"),
     PaneAction("traffic.switch", "traffic: switch colour", "traffic", "s", mutating=True, run=_run_switch,
                preview=_preview_switch, description="point the selected Service at its other colour (verified)"),
     PaneAction("traffic.shift", "traffic: shift 10% to canary", "traffic", "plus", mutating=True, run=_run_shift,

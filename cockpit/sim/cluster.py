@@ -2,7 +2,7 @@
 
 Controllers are fed by one store listener (O(1) work per change: index updates and enqueues)
 and run as tasks on the loop that owns the store. Node "machines" are NodeRuntime objects that
-the SSH emulation (cockpit/sim/sshnodes.py) reads and changes: installed package versions,
+the SSH emulation (cockpit/sim/nodes/ssh.py) reads and changes: installed package versions,
 held packages, OS, kernel and whether the kubelet runs.
 """
 
@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from cockpit.sim.ctl_base import Index
-from cockpit.sim.events_sim import EventRecorder
+from cockpit.sim.controllers.base import Index
+from cockpit.sim.controllers.events import EventRecorder
 from cockpit.sim.objects import iso, key_of
 
 log = logging.getLogger("cockpit.sim")
@@ -174,26 +174,26 @@ class SimCluster:
 
     def set_control_plane_version(self, version: str, node: str | None = None) -> None:
         """``kubeadm upgrade apply``: move /version and the static pods (of ``node``, or of every cp node)."""
-        from cockpit.sim import ctl_system
+        from cockpit.sim.controllers import system
 
         self._version = version.lstrip("v")
         nodes = [node] if node else [n for n, rt in self.runtimes.items() if rt.control_plane]
         for name in nodes:
             self.runtimes[name].config_version = self._version
-            ctl_system.refresh_static_pods(self, name)
+            system.refresh_static_pods(self, name)
         if all(rt.config_version == self._version for rt in self.runtimes.values() if rt.control_plane):
-            ctl_system.upgrade_addons(self)
+            system.upgrade_addons(self)
 
     def upgrade_node_config(self, node: str) -> None:
         """``kubeadm upgrade node``: static pods (cp nodes) and kubelet config follow the cluster version."""
-        from cockpit.sim import ctl_system
+        from cockpit.sim.controllers import system
 
         rt = self.runtimes[node]
         rt.config_version = self._version
         if rt.control_plane:
-            ctl_system.refresh_static_pods(self, node)
+            system.refresh_static_pods(self, node)
             if all(r.config_version == self._version for r in self.runtimes.values() if r.control_plane):
-                ctl_system.upgrade_addons(self)
+                system.upgrade_addons(self)
 
     def restart_kubelet(self, node: str) -> None:
         """``systemctl restart kubelet``: NotReady briefly, then Ready with the installed kubelet version."""
@@ -228,14 +228,14 @@ class SimCluster:
 
     def node_ip(self, node: str) -> str:
         """InternalIP of a node."""
-        from cockpit.sim.ctl_nodes import node_ip
+        from cockpit.sim.controllers.nodes import node_ip
 
         rt = self.runtimes.get(node)
         return node_ip(rt.index if rt else 0)
 
     def alloc_pod_ip(self, node: str) -> str:
         """Next pod IP from the node's pod CIDR."""
-        from cockpit.sim.ctl_nodes import pod_cidr
+        from cockpit.sim.controllers.nodes import pod_cidr
 
         rt = self.runtimes.get(node)
         base = pod_cidr(rt.index if rt else 0).rsplit(".", 1)[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cockpit.sim.faults import Faults
-from cockpit.sim.server import SimServer
+from cockpit.sim.api.server import SimServer
 from cockpit.sim.store import ObjectStore
 
 
@@ -75,7 +75,7 @@ class Simulator:
 
     async def _start_ssh(self) -> None:
         try:
-            from cockpit.sim.sshnodes import start_ssh_nodes
+            from cockpit.sim.nodes.ssh import start_ssh_nodes
         except ImportError:
             return
         self.ssh = await start_ssh_nodes(self.cluster, self.options.state_dir)
@@ -115,7 +115,7 @@ def _make_clock(speed: float):
 def _make_cluster(opts: SimOptions, store: ObjectStore, clock, faults: Faults):
     if opts.cluster_factory is not None:
         return opts.cluster_factory(store, clock, faults)
-    from cockpit.sim.cluster import SimCluster  # B's module; imported late so the server works alone
+    from cockpit.sim.cluster import SimCluster  # late: a cluster_factory replaces it
     return SimCluster(store, clock, faults, version=opts.version, scenario=opts.scenario,
                       nodes=opts.nodes, pods_per_node=opts.pods_per_node)
 

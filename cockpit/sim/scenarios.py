@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from cockpit.sim import ctl_system
-from cockpit.sim.ctl_system import namespaces
+from cockpit.sim.controllers import system
+from cockpit.sim.controllers.system import namespaces
 from cockpit.sim.objects import pod_is_ready
 
 SEED_SPEED = 0.01  # the demo is seeded in fast-forward, then runs at the configured speed
@@ -27,14 +27,14 @@ DEMO_WORKERS = [(f"worker-{i}", "rhel" if i == 6 else "debian") for i in range(1
 async def seed(cluster) -> None:
     """Seed ``cluster.scenario`` and wait until it has settled."""
     if cluster.node_count is not None or cluster.scenario == "synthetic":
-        from cockpit.sim.ctl_synthetic import seed_synthetic
+        from cockpit.sim.controllers.synthetic import seed_synthetic
 
         await seed_synthetic(cluster, cluster.node_count or 10, cluster.pods_per_node or 30)
     elif cluster.scenario == "demo":
         await seed_demo(cluster)
     elif cluster.scenario == "empty":
         namespaces(cluster)
-        ctl_system.system_layer(cluster, DEMO_CP[:1], [("worker-1", "debian")])
+        system.system_layer(cluster, DEMO_CP[:1], [("worker-1", "debian")])
     else:
         raise ValueError(f"unknown scenario {cluster.scenario!r} (known: demo, synthetic, empty)")
 
@@ -57,7 +57,7 @@ async def seed_demo(cluster) -> None:
     cluster.seed_age_days = 87
     with cluster.clock.fast_forward(SEED_SPEED):
         namespaces(cluster, ("shop",))
-        ctl_system.system_layer(cluster, DEMO_CP, DEMO_WORKERS)
+        system.system_layer(cluster, DEMO_CP, DEMO_WORKERS)
         cluster.seed_age_days = 12  # what the controllers create while seeding: the last restart
         shop(cluster)
         names = ["web-blue", "web-green", "checkout", "api-stable", "api-canary"]
@@ -135,7 +135,7 @@ def service(name: str, ns: str, selector: dict, labels: dict | None = None) -> d
 def shop(cluster) -> None:
     """Namespace ``shop``: web blue/green, checkout, api stable/canary with an HTTPRoute."""
     def create(resource: str, obj: dict) -> dict:
-        return cluster.store.create(resource, ctl_system.aged(cluster, obj, days=12))
+        return cluster.store.create(resource, system.aged(cluster, obj, days=12))
     for color, image in (("blue", "registry.example/web:1.4.0"), ("green", "registry.example/web:1.5.0")):
         create("deployments", deployment(f"web-{color}", "shop", {"app": "web", "color": color}, image, 3))
     create("services", service("web", "shop", {"app": "web", "color": "blue"}, {"app": "web"}))

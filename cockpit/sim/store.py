@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from cockpit.sim.defaults import apply_defaults
 from cockpit.sim.errors import ApiError, already_exists, conflict, invalid, not_found
 from cockpit.sim.resources import RESOURCES
 
@@ -122,7 +123,6 @@ class ObjectStore:
         self.now = now or (lambda: datetime.now(UTC))
         self._tables = {name: _Table(window) for name in RESOURCES}
         self._listeners: list[Listener] = []
-        self._defaults = None
 
     # ------------------------------------------------------------------ reading
 
@@ -332,15 +332,8 @@ class ObjectStore:
                 log.exception("store listener %r failed on %s %s", fn, event.type, event.resource)
 
     def apply_defaults(self, resource: str, obj: dict) -> None:
-        """Server-side defaulting (B's cockpit.sim.defaults, if present), in place and idempotent."""
-        if self._defaults is None:
-            try:
-                from cockpit.sim.defaults import apply_defaults
-            except ImportError:  # B's module not there yet: store objects as given
-                apply_defaults = False
-            self._defaults = apply_defaults
-        if self._defaults:
-            self._defaults(resource, obj)
+        """Server-side defaulting, in place and idempotent."""
+        apply_defaults(resource, obj)
 
 
 def intern_strings(node) -> None:

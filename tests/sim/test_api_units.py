@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cockpit.sim.errors import ApiError
-from cockpit.sim.patch import json_patch, merge_patch, strategic_merge
-from cockpit.sim.selectors import parse_field_selector, parse_label_selector
+from cockpit.sim.api.patch import json_patch, merge_patch, strategic_merge
+from cockpit.sim.api.selectors import parse_field_selector, parse_label_selector
 from cockpit.sim.store import ObjectStore
-from cockpit.sim.tables import human_duration
+from cockpit.sim.api.tables import human_duration
 
 
 def _pod(name: str, ns: str = "a", **labels) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.sim import ctl_system
+from cockpit.sim.controllers import system
 from cockpit.sim.objects import condition, pod_is_active, pod_is_ready
 
 
@@ -46,7 +46,7 @@ def test_daemonset_runs_one_pod_per_node_including_new_ones(sim, wait_for):
         return sim.call(lambda: sorted(p["spec"]["nodeName"] for p in sim.store.list("pods", "kube-system")
                                        if p["metadata"]["name"].startswith("kube-proxy-") and pod_is_active(p)))
     assert len(proxies()) == 9 and len(set(proxies())) == 9
-    sim.call(lambda: ctl_system.add_node(sim.cluster, "worker-7", 9, control_plane=False))
+    sim.call(lambda: system.add_node(sim.cluster, "worker-7", 9, control_plane=False))
     wait_for(lambda: "worker-7" in proxies(), timeout=5)
     ds = sim.call(lambda: sim.store.get("daemonsets", "kube-system", "kube-proxy"))
     wait_for(lambda: sim.call(lambda: sim.store.get("daemonsets", "kube-system", "kube-proxy"))["status"]

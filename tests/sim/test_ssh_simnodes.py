@@ -15,7 +15,7 @@ import pytest
 
 from cockpit.sim.clock import SimClock
 from cockpit.sim.faults import Faults
-from cockpit.sim.sshnodes import start_ssh_nodes
+from cockpit.sim.nodes.ssh import start_ssh_nodes
 from cockpit.sim.store import ObjectStore
 from cockpit.ssh import CommandTimeout, HostKeyChanged, HostKeyUnknown, SshDropped, SshPool, commands
 

@@ -10,11 +10,11 @@ from aiohttp import web
 
 from cockpit.sim.errors import bad_request, conflict
 from cockpit.sim.resources import RESOURCES, ResourceType
-from cockpit.sim.server_rest import Target, current, dry_run, json_response, kubelet_owned, matcher, select
+from cockpit.sim.api.rest import Target, current, dry_run, json_response, kubelet_owned, matcher, select
 from cockpit.sim.store import decode, timestamp
 
 if TYPE_CHECKING:
-    from cockpit.sim.server import SimServer
+    from cockpit.sim.api.server import SimServer
 
 
 

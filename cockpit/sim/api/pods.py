@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from cockpit.sim.errors import ApiError, bad_request, success_status
-from cockpit.sim.selectors import selector_from_dict
-from cockpit.sim.server_delete import delete_now_or_gracefully
-from cockpit.sim.server_rest import Target, current, dry_run, json_response, read_json
+from cockpit.sim.api.selectors import selector_from_dict
+from cockpit.sim.api.delete import delete_now_or_gracefully
+from cockpit.sim.api.rest import Target, current, dry_run, json_response, read_json
 from cockpit.sim.store import timestamp
 
 if TYPE_CHECKING:
-    from cockpit.sim.server import SimServer
+    from cockpit.sim.api.server import SimServer
 
 EVICTION_REFUSED = "Cannot evict pod as it would violate the pod's disruption budget."
 

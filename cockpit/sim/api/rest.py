@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 import msgspec
 from aiohttp import web
 
-from cockpit.sim import tables
+from cockpit.sim.api import tables
 from cockpit.sim.errors import ApiError, bad_request, conflict, invalid, not_found
-from cockpit.sim.patch import json_patch, merge_patch, strategic_merge
+from cockpit.sim.api.patch import json_patch, merge_patch, strategic_merge
 from cockpit.sim.resources import ResourceType
-from cockpit.sim.selectors import (parse_field_selector, parse_label_selector, selector_from_dict,
+from cockpit.sim.api.selectors import (parse_field_selector, parse_label_selector, selector_from_dict,
                                    selector_to_string)
 from cockpit.sim.store import decode, encode
 
 if TYPE_CHECKING:
-    from cockpit.sim.server import SimServer
+    from cockpit.sim.api.server import SimServer
 
 JSON = "application/json"
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")

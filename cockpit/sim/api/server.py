@@ -2,7 +2,7 @@
 
 Routing is done by hand from the URL shape (``/api/v1/...``, ``/apis/<g>/<v>/...``) because the
 namespace/name/subresource grammar is easier to follow that way than as a route table. The verbs
-live in server_rest (CRUD, scale), server_watch (watch) and server_pods (eviction, log).
+live in rest (CRUD, scale), watch and pods (eviction, log), deletion in delete.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import time
 
 from aiohttp import web
 
-from cockpit.sim import discovery, openapi, server_delete, server_pods, server_rest, server_watch
+from cockpit.sim.api import delete, discovery, openapi, pods, rest, watch
+from cockpit.sim.api.rest import Target, json_response
 from cockpit.sim.errors import ApiError
 from cockpit.sim.faults import Faults
 from cockpit.sim.resources import lookup
-from cockpit.sim.server_rest import Target, json_response
 from cockpit.sim.store import ObjectStore, decode
 
 log = logging.getLogger(__name__)
@@ -38,29 +38,29 @@ def parse_target(path: str, query) -> Target:
     """Resolve ``/api/v1/...`` or ``/apis/g/v/...`` to a Target, or raise 404."""
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[0] == "api":
-        group, version, rest = "", parts[1], parts[2:]
+        group, version, segments = "", parts[1], parts[2:]
     elif len(parts) >= 3 and parts[0] == "apis":
-        group, version, rest = parts[1], parts[2], parts[3:]
+        group, version, segments = parts[1], parts[2], parts[3:]
     else:
         raise _not_found_path()
-    watch = server_watch.is_true(query.get("watch"))
-    if rest and rest[0] == "watch":
-        watch, rest = True, rest[1:]
+    watching = watch.is_true(query.get("watch"))
+    if segments and segments[0] == "watch":
+        watching, segments = True, segments[1:]
     namespace = None
-    if len(rest) >= 3 and rest[0] == "namespaces":
-        nested = lookup(group, version, rest[2])
+    if len(segments) >= 3 and segments[0] == "namespaces":
+        nested = lookup(group, version, segments[2])
         if nested is not None and nested.namespaced:
-            namespace, rest = rest[1], rest[2:]
-    if not rest or len(rest) > 3:
+            namespace, segments = segments[1], segments[2:]
+    if not segments or len(segments) > 3:
         raise _not_found_path()
-    rtype = lookup(group, version, rest[0])
+    rtype = lookup(group, version, segments[0])
     if rtype is None or (namespace is not None and not rtype.namespaced):
         raise _not_found_path()
-    name = rest[1] if len(rest) > 1 else None
-    sub = rest[2] if len(rest) > 2 else None
+    name = segments[1] if len(segments) > 1 else None
+    sub = segments[2] if len(segments) > 2 else None
     if sub is not None and rtype.subresource(sub) is None:
         raise _not_found_path()
-    return Target(rtype, namespace, name, sub, watch)
+    return Target(rtype, namespace, name, sub, watching)
 
 
 class SimServer:
@@ -75,7 +75,7 @@ class SimServer:
         self.host, self.port = host, port
         self._version = version
         self.bookmark_interval = bookmark_interval
-        self.watchers: set[server_watch.Watcher] = set()
+        self.watchers: set[watch.Watcher] = set()
         self.closing = False
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -229,15 +229,15 @@ class SimServer:
         if sub == "eviction":
             if method != "POST":
                 raise _method_not_allowed()
-            return await server_pods.evict(self, request, target)
+            return await pods.evict(self, request, target)
         if sub == "log":
             if method != "GET":
                 raise _method_not_allowed()
-            return await server_pods.pod_log(self, request, target)
+            return await pods.pod_log(self, request, target)
         if sub == "scale":
             if method not in ("GET", "PUT", "PATCH"):
                 raise _method_not_allowed()
-            return await server_rest.scale(self, request, target)
+            return await rest.scale(self, request, target)
         if target.name is None:
             return await self._collection(request, target)
         return await self._item(request, target)
@@ -246,20 +246,20 @@ class SimServer:
         method = request.method
         if method == "GET":
             if target.watch:
-                return await server_watch.serve_watch(self, request, target)
-            return server_rest.list_objects(self, request, target)
+                return await watch.serve_watch(self, request, target)
+            return rest.list_objects(self, request, target)
         if method == "POST":
-            return await server_rest.create_object(self, request, target)
+            return await rest.create_object(self, request, target)
         if method == "DELETE" and "deletecollection" in target.rtype.verbs:
-            return await server_delete.delete_collection(self, request, target)
+            return await delete.delete_collection(self, request, target)
         raise _method_not_allowed()
 
     async def _item(self, request: web.Request, target: Target) -> web.StreamResponse:
         method = request.method
         if target.watch and method == "GET":
-            return await server_watch.serve_watch(self, _name_selected(request, target), target)
-        handlers = {"GET": server_rest.get_object, "PUT": server_rest.update_object,
-                    "PATCH": server_rest.patch_object, "DELETE": server_delete.delete_object}
+            return await watch.serve_watch(self, _name_selected(request, target), target)
+        handlers = {"GET": rest.get_object, "PUT": rest.update_object,
+                    "PATCH": rest.patch_object, "DELETE": delete.delete_object}
         if method not in handlers or (target.subresource and method == "DELETE"):
             raise _method_not_allowed()
         result = handlers[method](self, request, target)
@@ -268,7 +268,7 @@ class SimServer:
     async def _access_review(self, request: web.Request) -> web.Response:
         """``kubectl auth can-i``: the token holder may do everything (the simulator has no RBAC)."""
         # kubectl 1.32+ sends this body as protobuf: only JSON bodies are echoed back.
-        review = await server_rest.read_json(request) if "json" in (request.content_type or "") else {"spec": {}}
+        review = await rest.read_json(request) if "json" in (request.content_type or "") else {"spec": {}}
         review.update({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
                        "status": {"allowed": True, "reason": "cockpit-sim grants everything to its token"}})
         review.setdefault("metadata", {})
@@ -281,7 +281,7 @@ class SimServer:
             return json_response(self.faults.as_dict())
         if request.method != "POST":
             raise _method_not_allowed()
-        body = await server_rest.read_json(request)
+        body = await rest.read_json(request)
         try:
             self.faults.set(str(body.get("name")), body.get("value"))
         except (KeyError, TypeError, ValueError) as exc:

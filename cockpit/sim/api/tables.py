@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cockpit.sim.selectors import selector_to_string
+from cockpit.sim.api.selectors import selector_to_string
 
 TABLE_ACCEPT = "as=table"
 NONE = "<none>"

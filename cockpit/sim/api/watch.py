@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from cockpit.sim import tables
+from cockpit.sim.api import tables
 from cockpit.sim.errors import ApiError, bad_request
-from cockpit.sim.server_rest import Target, matcher, select
+from cockpit.sim.api.rest import Target, matcher, select
 from cockpit.sim.store import WatchEvent, encode
 
 if TYPE_CHECKING:
-    from cockpit.sim.server import SimServer
+    from cockpit.sim.api.server import SimServer
 
 MAX_BACKLOG = 200_000  # a consumer this far behind is cut (it will resume from its last RV)
 CHUNK = 256 * 1024

@@ -7,15 +7,15 @@ import asyncio
 
 def build(cluster) -> list:
     """Instantiate every controller for ``cluster``."""
-    from cockpit.sim.ctl_daemonset import DaemonSetController
-    from cockpit.sim.ctl_deployment import DeploymentController
-    from cockpit.sim.ctl_disruption import DisruptionController
-    from cockpit.sim.ctl_endpoints import EndpointsController
-    from cockpit.sim.ctl_gc import ChurnGenerator, GarbageCollector
-    from cockpit.sim.ctl_nodes import CordonTaints, NodeLifecycle
-    from cockpit.sim.ctl_replicaset import ReplicaSetController
-    from cockpit.sim.kubelet import Kubelet
-    from cockpit.sim.scheduler import Scheduler
+    from cockpit.sim.controllers.daemonset import DaemonSetController
+    from cockpit.sim.controllers.deployment import DeploymentController
+    from cockpit.sim.controllers.disruption import DisruptionController
+    from cockpit.sim.controllers.endpoints import EndpointsController
+    from cockpit.sim.controllers.gc import ChurnGenerator, GarbageCollector
+    from cockpit.sim.controllers.nodes import CordonTaints, NodeLifecycle
+    from cockpit.sim.controllers.replicaset import ReplicaSetController
+    from cockpit.sim.controllers.kubelet import Kubelet
+    from cockpit.sim.controllers.scheduler import Scheduler
 
     return [GarbageCollector(cluster), DeploymentController(cluster), ReplicaSetController(cluster),
             DaemonSetController(cluster), Scheduler(cluster), Kubelet(cluster), EndpointsController(cluster),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cockpit.sim.ctl_base import Controller
-from cockpit.sim.ctl_endpoints import pod_view
-from cockpit.sim.ctl_replicaset import create_pod, pod_from_template
+from cockpit.sim.controllers.base import Controller
+from cockpit.sim.controllers.endpoints import pod_view
+from cockpit.sim.controllers.replicaset import create_pod, pod_from_template
 from cockpit.sim.objects import (controller_of, int_or_percent, key_of, pod_is_active, pod_is_ready,
                                  template_hash, tolerates)
 

@@ -2,13 +2,13 @@
 
 Follows k8s.io/kubernetes/pkg/controller/deployment closely enough that ``kubectl rollout
 status|undo|restart|pause|resume`` behave as on a real cluster. Status and conditions are in
-``ctl_deployment_status``.
+``deployment_status``.
 """
 
 from __future__ import annotations
 
-from cockpit.sim.ctl_base import Controller
-from cockpit.sim.ctl_deployment_status import StatusWriter, max_surge, max_unavailable
+from cockpit.sim.controllers.base import Controller
+from cockpit.sim.controllers.deployment_status import StatusWriter, max_surge, max_unavailable
 from cockpit.sim.objects import (DESIRED_REPLICAS, backdate, MAX_REPLICAS, REVISION, TEMPLATE_HASH,
                                  controller_of, int_or_percent, key_of, owner_ref, template_hash)
 

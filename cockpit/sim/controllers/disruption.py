@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from cockpit.sim.ctl_base import Controller
-from cockpit.sim.ctl_endpoints import pod_view
+from cockpit.sim.controllers.base import Controller
+from cockpit.sim.controllers.endpoints import pod_view
 from cockpit.sim.objects import controller_of, int_or_percent, iso, key_of, labels_match, pod_is_ready
 
 RESYNC_SECONDS = 1.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from cockpit.sim.ctl_base import Controller
+from cockpit.sim.controllers.base import Controller
 from cockpit.sim.objects import backdate, iso, key_of, map_selects, owner_ref, pod_is_ready
 
 SERVICE_NAME = "kubernetes.io/service-name"

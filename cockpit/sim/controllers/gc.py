@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 
-from cockpit.sim.ctl_base import Controller
+from cockpit.sim.controllers.base import Controller
 
 OWNER_KINDS = ("deployments", "replicasets", "daemonsets", "services", "nodes", "pods")
 CHURN_ANNOTATION = "sim.cockpit.dev/churn"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cockpit.sim.ctl_base import Controller
-from cockpit.sim.ctl_podstatus import StatusBuilder, containers_of
+from cockpit.sim.controllers.base import Controller
+from cockpit.sim.controllers.podstatus import StatusBuilder, containers_of
 from cockpit.sim.objects import image_tag, key_of
 
 PULL_SECONDS = 1.0

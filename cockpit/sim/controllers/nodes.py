@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 
-from cockpit.sim.ctl_base import Controller
+from cockpit.sim.controllers.base import Controller
 from cockpit.sim.objects import iso, key_of, micro_iso, new_uid, tolerates
 
 GRACE_SECONDS = 40.0  # node-monitor-grace-period (40 s up to 1.31, 50 s from 1.32)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.sim.ctl_base import Controller
+from cockpit.sim.controllers.base import Controller
 from cockpit.sim.errors import ApiError
 from cockpit.sim.objects import (backdate, controller_of, key_of, owner_ref, pod_is_active, pod_is_ready)
 
@@ -121,6 +121,6 @@ class ReplicaSetController(Controller):
 
 def _same_pod_state(old: dict, new: dict) -> bool:
     """Nothing a workload controller counts changed (e.g. only annotations or restart counts)."""
-    from cockpit.sim.ctl_endpoints import pod_view
+    from cockpit.sim.controllers.endpoints import pod_view
 
     return pod_view(old) == pod_view(new)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cockpit.sim.ctl_base import Controller
+from cockpit.sim.controllers.base import Controller
 from cockpit.sim.objects import iso, key_of, set_condition, tolerates
 
 SAMPLE = 50  # feasible nodes scored per pod (like percentageOfNodesToScore on big clusters)

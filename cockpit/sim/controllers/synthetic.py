@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 
-from cockpit.sim import ctl_system
-from cockpit.sim.ctl_daemonset import daemon_pod
-from cockpit.sim.ctl_podstatus import StatusBuilder
+from cockpit.sim.controllers import system
+from cockpit.sim.controllers.daemonset import daemon_pod
+from cockpit.sim.controllers.podstatus import StatusBuilder
 from cockpit.sim.objects import DESIRED_REPLICAS, MAX_REPLICAS, REVISION, TEMPLATE_HASH, new_uid, owner_ref
 from cockpit.sim.objects import template_hash
 
@@ -31,8 +31,8 @@ async def seed_synthetic(cluster, nodes: int, pods_per_node: int) -> None:
         app_pods = max(0, nodes * pods_per_node - nodes - 4 * len(cp) - 2)
         plan = _plan(app_pods)
         namespaces = sorted({ns for ns, _, _ in plan})
-        ctl_system.namespaces(cluster, tuple(namespaces))
-        ctl_system.system_layer(cluster, cp, workers)
+        system.namespaces(cluster, tuple(namespaces))
+        system.system_layer(cluster, cp, workers)
         _raise_capacity(cluster, [w for w, _ in workers], pods_per_node)
         seeder = _Seeder(cluster, [w for w, _ in workers] or cp)
         seeder.daemon_pods()
@@ -51,7 +51,7 @@ def _static_pods_ready(cluster, cp: list[str]) -> bool:
     from cockpit.sim.objects import pod_is_ready
 
     for node in cp:
-        for component in ctl_system.STATIC_COMPONENTS:
+        for component in system.STATIC_COMPONENTS:
             pod = cluster.store.get("pods", "kube-system", f"{component}-{node}")
             if pod is None or not pod_is_ready(pod):
                 return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from cockpit.sim.cluster import NodeRuntime
-from cockpit.sim.ctl_nodes import make_lease, make_node, node_ip
+from cockpit.sim.controllers.nodes import make_lease, make_node, node_ip
 from cockpit.sim.objects import MIRROR, backdate, iso, micro_iso
 
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from cockpit.sim.nodeshell_base import CONTROL_PLANE_LABEL, ShellIO, json_dump, parse_version
+from cockpit.sim.nodes.base import CONTROL_PLANE_LABEL, ShellIO, json_dump, parse_version
 
 if TYPE_CHECKING:
-    from cockpit.sim.nodeshell import NodeShell
+    from cockpit.sim.nodes.shell import NodeShell
 
 NO_ADMIN_CONF = ('couldn\'t create a Kubernetes client from file "/etc/kubernetes/admin.conf": failed to load '
                  'admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\n'

@@ -20,8 +20,8 @@ import aiohttp
 import yaml
 
 if TYPE_CHECKING:
-    from cockpit.sim.nodeshell import NodeShell
-    from cockpit.sim.nodeshell_base import ShellIO
+    from cockpit.sim.nodes.shell import NodeShell
+    from cockpit.sim.nodes.base import ShellIO
 
 NO_CONFIG = ("The connection to the server localhost:8080 was refused - did you specify the right host or port?\n")
 RETRY_SECONDS = 5.0

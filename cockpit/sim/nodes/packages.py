@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from cockpit.sim.nodeshell_base import DEB_REVISION, K8S_PACKAGES, RPM_REVISION, ShellIO, parse_version
+from cockpit.sim.nodes.base import DEB_REVISION, K8S_PACKAGES, RPM_REVISION, ShellIO, parse_version
 
 if TYPE_CHECKING:
-    from cockpit.sim.nodeshell import NodeShell
+    from cockpit.sim.nodes.shell import NodeShell
 
 
 def available(shell: NodeShell, package: str, version: str, revision: str, rpm: bool) -> bool:

@@ -8,9 +8,9 @@ installing a package changes ``NodeRuntime.installed``, ``kubeadm upgrade apply`
 control plane, ``systemctl restart kubelet`` restarts the simulated kubelet. Unknown commands
 exit 127 like bash. Faults (``cluster.faults``): ``ssh_fail`` / ``ssh_hang`` / ``ssh_drop``
 map a node to a command prefix (matched with and without ``sudo``), ``kubelet_never_returns``.
-Packages (apt, dnf, dpkg-query, rpm) are in :mod:`cockpit.sim.nodeshell_packages`, kubeadm in
-:mod:`cockpit.sim.nodeshell_kubeadm`, kubectl on control-plane nodes in
-:mod:`cockpit.sim.nodeshell_kubectl`.
+Packages (apt, dnf, dpkg-query, rpm) are in :mod:`cockpit.sim.nodes.packages`, kubeadm in
+:mod:`cockpit.sim.nodes.kubeadm`, kubectl on control-plane nodes in
+:mod:`cockpit.sim.nodes.kubectl`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from cockpit.sim import nodeshell_kubeadm, nodeshell_kubectl, nodeshell_packages
-from cockpit.sim.nodeshell_base import CONTROL_PLANE_LABEL, DropConnection, ShellIO
+from cockpit.sim.nodes import kubeadm, kubectl, packages
+from cockpit.sim.nodes.base import CONTROL_PLANE_LABEL, DropConnection, ShellIO
 
 __all__ = ["NodeShell", "DropConnection", "ShellIO", "split_chain"]
 
@@ -115,13 +115,13 @@ class NodeShell:
     # -- dispatch --------------------------------------------------------------------------
 
     def _handlers(self) -> dict:
-        kubectl = nodeshell_kubectl.KubectlEmulator(self)
+        emulator = kubectl.KubectlEmulator(self)
         return {
             "true": self._true, "false": self._false, "echo": self._echo, "sleep": self._sleep,
             "sh": self._sh, "bash": self._sh, "cat": self._cat, "uname": self._uname,
             "hostname": self._hostname, "kubeadm": self._kubeadm, "systemctl": self._systemctl,
             "apt-mark": self._apt_mark, "apt-get": self._apt_get, "apt": self._apt_get,
-            "dnf": self._dnf, "yum": self._dnf, "kubectl": kubectl.run, "dpkg-query": self._dpkg_query,
+            "dnf": self._dnf, "yum": self._dnf, "kubectl": emulator.run, "dpkg-query": self._dpkg_query,
             "rpm": self._rpm, "journalctl": self._journalctl,
         }
 
@@ -266,22 +266,22 @@ class NodeShell:
     # -- packages and kubeadm live in the second half of this module -------------------------
 
     async def _dpkg_query(self, args: list[str], io: ShellIO) -> int:
-        return nodeshell_packages.dpkg_query(self, args, io)
+        return packages.dpkg_query(self, args, io)
 
     async def _rpm(self, args: list[str], io: ShellIO) -> int:
-        return nodeshell_packages.rpm(self, args, io)
+        return packages.rpm(self, args, io)
 
     async def _apt_mark(self, args: list[str], io: ShellIO) -> int:
-        return await nodeshell_packages.apt_mark(self, args, io)
+        return await packages.apt_mark(self, args, io)
 
     async def _apt_get(self, args: list[str], io: ShellIO) -> int:
-        return await nodeshell_packages.apt_get(self, args, io)
+        return await packages.apt_get(self, args, io)
 
     async def _dnf(self, args: list[str], io: ShellIO) -> int:
-        return await nodeshell_packages.dnf(self, args, io)
+        return await packages.dnf(self, args, io)
 
     async def _kubeadm(self, args: list[str], io: ShellIO) -> int:
-        return await nodeshell_kubeadm.run(self, args, io)
+        return await kubeadm.run(self, args, io)
 
 
 class _ExitNow(Exception):

@@ -11,7 +11,7 @@ state dir:
 
 Ports from the previous run (``ssh/ports.json``) are reused when free so an ssh_config a
 user copied stays valid across restarts. Each exec request is interpreted by
-:class:`cockpit.sim.nodeshell.NodeShell`; a closed channel cancels the command, the
+:class:`cockpit.sim.nodes.shell.NodeShell`; a closed channel cancels the command, the
 ``ssh_drop`` fault aborts the whole connection. ``SshNodes.stop()`` closes everything.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncssh
 
-from cockpit.sim.nodeshell import DropConnection, NodeShell
+from cockpit.sim.nodes.shell import DropConnection, NodeShell
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from cockpit.domain.records import (
     BackendRef,
     Condition,
     Container,
+    ContainerPort,
     DeploymentRecord,
     Endpoint,
     EndpointSliceRecord,
@@ -60,7 +61,10 @@ def _selector(sel: w.Selector | None) -> LabelSelector:
 
 
 def _containers(spec: w.PodSpec | None) -> tuple[Container, ...]:
-    return tuple(Container(c.name, c.image) for c in spec.containers) if spec else ()
+    if spec is None:
+        return ()
+    return tuple(Container(c.name, c.image, tuple(ContainerPort(p.container_port, p.name, p.protocol)
+                                                  for p in c.ports or ())) for c in spec.containers)
 
 
 def _conditions(conds: list[w.Condition] | None) -> tuple[Condition, ...]:

@@ -67,9 +67,16 @@ class Selector(W):
     match_expressions: list[Expression] | None = None
 
 
+class ContainerPortW(W):
+    container_port: int = 0
+    name: str = ""
+    protocol: str = "TCP"
+
+
 class ContainerSpec(W):
     name: str = ""
     image: str = ""
+    ports: list[ContainerPortW] | None = None
 
 
 class Volume(W):

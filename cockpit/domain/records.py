@@ -60,11 +60,26 @@ class Condition(Struct, frozen=True):
     last_update: datetime | None = None
 
 
+class ContainerPort(Struct, frozen=True):
+    """A declared container port (what a Service's ``targetPort`` refers to, by number or name)."""
+
+    container_port: int
+    name: str = ""
+    protocol: str = "TCP"
+
+
 class Container(Struct, frozen=True):
-    """A container of a pod template: name and image."""
+    """A container of a pod template: name, image and declared ports."""
 
     name: str
     image: str
+    ports: tuple[ContainerPort, ...] = ()
+
+    def exposes(self, target_port: int | str | None) -> bool:
+        """Whether this container declares ``target_port`` (a number, a numeric string or a port name)."""
+        if isinstance(target_port, str) and not target_port.isdigit():
+            return any(p.name == target_port for p in self.ports)
+        return target_port is not None and any(p.container_port == int(target_port) for p in self.ports)
 
 
 class Taint(Struct, frozen=True):

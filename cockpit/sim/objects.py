@@ -112,41 +112,6 @@ def template_hash(template: dict) -> str:
     return "".join(chars)
 
 
-def labels_match(selector: dict | None, labels: dict | None) -> bool:
-    """True if a LabelSelector (matchLabels + matchExpressions) selects ``labels``.
-
-    A null selector matches nothing, an empty one everything (API semantics).
-    """
-    if selector is None:
-        return False
-    labels = labels or {}
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    return all(_expr_match(e, labels) for e in selector.get("matchExpressions") or ())
-
-
-def _expr_match(expr: dict, labels: dict) -> bool:
-    op, key, values = expr.get("operator"), expr.get("key"), expr.get("values") or []
-    if op == "In":
-        return labels.get(key) in values
-    if op == "NotIn":
-        return labels.get(key) not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    return False
-
-
-def map_selects(selector: dict | None, labels: dict | None) -> bool:
-    """Service-style map selector; an empty or missing selector selects nothing."""
-    if not selector:
-        return False
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def condition(obj: dict, ctype: str) -> dict | None:
     """The status condition of type ``ctype``, if present."""
     for cond in (obj.get("status") or {}).get("conditions") or ():

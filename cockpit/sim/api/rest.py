@@ -133,7 +133,7 @@ def select(server: SimServer, request: web.Request, target: Target):
 
 def matcher(lsel, fsel):
     """A predicate over objects for the given selectors (None when everything matches)."""
-    if not lsel and not fsel:
+    if lsel.selects_everything and not fsel:
         return None
     return lambda obj: lsel.matches(obj.get("metadata", {}).get("labels")) and fsel.matches(obj)
 

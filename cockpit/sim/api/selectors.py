@@ -1,52 +1,11 @@
-"""Label and field selectors as the apiserver parses them (string form and LabelSelector dicts)."""
+"""Field selectors as the apiserver parses them; label selectors come from cockpit.domain.selectors."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from cockpit.domain.selectors import LabelSelector
 from cockpit.sim.errors import ApiError
-
-_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                  r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-_SET_RE = re.compile(r"^\s*(!?)\s*([^\s!=(),]+)\s+(in|notin)\s*\(([^()]*)\)\s*$")
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One label requirement: op in {=, !=, in, notin, exists, !exists}."""
-
-    key: str
-    op: str
-    values: frozenset[str] = frozenset()
-
-    def matches(self, labels: dict) -> bool:
-        """True when ``labels`` satisfy this requirement."""
-        present = self.key in labels
-        if self.op == "exists":
-            return present
-        if self.op == "!exists":
-            return not present
-        value = labels.get(self.key)
-        if self.op in ("=", "in"):
-            return present and value in self.values
-        return not present or value not in self.values  # != and notin
-
-
-class LabelSelector:
-    """A parsed label selector; the empty selector matches everything."""
-
-    def __init__(self, requirements: list[Requirement]):
-        self.requirements = requirements
-
-    def matches(self, labels: dict | None) -> bool:
-        """True when every requirement holds for ``labels``."""
-        labels = labels or {}
-        return all(r.matches(labels) for r in self.requirements)
-
-    def __bool__(self) -> bool:
-        return bool(self.requirements)
 
 
 def _bad_label(why: str) -> ApiError:
@@ -54,102 +13,33 @@ def _bad_label(why: str) -> ApiError:
                     {"causes": [{"reason": "FieldValueInvalid", "message": why, "field": "labelSelector"}]})
 
 
-def _split_top(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise ValueError("unbalanced parentheses")
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    if depth:
-        raise ValueError("unbalanced parentheses")
-    parts.append(text[start:])
-    return parts
-
-
-def _check_key(key: str) -> None:
-    if not key or len(key) > 316 or not _KEY.match(key):
-        raise ValueError(f'invalid label key "{key}": name part must consist of alphanumeric characters, '
-                         "'-', '_' or '.', and must start and end with an alphanumeric character")
-
-
-def _check_value(value: str) -> None:
-    if len(value) > 63 or not _VALUE.match(value):
-        raise ValueError(f'invalid label value: "{value}": a valid label must be an empty string or consist of '
-                         "alphanumeric characters, '-', '_' or '.'")
-
-
-def _parse_one(term: str) -> Requirement:
-    term = term.strip()
-    if not term:
-        raise ValueError("found '', expected: identifier")
-    m = _SET_RE.match(term)
-    if m:
-        if m.group(1):
-            raise ValueError(f"unexpected '!' in {term!r}")
-        values = [v.strip() for v in m.group(4).split(",")]
-        for v in values:
-            _check_value(v)
-        _check_key(m.group(2))
-        return Requirement(m.group(2), m.group(3), frozenset(values))
-    for op in ("!=", "==", "="):
-        if op in term:
-            key, _, value = term.partition(op)
-            key, value = key.strip(), value.strip()
-            _check_key(key)
-            _check_value(value)
-            return Requirement(key, "!=" if op == "!=" else "=", frozenset([value]))
-    if term.startswith("!"):
-        _check_key(term[1:].strip())
-        return Requirement(term[1:].strip(), "!exists")
-    _check_key(term)
-    return Requirement(term, "exists")
-
-
 def parse_label_selector(text: str | None) -> LabelSelector:
     """Parse ``app=web,tier in (a,b),!legacy``; raises ApiError 400 when invalid."""
-    if not text or not text.strip():
-        return LabelSelector([])
     try:
-        return LabelSelector([_parse_one(t) for t in _split_top(text)])
+        return LabelSelector.parse(text or "")
     except ValueError as exc:
         raise _bad_label(str(exc)) from None
 
 
 def selector_from_dict(selector: dict | None) -> LabelSelector:
-    """A metav1.LabelSelector dict (matchLabels + matchExpressions) as a LabelSelector.
+    """A metav1.LabelSelector dict as a LabelSelector; None selects nothing, ``{}`` everything.
 
-    None matches nothing (as for a PDB without selector); ``{}`` matches everything.
+    Raises ApiError 422 when the selector is malformed.
     """
-    if selector is None:
-        return LabelSelector([Requirement("\0never", "exists")])
-    labels, exprs = selector.get("matchLabels") or {}, selector.get("matchExpressions") or []
-    if not isinstance(labels, dict) or not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
-        raise ApiError(422, "Invalid", "selector: Invalid value: matchLabels must be a map and matchExpressions "
-                       "a list of requirements")
-    reqs = [Requirement(k, "=", frozenset([str(v)])) for k, v in (selector.get("matchLabels") or {}).items()]
-    ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
-    for expr in selector.get("matchExpressions") or []:
-        op = ops.get(expr.get("operator"), "exists")
-        reqs.append(Requirement(expr.get("key", ""), op, frozenset(expr.get("values") or [])))
-    return LabelSelector(reqs)
+    try:
+        return LabelSelector.from_spec(selector)
+    except ValueError as exc:
+        raise ApiError(422, "Invalid", f"selector: Invalid value: {exc}") from None
 
 
 def selector_to_string(selector: dict | None) -> str:
     """The string form of a LabelSelector dict (as Scale.status.selector and tables show it)."""
     if not selector:
         return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        op, key, values = expr.get("operator"), expr.get("key"), ",".join(sorted(expr.get("values") or []))
-        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
-                      "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key))
-    return ",".join(parts)
+    try:
+        return LabelSelector.from_spec(selector).to_query()
+    except ValueError:
+        return ""
 
 
 # ---------------------------------------------------------------- field selectors

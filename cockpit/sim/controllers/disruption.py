@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from cockpit.domain.selectors import NOTHING, LabelSelector
 from cockpit.sim.controllers.base import Controller
 from cockpit.sim.controllers.endpoints import pod_view
-from cockpit.sim.objects import controller_of, int_or_percent, iso, key_of, labels_match, pod_is_ready
+from cockpit.sim.objects import controller_of, int_or_percent, iso, key_of, pod_is_ready
 
 RESYNC_SECONDS = 1.0
 
@@ -22,7 +23,7 @@ class DisruptionController(Controller):
 
     def __init__(self, cluster) -> None:
         super().__init__(cluster)
-        self.selectors: dict[str, dict[str, dict]] = defaultdict(dict)
+        self.selectors: dict[str, dict[str, LabelSelector]] = defaultdict(dict)
         self._blocking: frozenset[str] = frozenset()
 
     def handlers(self):
@@ -34,7 +35,7 @@ class DisruptionController(Controller):
         if etype == "DELETED":
             self.selectors[ns].pop(name, None)
         elif old is None or old.get("spec") != obj.get("spec") or old.get("status") != obj.get("status"):
-            self.selectors[ns][name] = obj["spec"].get("selector")
+            self.selectors[ns][name] = _selector(obj)
             self.enqueue((ns, name))
 
     def _on_pod(self, etype: str, obj: dict, old: dict | None) -> None:
@@ -43,7 +44,7 @@ class DisruptionController(Controller):
         ns = obj["metadata"].get("namespace", "")
         labels = [obj["metadata"].get("labels"), (old or {}).get("metadata", {}).get("labels")]
         for name, selector in self.selectors.get(ns, {}).items():
-            if any(labels_match(selector, lab) for lab in labels if lab is not None):
+            if any(selector.matches(lab) for lab in labels if lab is not None):
                 self.enqueue((ns, name))
 
     async def run(self) -> None:
@@ -69,13 +70,11 @@ class DisruptionController(Controller):
         if pdb is None:
             return
         ns = key[0]
-        selector = pdb["spec"].get("selector")
-        if selector is None:
-            names: set[str] = set()
-        else:
-            names = self.cluster.index.pods_matching(ns, selector.get("matchLabels"))
+        spec = pdb["spec"].get("selector")
+        selector = _selector(pdb)
+        names = set() if spec is None else self.cluster.index.pods_matching(ns, spec.get("matchLabels"))
         pods = [p for p in (self.store.get("pods", ns, n) for n in names)
-                if p is not None and labels_match(selector, p["metadata"].get("labels"))]
+                if p is not None and selector.matches(p["metadata"].get("labels"))]
         expected, desired = self._expected_and_desired(pdb, pods)
         healthy = sum(1 for p in pods if pod_is_ready(p) and not p["metadata"].get("deletionTimestamp"))
         allowed = max(0, healthy - desired)
@@ -144,3 +143,11 @@ class DisruptionController(Controller):
             obj["status"] = status
 
         self.store.mutate("poddisruptionbudgets", *key_of(pdb), apply)
+
+
+def _selector(pdb: dict) -> LabelSelector:
+    """The PDB's selector; a missing or malformed one selects nothing (policy/v1)."""
+    try:
+        return LabelSelector.from_spec(pdb["spec"].get("selector"))
+    except ValueError:
+        return NOTHING

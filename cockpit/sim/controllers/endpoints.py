@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from cockpit.domain.selectors import LabelSelector
 from cockpit.sim.controllers.base import Controller
-from cockpit.sim.objects import backdate, iso, key_of, map_selects, owner_ref, pod_is_ready
+from cockpit.sim.objects import backdate, iso, key_of, owner_ref, pod_is_ready
 
 SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
@@ -32,7 +33,7 @@ class EndpointsController(Controller):
 
     def __init__(self, cluster) -> None:
         super().__init__(cluster)
-        self.selectors: dict[str, dict[str, dict]] = defaultdict(dict)  # ns -> svc -> selector
+        self.selectors: dict[str, dict[str, LabelSelector]] = defaultdict(dict)  # ns -> svc -> selector
         self.members: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.slices: dict[tuple[str, str], str] = {}
 
@@ -49,7 +50,7 @@ class EndpointsController(Controller):
             return
         selector = obj["spec"].get("selector") or {}
         if old is None or (old["spec"].get("selector") or {}) != selector:
-            self.selectors[ns][name] = selector
+            self.selectors[ns][name] = LabelSelector.from_map(selector)
             self.members[(ns, name)] = self._scan(ns, selector)
             self.enqueue((ns, name))
         elif old.get("spec") != obj.get("spec") or old["metadata"].get("labels") != obj["metadata"].get("labels"):
@@ -65,7 +66,7 @@ class EndpointsController(Controller):
         labels = None if etype == "DELETED" else obj["metadata"].get("labels")
         for svc, selector in self.selectors.get(ns, {}).items():
             members = self.members[(ns, svc)]
-            selected = map_selects(selector, labels)
+            selected = labels is not None and selector.matches(labels)
             if selected or name in members:
                 if selected:
                     members.add(name)

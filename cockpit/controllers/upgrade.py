@@ -36,8 +36,9 @@ from cockpit.domain import drain as drain_rules
 from cockpit.domain.drain import DrainOptions
 from cockpit.domain.steps import (STEP_LABELS, NodeProgress, RunBoard, State, Step, clear_annotations,
                                   progress_from_annotations)
-from cockpit.domain.upgrade import (CONTROL_PLANE, FIRST_CONTROL_PLANE, PlannedNode, UpgradePlan, parse_version,
-                                   plan_upgrade)
+from cockpit.domain import versions
+from cockpit.domain.upgrade import CONTROL_PLANE, FIRST_CONTROL_PLANE, PlannedNode, UpgradePlan, plan_upgrade
+from cockpit.domain.versions import try_parse
 from cockpit.errors import CockpitError
 from cockpit.kube.paths import path_for
 from cockpit.ssh import commands
@@ -57,6 +58,11 @@ class UpgradeOptions:
     poll_interval: float = 1.0
     lease_duration: int = 30
     sudo: bool = True
+
+    def __post_init__(self) -> None:
+        # One spelling of the target everywhere (plan, commands, node annotations, journal);
+        # text that is no version stays as typed so the plan refuses it by name.
+        self.target = versions.bare(self.target)
 
 
 class StepFailed(CockpitError):
@@ -218,7 +224,7 @@ class UpgradeController:
 
     async def _verify_done(self) -> RunResult:
         version = (await self.client.version()).get("gitVersion", "")
-        if parse_version(version) != parse_version(self.options.target):
+        if try_parse(version) != try_parse(self.options.target):
             return self._finish("halted", f"all nodes finished but /version reports {version}")
         return self._finish("done", f"all nodes at {self.options.target}; /version reports {version}")
 
@@ -323,13 +329,13 @@ class UpgradeController:
     async def _upgrade_kubeadm(self, node: PlannedNode) -> None:
         target = self.options.target
         probe = await self._ssh(node.name, Step.UPGRADING_KUBEADM, commands.kubeadm_version(), check=False)
-        if probe.ok and parse_version(probe.stdout.strip()) == parse_version(target):
+        if probe.ok and try_parse(probe.stdout.strip()) == try_parse(target):
             self._note(node.name, Step.UPGRADING_KUBEADM, f"kubeadm is already v{target}; not reinstalling")
             return
         family = await self._os_family(node)
         await self._ssh(node.name, Step.UPGRADING_KUBEADM, commands.install_kubeadm(family, target))
         check = await self._ssh(node.name, Step.UPGRADING_KUBEADM, commands.kubeadm_version())
-        if parse_version(check.stdout.strip()) != parse_version(target):
+        if try_parse(check.stdout.strip()) != try_parse(target):
             raise StepFailed(f"kubeadm on {node.name} reports {check.stdout.strip()!r} after the install, "
                              f"not v{target}")
 
@@ -337,7 +343,7 @@ class UpgradeController:
         if node.role == FIRST_CONTROL_PLANE:
             await self._ssh(node.name, Step.KUBEADM_UPGRADE, commands.kubeadm_upgrade_apply(self.options.target))
             version = (await self.client.version()).get("gitVersion", "")
-            if parse_version(version) != parse_version(self.options.target):
+            if try_parse(version) != try_parse(self.options.target):
                 raise StepFailed(f"kubeadm upgrade apply exited 0 but /version reports {version}")
         else:
             await self._ssh(node.name, Step.KUBEADM_UPGRADE, commands.kubeadm_upgrade_node())
@@ -379,7 +385,7 @@ class UpgradeController:
 
     async def _upgrade_kubelet(self, node: PlannedNode) -> None:
         current = kubelet_version(await self._node(node.name))
-        if parse_version(current) == parse_version(self.options.target):
+        if try_parse(current) == try_parse(self.options.target):
             self._note(node.name, Step.UPGRADING_KUBELET, f"kubelet already reports v{current}; not reinstalling")
             return
         family = await self._os_family(node)
@@ -388,7 +394,7 @@ class UpgradeController:
 
     async def _restart_kubelet(self, node: PlannedNode) -> None:
         obj = await self._node(node.name)
-        if parse_version(kubelet_version(obj)) == parse_version(self.options.target) and drain_rules.is_ready(obj):
+        if try_parse(kubelet_version(obj)) == try_parse(self.options.target) and drain_rules.is_ready(obj):
             self._note(node.name, Step.RESTARTING_KUBELET, "kubelet already runs the target version; no restart")
             return
         await self._ssh(node.name, Step.RESTARTING_KUBELET, commands.daemon_reload())
@@ -396,10 +402,10 @@ class UpgradeController:
 
     async def _wait_ready(self, node: PlannedNode) -> None:
         deadline = time.monotonic() + self.options.ready_timeout
-        target = parse_version(self.options.target)
+        target = try_parse(self.options.target)
         while True:
             obj = await self._node(node.name)
-            if drain_rules.is_ready(obj) and parse_version(kubelet_version(obj)) == target:
+            if drain_rules.is_ready(obj) and try_parse(kubelet_version(obj)) == target:
                 return
             if time.monotonic() > deadline:
                 raise StepFailed(await self._not_ready_message(node.name, obj))

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from cockpit.controllers.drain import list_all
 from cockpit.domain import drain as drain_rules
 from cockpit.domain.steps import Step, progress_from_annotations
-from cockpit.domain.upgrade import (FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan,
-                                   parse_version)
+from cockpit.domain.upgrade import FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan
+from cockpit.domain.versions import try_parse
 from cockpit.kube.paths import path_for
 from cockpit.ssh import commands
 
@@ -113,11 +113,11 @@ def static_pods_behind(pods: list[dict], node: str, target: str) -> list[str]:
     A missing mirror pod counts as behind: after ``kubeadm upgrade`` the kubelet recreates it,
     and until then nothing proves the new version is running.
     """
-    wanted = parse_version(target)
+    wanted = try_parse(target)
     images = static_pod_images(pods).get(node, [])
     tags = static_pod_versions(pods).get(node, ())
     lines = [f"kube-system/{name} still runs {image or 'no image'}"
-             for (name, image), tag in zip(images, tags) if parse_version(tag) != wanted]
+             for (name, image), tag in zip(images, tags) if try_parse(tag) != wanted]
     present = {c for c in STATIC_COMPONENTS for name, _ in images if name.startswith(f"{c}-")}
     lines += [f"no {c} mirror pod on node/{node} yet" for c in STATIC_COMPONENTS if c not in present]
     return lines

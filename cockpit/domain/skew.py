@@ -9,39 +9,39 @@ Rules (kubernetes.io/releases/version-skew-policy, see reference/kubeadm-upgrade
 * kube-controller-manager / kube-scheduler: never newer than the oldest kube-apiserver and
   at most one minor older than the newest.
 
-Versions are parsed strictly (``v1.32.4``, ``1.32.4``, with optional ``-pre``/``+build``
-suffixes as in ``v1.32.4-eks-1234`` or ``v1.32.4+k3s1``); anything else is reported as an
+Versions are parsed by :mod:`cockpit.domain.versions`; anything it refuses is reported as an
 "unparseable" warning rather than silently ignored.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from msgspec import Struct
 
 from cockpit.domain.records import NodeRecord, PodRecord
-
-_VERSION = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$")
+from cockpit.domain.versions import Version, try_parse
 
 CONTROL_PLANE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
-
-class Version(Struct, frozen=True, order=True):
-    """A parsed Kubernetes version; ``str()`` gives ``v1.32.4``."""
-
-    major: int
-    minor: int
-    patch: int
-    pre: str = ""
-
-    def __str__(self) -> str:
-        return f"v{self.major}.{self.minor}.{self.patch}" + (f"-{self.pre}" if self.pre else "")
-
-    def minors_behind(self, other: "Version") -> int:
-        """How many minor versions ``self`` is older than ``other`` (negative when newer)."""
-        return (other.major - self.major) * 1000 + other.minor - self.minor
+# Every rule name a SkewViolation can carry, here and in the upgrade planner, with its meaning.
+RULES: dict[str, str] = {
+    "apiserver-skew": "kube-apiserver instances more than one minor apart",
+    "kubelet-newer": "a kubelet newer than the oldest kube-apiserver",
+    "kubelet-too-old": "a kubelet more minors behind kube-apiserver than the policy allows",
+    "kubelet-at-limit": "a kubelet exactly at the allowed distance (blocks the next control-plane upgrade)",
+    "kubelet-downgrade": "the upgrade would move a kubelet to an older patch",
+    "component-newer": "controller-manager/scheduler newer than the oldest kube-apiserver",
+    "component-too-old": "controller-manager/scheduler more than one minor behind kube-apiserver",
+    "kubeadm-newer-than-target": "a node's kubeadm is newer than the target",
+    "kubeadm-minor-skip": "a node's kubeadm is more than one minor behind the target",
+    "major-version": "the target changes the major version",
+    "no-downgrade": "the target is older than the control plane",
+    "no-minor-skip": "the target skips a minor version",
+    "version-format": "the target is not a release version",
+    "unknown-version": "the API server's version cannot be read",
+    "unparseable": "a component reports a version that cannot be parsed",
+}
 
 
 class ComponentVersion(Struct, frozen=True):
@@ -52,36 +52,29 @@ class ComponentVersion(Struct, frozen=True):
     version: str
 
 
-class SkewViolation(Struct, frozen=True):
-    """``severity`` "error" (outside the policy) or "warning" (at the edge / unparseable).
-    ``str()`` is a short line for the Nodes pane header."""
+class SkewViolation(Struct, frozen=True, kw_only=True):
+    """A broken skew rule (``rule`` is a key of :data:`RULES`). ``severity`` is "error"
+    (outside the policy, or forbids an upgrade) or "warning" (at the edge / unparseable);
+    ``component``, ``node`` and ``version`` say where, when it is about one instance.
+    ``str()`` is the message alone (Nodes pane header), ``line()`` adds the rule."""
 
-    component: str
-    node: str
-    version: str
     rule: str
     message: str
     severity: str = "error"
+    component: str = ""
+    node: str = ""
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown skew rule {self.rule!r}")
 
     def __str__(self) -> str:
         return self.message
 
-
-def parse_version(text: str) -> Version:
-    """Parse ``v1.32.4`` strictly; raises ValueError for anything else (``1.32``, ``latest``)."""
-    match = _VERSION.match(text.strip()) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"not a Kubernetes version: {text!r}")
-    major, minor, patch, pre, _build = match.groups()
-    return Version(int(major), int(minor), int(patch), pre or "")
-
-
-def try_parse(text: str) -> Version | None:
-    """Like :func:`parse_version` but None instead of an error."""
-    try:
-        return parse_version(text)
-    except ValueError:
-        return None
+    def line(self) -> str:
+        """``[rule] message``."""
+        return f"[{self.rule}] {self.message}"
 
 
 def control_plane_versions(pods: Iterable[PodRecord]) -> list[ComponentVersion]:
@@ -134,7 +127,7 @@ def _apiserver_versions(reported: str, components: list[ComponentVersion], out: 
                 out.append(_unparseable(c.component, c.node, c.version))
             else:
                 versions.append(parsed)
-    parsed = try_parse(reported or "")
+    parsed = try_parse(reported)
     if parsed is not None:
         versions.append(parsed)
     elif reported and reported != "?":
@@ -146,8 +139,8 @@ def _apiserver_rules(oldest: Version, newest: Version, components: list[Componen
     if oldest.minors_behind(newest) <= 1:
         return []
     return [SkewViolation(
-        "kube-apiserver", "", str(oldest), "apiserver-ha",
-        f"kube-apiserver instances span {oldest}..{newest}: more than one minor apart",
+        rule="apiserver-skew", component="kube-apiserver", version=str(oldest),
+        message=f"kube-apiserver instances span {oldest}..{newest}: more than one minor apart",
     )]
 
 
@@ -158,22 +151,19 @@ def _kubelet_rules(node: NodeRecord, oldest: Version, newest: Version) -> list[S
     behind = kubelet.minors_behind(oldest)
     allowed = 3 if (kubelet.major, kubelet.minor) >= (1, 25) else 2
     if behind < 0:
-        return [SkewViolation(
-            "kubelet", node.name, str(kubelet), "kubelet-newer",
-            f"{node.name}: kubelet {kubelet} is newer than kube-apiserver {oldest}",
-        )]
+        return [_kubelet(node, kubelet, "kubelet-newer", f"is newer than kube-apiserver {oldest}")]
     if kubelet.minors_behind(newest) > allowed:
-        return [SkewViolation(
-            "kubelet", node.name, str(kubelet), "kubelet-too-old",
-            f"{node.name}: kubelet {kubelet} is more than {allowed} minors older than kube-apiserver {newest}",
-        )]
+        return [_kubelet(node, kubelet, "kubelet-too-old",
+                         f"is more than {allowed} minors older than kube-apiserver {newest}")]
     if kubelet.minors_behind(newest) == allowed:
-        return [SkewViolation(
-            "kubelet", node.name, str(kubelet), "kubelet-at-limit",
-            f"{node.name}: kubelet {kubelet} is {allowed} minors behind: upgrade it before the control plane",
-            "warning",
-        )]
+        return [_kubelet(node, kubelet, "kubelet-at-limit",
+                         f"is {allowed} minors behind: upgrade it before the control plane", "warning")]
     return []
+
+
+def _kubelet(node: NodeRecord, kubelet: Version, rule: str, text: str, severity: str = "error") -> SkewViolation:
+    return SkewViolation(rule=rule, message=f"{node.name}: kubelet {kubelet} {text}", severity=severity,
+                         component="kubelet", node=node.name, version=str(kubelet))
 
 
 def _component_rules(c: ComponentVersion, oldest: Version, newest: Version) -> list[SkewViolation]:
@@ -181,20 +171,19 @@ def _component_rules(c: ComponentVersion, oldest: Version, newest: Version) -> l
     if version is None:
         return [_unparseable(c.component, c.node, c.version)]
     if version.minors_behind(oldest) < 0:
-        return [SkewViolation(
-            c.component, c.node, str(version), "component-newer",
-            f"{c.component} on {c.node}: {version} is newer than kube-apiserver {oldest}",
-        )]
+        return [_component(c, version, "component-newer", f"is newer than kube-apiserver {oldest}")]
     if version.minors_behind(newest) > 1:
-        return [SkewViolation(
-            c.component, c.node, str(version), "component-too-old",
-            f"{c.component} on {c.node}: {version} is more than one minor older than kube-apiserver {newest}",
-        )]
+        return [_component(c, version, "component-too-old",
+                           f"is more than one minor older than kube-apiserver {newest}")]
     return []
+
+
+def _component(c: ComponentVersion, version: Version, rule: str, text: str) -> SkewViolation:
+    return SkewViolation(rule=rule, message=f"{c.component} on {c.node}: {version} {text}",
+                         component=c.component, node=c.node, version=str(version))
 
 
 def _unparseable(component: str, node: str, text: str) -> SkewViolation:
     where = f"{node}: " if node else ""
-    return SkewViolation(
-        component, node, text, "unparseable", f"{where}{component} version {text!r} cannot be parsed", "warning"
-    )
+    return SkewViolation(rule="unparseable", message=f"{where}{component} version {text!r} cannot be parsed",
+                         severity="warning", component=component, node=node, version=text)

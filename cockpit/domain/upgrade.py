@@ -10,47 +10,28 @@ The exact commands per node are attached by the controller (they come from cockp
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from cockpit.domain import skew
+from cockpit.domain import skew, versions
 from cockpit.domain.records import NodeRecord
+from cockpit.domain.skew import SkewViolation
 from cockpit.domain.steps import WORK_STEPS, NodeProgress, State, Step
-
-_TARGET = re.compile(r"\d{1,4}\.\d{1,4}\.\d{1,4}")
+from cockpit.domain.versions import Version, try_parse
 
 FIRST_CONTROL_PLANE = "first-control-plane"
 CONTROL_PLANE = "control-plane"
 WORKER = "worker"
 
 
-Version = tuple[int, int, int]
-
-
-def parse_version(text: str) -> Version | None:
-    """``v1.32.4`` / ``1.32.4`` / ``v1.32.4-gke.1`` -> (1, 32, 4); None if it is not one.
-
-    Parsing is :mod:`cockpit.domain.skew`'s (one strict parser for the whole cockpit).
-    """
-    parsed = skew.try_parse(text or "")
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """``(major, minor, patch)`` or None; kept for callers not yet on :mod:`cockpit.domain.versions`."""
+    parsed = try_parse(text)
     return (parsed.major, parsed.minor, parsed.patch) if parsed else None
 
 
-def fmt(version: Version) -> str:
-    """(1, 33, 1) -> ``1.33.1``."""
-    return ".".join(str(part) for part in version)
-
-
-@dataclass(frozen=True)
-class SkewViolation:
-    """A rule that forbids the plan, named so the operator can look it up."""
-
-    rule: str
-    message: str
-
-    def line(self) -> str:
-        """``[rule] message``."""
-        return f"[{self.rule}] {self.message}"
+def fmt(version: tuple[int, int, int]) -> str:
+    """(1, 33, 1) -> ``1.33.1``; kept for callers not yet on :mod:`cockpit.domain.versions`."""
+    return Version(*version).bare
 
 
 @dataclass(frozen=True)
@@ -135,15 +116,26 @@ class UpgradePlan:
 # --------------------------------------------------------------------------- skew rules
 
 
+def parse_target(target: str) -> Version | SkewViolation:
+    """The target as a release version, or the ``version-format`` violation saying why not."""
+    try:
+        wanted = versions.parse_version(target)
+    except ValueError as exc:
+        return _violation("version-format", f"target: {exc}")
+    if wanted.is_prerelease:
+        return _violation("version-format", f"target {wanted.bare} is a pre-release; cockpit upgrades to "
+                                            "release versions X.Y.Z (the package repositories' names)")
+    return wanted
+
+
 def check_skew(facts: ClusterFacts, target: str) -> list[SkewViolation]:
     """Every skew / kubeadm rule the upgrade to ``target`` would break (empty = allowed)."""
-    if not _TARGET.fullmatch(target or ""):
-        return [SkewViolation("version-format", f"target {target!r} is not a release version X.Y.Z (e.g. 1.33.1)")]
-    wanted = parse_version(target)
-    assert wanted is not None
+    wanted = parse_target(target)
+    if isinstance(wanted, SkewViolation):
+        return [wanted]
     cluster = cluster_version(facts)
     if cluster is None:
-        return [SkewViolation("unknown-version", f"cannot read the API server version ({facts.api_version!r})")]
+        return [_violation("unknown-version", f"cannot read the API server version ({facts.api_version!r})")]
     out = _control_plane_rules(facts, cluster, wanted)
     if out:  # a wrong target makes every per-node rule noise; name the one that matters
         return out
@@ -153,34 +145,40 @@ def check_skew(facts: ClusterFacts, target: str) -> list[SkewViolation]:
     return out
 
 
+def _violation(rule: str, message: str) -> SkewViolation:
+    return SkewViolation(rule=rule, message=message)
+
+
+def _control_plane_versions(facts: ClusterFacts) -> list[Version]:
+    """The API /version and every static pod image tag that parses."""
+    texts = [facts.api_version] + [v for n in facts.nodes for v in n.static_pod_versions]
+    return [v for v in map(try_parse, texts) if v is not None]
+
+
 def cluster_version(facts: ClusterFacts) -> Version | None:
     """The oldest control-plane version seen (API /version and the static pod image tags).
 
     After ``kubeadm upgrade apply`` on the first control plane, /version may already report
     the target while other control planes still run the old one; the oldest is what counts.
     """
-    seen = [parse_version(facts.api_version)]
-    for node in facts.nodes:
-        seen += [parse_version(v) for v in node.static_pod_versions]
-    versions = [v for v in seen if v]
-    return min(versions) if versions else None
+    seen = _control_plane_versions(facts)
+    return min(seen) if seen else None
 
 
 def _control_plane_rules(facts: ClusterFacts, cluster: Version, wanted: Version) -> list[SkewViolation]:
     out = []
-    newest = max([parse_version(facts.api_version) or cluster] +
-                 [v for n in facts.nodes for v in map(parse_version, n.static_pod_versions) if v])
-    if wanted[0] != cluster[0]:
-        out.append(SkewViolation("major-version", f"cannot change the major version ({fmt(cluster)} -> {fmt(wanted)})"))
+    newest = max(_control_plane_versions(facts))
+    if wanted.major != cluster.major:
+        out.append(_violation("major-version", f"cannot change the major version ({cluster.bare} -> {wanted.bare})"))
     elif wanted < newest:
-        out.append(SkewViolation("no-downgrade", f"target {fmt(wanted)} is older than the control plane "
-                                                 f"({fmt(newest)}); kubeadm does not downgrade"))
-    elif wanted[1] > cluster[1] + 1:
-        out.append(SkewViolation("no-minor-skip", f"{fmt(cluster)} -> {fmt(wanted)} skips minor version(s): "
-                                                  f"upgrade to 1.{cluster[1] + 1}.x first (one minor at a time)"))
-    if newest[1] - cluster[1] > 1:
-        out.append(SkewViolation("apiserver-skew", f"API servers span {fmt(cluster)}..{fmt(newest)}: "
-                                                   "more than one minor apart"))
+        out.append(_violation("no-downgrade", f"target {wanted.bare} is older than the control plane "
+                                              f"({newest.bare}); kubeadm does not downgrade"))
+    elif cluster.minors_behind(wanted) > 1:
+        out.append(_violation("no-minor-skip", f"{cluster.bare} -> {wanted.bare} skips minor version(s): upgrade to "
+                                               f"{cluster.major}.{cluster.minor + 1}.x first (one minor at a time)"))
+    if cluster.minors_behind(newest) > 1:
+        out.append(_violation("apiserver-skew", f"API servers span {cluster.bare}..{newest.bare}: "
+                                                "more than one minor apart"))
     return out
 
 
@@ -191,35 +189,35 @@ def _kubelet_rules(node: NodeFacts, wanted: Version) -> list[SkewViolation]:
     the old kubelet must be within the policy of the new API server.
     """
     record = NodeRecord(uid=node.name, name=node.name, kubelet_version=node.kubelet)
-    found = skew.skew_violations(f"v{fmt(wanted)}", [record])
-    out = [SkewViolation(v.rule, _after_upgrade(v, wanted)) for v in found if v.severity == "error"]
-    kubelet = parse_version(node.kubelet)
+    found = skew.skew_violations(str(wanted), [record])
+    out = [_violation(v.rule, _after_upgrade(v, wanted)) for v in found if v.severity == "error"]
+    kubelet = try_parse(node.kubelet)
     if not out and kubelet and kubelet > wanted:
         # Same minor, newer patch: within the policy, but the plan would downgrade this kubelet.
-        out.append(SkewViolation("kubelet-downgrade", f"{node.name}: kubelet {fmt(kubelet)} is newer than the "
-                                                      f"target {fmt(wanted)}; cockpit does not downgrade kubelets"))
+        out.append(_violation("kubelet-downgrade", f"{node.name}: kubelet {kubelet.bare} is newer than the "
+                                                   f"target {wanted.bare}; cockpit does not downgrade kubelets"))
     return out
 
 
-def _after_upgrade(violation, wanted: Version) -> str:
+def _after_upgrade(violation: SkewViolation, wanted: Version) -> str:
     if violation.rule == "kubelet-newer":
         return f"{violation.message}; a kubelet must never be newer than the API server"
     if violation.rule == "kubelet-too-old":
-        return f"{violation.message} (after the control plane moves to {fmt(wanted)}); upgrade it first"
+        return f"{violation.message} (after the control plane moves to {wanted.bare}); upgrade it first"
     return violation.message
 
 
 def _kubeadm_rules(node: NodeFacts, wanted: Version) -> list[SkewViolation]:
-    kubeadm = parse_version(node.kubeadm) if node.kubeadm else None
+    kubeadm = try_parse(node.kubeadm) if node.kubeadm else None
     if kubeadm is None:
         return []
     if kubeadm > wanted:
-        return [SkewViolation("kubeadm-newer-than-target",
-                              f"node {node.name}: kubeadm {fmt(kubeadm)} is newer than the target {fmt(wanted)}")]
-    if wanted[1] - kubeadm[1] > 1:
-        return [SkewViolation("kubeadm-minor-skip",
-                              f"node {node.name}: kubeadm {fmt(kubeadm)} -> {fmt(wanted)}: a node is upgraded by a "
-                              "kubeadm of the same minor or one minor newer than the one that manages it")]
+        return [_violation("kubeadm-newer-than-target",
+                           f"node {node.name}: kubeadm {kubeadm.bare} is newer than the target {wanted.bare}")]
+    if kubeadm.minors_behind(wanted) > 1:
+        return [_violation("kubeadm-minor-skip",
+                           f"node {node.name}: kubeadm {kubeadm.bare} -> {wanted.bare}: a node is upgraded by a "
+                           "kubeadm of the same minor or one minor newer than the one that manages it")]
     return []
 
 
@@ -227,58 +225,71 @@ def _kubeadm_rules(node: NodeFacts, wanted: Version) -> list[SkewViolation]:
 
 
 def plan_upgrade(facts: ClusterFacts, target: str, concurrency: int = 1) -> UpgradePlan:
-    """Check skew, then order the nodes and size the worker batches."""
+    """Check skew, then order the nodes and size the worker batches.
+
+    The plan's target and versions are in the bare form (``1.33.1``) whatever the input's.
+    """
     violations = check_skew(facts, target)
     cluster = cluster_version(facts)
-    plan = UpgradePlan(target=target, cluster_version=fmt(cluster) if cluster else facts.api_version,
+    plan = UpgradePlan(target=target, cluster_version=cluster.bare if cluster else facts.api_version,
                        violations=violations)
     if violations:
         return plan
-    cps = _control_planes_in_order(facts, target)
+    wanted = versions.parse_version(target)
+    plan.target = wanted.bare
+    cps = _control_planes_in_order(facts, wanted)
     workers = sorted((n for n in facts.nodes if not n.control_plane), key=lambda n: n.name)
     for index, node in enumerate(cps):
-        plan.nodes[node.name] = _planned(node, FIRST_CONTROL_PLANE if index == 0 else CONTROL_PLANE, target)
+        plan.nodes[node.name] = _planned(node, FIRST_CONTROL_PLANE if index == 0 else CONTROL_PLANE, wanted)
         plan.batches.append([node.name])
     for node in workers:
-        plan.nodes[node.name] = _planned(node, WORKER, target)
+        plan.nodes[node.name] = _planned(node, WORKER, wanted)
     plan.concurrency, plan.concurrency_note = worker_concurrency(facts, workers, concurrency)
     todo = [n.name for n in workers]
     plan.batches += [todo[i:i + plan.concurrency] for i in range(0, len(todo), plan.concurrency)]
-    plan.warnings = _warnings(facts, target)
+    plan.warnings = _warnings(facts, wanted)
     return plan
 
 
-def _control_planes_in_order(facts: ClusterFacts, target: str) -> list[NodeFacts]:
+def _control_planes_in_order(facts: ClusterFacts, wanted: Version) -> list[NodeFacts]:
     """The first control plane is one already upgraded by ``apply`` if any (resume), else by name."""
     cps = [n for n in facts.nodes if n.control_plane]
 
     def key(node: NodeFacts) -> tuple[bool, str]:
-        applied = bool(node.static_pod_versions) and all(
-            parse_version(v) == parse_version(target) for v in node.static_pod_versions)
-        started = node.progress is not None and node.progress.target == target and node.progress.step is not Step.PENDING
+        applied = bool(node.static_pod_versions) and _images_at(node, wanted)
+        started = _resumes(node.progress, wanted) and node.progress.step is not Step.PENDING
         return (not (applied or started), node.name)
 
     return sorted(cps, key=key)
 
 
-def _planned(node: NodeFacts, role: str, target: str) -> PlannedNode:
+def _resumes(progress: NodeProgress | None, wanted: Version) -> bool:
+    """Progress recorded for a run to this same target."""
+    return progress is not None and try_parse(progress.target) == wanted
+
+
+def _planned(node: NodeFacts, role: str, wanted: Version) -> PlannedNode:
     progress = node.progress
-    resumable = progress is not None and progress.target == target
-    if resumable and progress.state in (State.DONE, State.SKIPPED):
-        return PlannedNode(node.name, role, node.os_family, node.kubelet, target, Step.DONE, True,
-                           f"{progress.state.value} in run {progress.run}")
-    if resumable and progress.step not in (Step.PENDING, Step.DONE):
-        return PlannedNode(node.name, role, node.os_family, node.kubelet, target, progress.step, False,
-                           f"resumes at {progress.step.value} ({progress.state.value})")
-    if _at_target(node, target):
-        return PlannedNode(node.name, role, node.os_family, node.kubelet, target, Step.DONE, True, "already at target")
-    return PlannedNode(node.name, role, node.os_family, node.kubelet, target, WORK_STEPS[0])
+    current = versions.bare(node.kubelet)
+
+    def planned(step: Step, done: bool = False, note: str = "") -> PlannedNode:
+        return PlannedNode(node.name, role, node.os_family, current, wanted.bare, step, done, note)
+
+    if _resumes(progress, wanted) and progress.state in (State.DONE, State.SKIPPED):
+        return planned(Step.DONE, True, f"{progress.state.value} in run {progress.run}")
+    if _resumes(progress, wanted) and progress.step not in (Step.PENDING, Step.DONE):
+        return planned(progress.step, False, f"resumes at {progress.step.value} ({progress.state.value})")
+    if _at_target(node, wanted):
+        return planned(Step.DONE, True, "already at target")
+    return planned(WORK_STEPS[0])
 
 
-def _at_target(node: NodeFacts, target: str) -> bool:
-    wanted = parse_version(target)
-    images_ok = all(parse_version(v) == wanted for v in node.static_pod_versions)
-    return parse_version(node.kubelet) == wanted and images_ok and not node.unschedulable
+def _images_at(node: NodeFacts, wanted: Version) -> bool:
+    return all(try_parse(v) == wanted for v in node.static_pod_versions)
+
+
+def _at_target(node: NodeFacts, wanted: Version) -> bool:
+    return try_parse(node.kubelet) == wanted and _images_at(node, wanted) and not node.unschedulable
 
 
 def worker_concurrency(facts: ClusterFacts, workers: list[NodeFacts], requested: int) -> tuple[int, str]:
@@ -309,9 +320,9 @@ def capacity_limit(workers: list[NodeFacts]) -> int:
     return best
 
 
-def _warnings(facts: ClusterFacts, target: str) -> list[str]:
+def _warnings(facts: ClusterFacts, wanted: Version) -> list[str]:
     records = [NodeRecord(uid=n.name, name=n.name, kubelet_version=n.kubelet) for n in facts.nodes]
-    out = [f"{v.message} (after the upgrade)" for v in skew.skew_violations(f"v{target}", records)
+    out = [f"{v.message} (after the upgrade)" for v in skew.skew_violations(str(wanted), records)
            if v.severity == "warning"]
     for node in facts.nodes:
         if not node.ready:

@@ -23,6 +23,7 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from cockpit.domain import versions
 from cockpit.ssh.errors import UnsafeArgument
 
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
@@ -37,9 +38,18 @@ _DURATION = re.compile(r"[0-9]{1,6}(ms|s|m|h)")
 
 
 def validate_version(version: str) -> str:
-    """``1.33.1`` exactly (no ``v``, no suffix); returns it."""
-    if not isinstance(version, str) or not _VERSION.fullmatch(version):
-        raise UnsafeArgument(f"invalid Kubernetes version {version!r}: expected X.Y.Z, e.g. 1.33.1")
+    """A release version exactly as packages and kubeadm take it: ``1.33.1`` (no ``v``, no
+    pre-release or build suffix, at most four digits a number); returns it.
+
+    The version itself is parsed by :mod:`cockpit.domain.versions`, so its message says why
+    (leading zeros, non-ASCII digits...); the syntax check on top keeps argv shell-safe.
+    """
+    try:
+        parsed = versions.parse_version(version)
+    except ValueError as exc:
+        raise UnsafeArgument(str(exc)) from None
+    if parsed.bare != version or parsed.is_prerelease or not _VERSION.fullmatch(version):
+        raise UnsafeArgument(f"invalid Kubernetes version {version!r}: expected X.Y.Z (a release, no v), e.g. 1.33.1")
     return version
 
 

@@ -28,10 +28,11 @@ def test_anything_else_is_not_a_version(text: str) -> None:
 
 
 @pytest.mark.parametrize("bad", ["v1.33.1", "1.33", "1.33.1-1", "1.33.1 ", " 1.33.1", "1.33.1\n", "1.33.1;id",
-                                 "1.33.1$(id)", "１.33.1", "12345.1.1"])
+                                 "1.33.1$(id)", "１.33.1", "12345.1.1", "01.33.1", "1.033.1", "1.33.0-rc.1"])
 def test_near_miss_versions_rejected(bad: str) -> None:
-    with pytest.raises(UnsafeArgument):
+    with pytest.raises(UnsafeArgument) as info:
         commands.validate_version(bad)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("good", ["1.33.1-1.1", "1.33.1-*", "1.29.4-2.1", "1.33.1-150500.1.1", "1.28.0-00"])

@@ -35,6 +35,10 @@ class Output:
         """Print a human line."""
         print(text, file=self.stream, flush=True)
 
+    def error(self, text: str) -> None:
+        """Print an error line on stderr (always: stdout may carry the JSON document)."""
+        print(text, file=sys.stderr, flush=True)
+
     def progress(self, event: Progress) -> None:
         """The Reporter for operations: one line per event, SSH output indented under its node."""
         if event.data.get("log"):
@@ -163,6 +167,16 @@ def ssh_pool(args: argparse.Namespace) -> Any:
                    sudo=not getattr(args, "no_sudo", False))
 
 
+def action_options() -> argparse.ArgumentParser:
+    """The flags every mutating command takes: ``--dry-run``, ``--yes``, ``--json``."""
+    opts = argparse.ArgumentParser(add_help=False)
+    opts.add_argument("--dry-run", action="store_true",
+                      help="send the writes with server-side dryRun=All: nothing changes")
+    opts.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    opts.add_argument("--json", action="store_true", help="print one JSON result on stdout")
+    return opts
+
+
 Body = Callable[[Session], Awaitable[int]]
 
 
@@ -188,10 +202,10 @@ def run_command(args: argparse.Namespace, body: Body, action: str, target: str =
 
 def report_failure(out: Output, action: str, target: str, exc: CockpitError) -> int:
     """Print a refusal or failure (with its checks) and the JSON document; return the exit status."""
-    out.line(f"cockpit: {exc}")
+    out.error(f"cockpit: {exc}")
     for check in getattr(exc, "checks", None) or []:
         if not check.ok:
-            out.line(f"  {check.line()}")
+            out.error(f"  {check.line()}")
     payload = getattr(exc, "result", None) or {"checks": getattr(exc, "checks", None) or []}
     out.result(False, action, target, payload, str(exc))
     return exc.exit_status

@@ -369,6 +369,14 @@ class CockpitApp(App[int]):
 
         self.push_screen(PromptScreen(prompt), answered)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only mode hides mutating actions (footer, keys) instead of refusing after the key."""
+        if action == "run_pane_action" and self.read_only and parameters:
+            pane_action = self.registry.get(str(parameters[0]))
+            if pane_action is not None and pane_action.mutating:
+                return False
+        return True
+
     async def action_run_pane_action(self, action_id: str) -> None:
         """Key-binding entry for :meth:`run_pane_action` (bindings use ``app.run_pane_action('id')``)."""
         await self.run_pane_action(action_id)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
 import pytest
 
-from cockpit.cli.main import main as cli_main
-from cockpit.controllers.guard import ActionGuard
-from cockpit.controllers.rollout import RolloutController
-from cockpit.errors import CockpitError
+from cockpit.controllers.base import PreconditionFailed
+from cockpit.controllers.rollout import RestartOperation, SetPausedOperation, UndoOperation, rollout_status
 from cockpit.journal import Journal
+from tests.support.e2e import run_cli
+from tests.support.operations import cockpit_events, drive, journal_events
+from tests.support.wait import async_wait_until
 
 pytestmark = pytest.mark.slow
 
 HEALTHY, BROKEN = "registry.example/checkout:2.3.1", "registry.example/checkout:2.4.0-broken"
-
-
-def controller(client, journal_path) -> RolloutController:
-    return RolloutController(client, ActionGuard(False, Journal(journal_path), "cockpit-sim"), poll_interval=0.05)
 
 
 def get(kubectl, kind, name, path) -> str:
@@ -33,33 +28,28 @@ def replicaset_names(kubectl) -> dict[str, str]:
     return {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["metadata"]["name"] for rs in sets}
 
 
-async def failing_status(ctl, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        status = await ctl.status("shop/checkout")
-        if status.failed:
-            return status
-        assert time.monotonic() < deadline, status
-        await asyncio.sleep(0.05)
+async def failing_status(client):
+    """shop/checkout's status once the rollout is seen failing."""
+    return await async_wait_until(lambda: rollout_status(client, "shop/checkout"),
+                                  accept=lambda status: status.failed, what="shop/checkout's rollout to fail")
 
 
-async def test_status_flags_failing_rollout_and_offers_roll_back(client, journal_path):
-    ctl = controller(client, journal_path)
-    status = await failing_status(ctl)
+async def test_status_flags_failing_rollout_and_offers_roll_back(client):
+    status = await failing_status(client)
     assert not status.done and status.can_roll_back and status.previous_revision == 1
     assert any("ImagePullBackOff" in r or "ErrImagePull" in r or "ProgressDeadlineExceeded" in r
                for r in status.reasons + [status.message]), status
-    healthy = await ctl.status("shop/web-blue", wait=True, timeout=20)
+    healthy = await rollout_status(client, "shop/web-blue", wait=True, timeout=20, poll_interval=0.05)
     assert healthy.done and not healthy.failed and "successfully rolled out" in healthy.message
 
 
 async def test_undo_checkout_reuses_old_replicaset_and_kubectl_status_succeeds(client, journal_path, kubectl):
-    ctl = controller(client, journal_path)
-    await failing_status(ctl)
+    await failing_status(client)
     before_sets = replicaset_names(kubectl)
-    plan = await ctl.plan_undo("shop/checkout")
-    assert plan.to_revision == 1 and plan.after["images"] == {"checkout": HEALTHY}
-    result = await ctl.undo("shop/checkout", plan=plan)
+    plan = await UndoOperation(client, "shop/checkout").preview()
+    assert plan.after_state["revision"] == 1 and plan.after_state["images"] == {"checkout": HEALTHY}
+    assert plan.commands == ("kubectl -n shop rollout undo deployment/checkout --to-revision=1",)
+    result = await drive(UndoOperation(client, "shop/checkout"), client, journal_path)
     assert result.ok and result.changed
     assert get(kubectl, "deployment", "checkout", "{.spec.template.spec.containers[0].image}") == HEALTHY
     status = kubectl("-n", "shop", "rollout", "status", "deployment/checkout", "--timeout=30s")
@@ -70,50 +60,56 @@ async def test_undo_checkout_reuses_old_replicaset_and_kubectl_status_succeeds(c
     assert [e["event"] for e in entries] == ["preview", "start", "result"]
     assert entries[-1]["before"]["images"] == {"checkout": BROKEN}
     assert entries[-1]["after"]["images"] == {"checkout": HEALTHY}
+    events = await cockpit_events(client, "shop", "checkout")
+    assert [e["reason"] for e in events] == ["RolloutUndone"]
+    assert events[0]["regarding"]["kind"] == "Deployment" and "revision 1" in events[0]["note"]
 
 
-async def test_undo_refuses_if_deployment_changed_since_preview(client, journal_path, kubectl):
+async def test_undo_stops_if_deployment_changed_since_preview(client, journal_path, kubectl):
+    """A Deployment edited between the preview and the confirmation is never overwritten."""
     from cockpit.controllers.base import ChangedSincePreview
+    from cockpit.controllers.driver import Driver
+    from tests.support.operations import services
 
-    ctl = controller(client, journal_path)
-    plan = await ctl.plan_undo("shop/checkout")
-    kubectl("-n", "shop", "annotate", "deployment", "checkout", "note=edited")
+    async def edit_then_approve(_plan):
+        kubectl("-n", "shop", "annotate", "deployment", "checkout", "note=edited")
+        return True
+
+    driver = Driver(services(client, journal_path), edit_then_approve)
     with pytest.raises(ChangedSincePreview):
-        await ctl.undo("shop/checkout", plan=plan)
+        await driver.run(UndoOperation(client, "shop/checkout"), interactive=False)
     assert get(kubectl, "deployment", "checkout", "{.spec.template.spec.containers[0].image}") == BROKEN
+    assert journal_events(journal_path, "undo") == ["preview"]
 
 
 async def test_pause_resume_restart(client, journal_path, kubectl):
-    ctl = controller(client, journal_path)
-    assert (await ctl.pause("shop/web-blue")).changed
+    assert (await drive(SetPausedOperation(client, "shop/web-blue", True), client, journal_path)).changed
     assert get(kubectl, "deployment", "web-blue", "{.spec.paused}") == "true"
-    assert not (await ctl.pause("shop/web-blue")).changed  # already paused: a no-op
-    with pytest.raises(CockpitError, match="paused"):
-        await ctl.restart("shop/web-blue")
-    with pytest.raises(CockpitError, match="resume it first"):
-        await ctl.plan_undo("shop/web-blue")  # kubectl refuses to roll back a paused deployment too
-    assert (await ctl.resume("shop/web-blue")).changed
+    again = await drive(SetPausedOperation(client, "shop/web-blue", True), client, journal_path)
+    assert not again.changed and "already paused" in again.message  # a no-op
+    with pytest.raises(PreconditionFailed, match="resume it first"):
+        await drive(RestartOperation(client, "shop/web-blue"), client, journal_path)
+    with pytest.raises(PreconditionFailed, match="resume it first"):
+        await drive(UndoOperation(client, "shop/web-blue"), client, journal_path)  # kubectl refuses too
+    assert (await drive(SetPausedOperation(client, "shop/web-blue", False), client, journal_path)).changed
     assert get(kubectl, "deployment", "web-blue", "{.spec.paused}") in ("", "false")
-    result = await ctl.restart("shop/web-blue")
+    result = await drive(RestartOperation(client, "shop/web-blue"), client, journal_path)
     stamp = get(kubectl, "deployment", "web-blue",
                 "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}")
     assert stamp and stamp == result.after["restartedAt"]
     actions = [e["action"] for e in Journal(journal_path).entries() if e["event"] == "result"]
     assert actions == ["pause", "pause", "resume", "restart"]
+    reasons = [e["reason"] for e in await cockpit_events(client, "shop", "web-blue")]
+    assert sorted(reasons) == ["RolloutPaused", "RolloutRestarted", "RolloutResumed"]
 
 
 # ----- CLI --------------------------------------------------------------------------------
 
 
-def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
-    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_undo_dry_run_then_real(sim, kubectl, capsys, journal_path):
     code, out, _ = run_cli(capsys, sim, journal_path, "rollout", "undo", "shop/checkout", "--dry-run")
-    assert code == 0 and "revision 1" in out, out
+    assert code == 0 and "revision 1" in out and "[dry run] nothing changed" in out, out
+    assert "rolled back" not in out.splitlines()[-1]
     assert get(kubectl, "deployment", "checkout", "{.spec.template.spec.containers[0].image}") == BROKEN
     code, out, _ = run_cli(capsys, sim, journal_path, "rollout", "undo", "shop/checkout", "--to-revision", "1",
                            "--yes", "--json")

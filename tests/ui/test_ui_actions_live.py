@@ -9,22 +9,26 @@ from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
 from cockpit.ui.screens.confirm import ConfirmScreen
-from test_ui_live import _args, row, until
-from ui_helpers import rows
+from tests.support.ui import apply_plan, row, rows, tui_args, until
 
 pytestmark = pytest.mark.timeout(120)
 
 
-async def _confirm(pilot, app) -> ConfirmScreen:
-    screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
-                         what="confirm screen")
+async def _confirm(pilot, app):
+    """Transitional for actions still on ConfirmScreen; operations use apply_plan."""
+    from cockpit.ui.screens.operation import OperationScreen
+
+    screen = await until(pilot, lambda: app.screen if isinstance(app.screen, (ConfirmScreen, OperationScreen))
+                         else None, what="confirm screen")
+    if isinstance(screen, OperationScreen):
+        return await apply_plan(pilot, app)
     await pilot.press("y")
     await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="action finished")
     return screen
 
 
 async def test_switch_web_to_green_and_back_from_the_tui(sim, tmp_path):
-    app = build_app(_args(sim, tmp_path))
+    app = build_app(tui_args(sim, tmp_path))
     client = KubeClient(load_cluster_config(sim.kubeconfig, None))
     try:
         async with app.run_test(size=(160, 45)) as pilot:
@@ -51,7 +55,7 @@ async def test_switch_web_to_green_and_back_from_the_tui(sim, tmp_path):
 
 
 async def test_undo_checkout_from_the_tui(sim, tmp_path):
-    app = build_app(_args(sim, tmp_path))
+    app = build_app(tui_args(sim, tmp_path))
     client = KubeClient(load_cluster_config(sim.kubeconfig, None))
     try:
         async with app.run_test(size=(160, 45)) as pilot:
@@ -66,7 +70,7 @@ async def test_undo_checkout_from_the_tui(sim, tmp_path):
 
 
 async def test_read_only_tui_refuses_switch(sim, tmp_path):
-    app = build_app(_args(sim, tmp_path, read_only=True))
+    app = build_app(tui_args(sim, tmp_path, read_only=True))
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: row(app, "traffic", "shop/web"), what="web pair")
         await pilot.press("2", "s")
@@ -76,7 +80,7 @@ async def test_read_only_tui_refuses_switch(sim, tmp_path):
 
 
 async def test_shift_and_abort_api_route_from_the_tui(sim, tmp_path):
-    app = build_app(_args(sim, tmp_path))
+    app = build_app(tui_args(sim, tmp_path))
     client = KubeClient(load_cluster_config(sim.kubeconfig, None))
 
     async def weights() -> dict[str, int]:
@@ -100,7 +104,7 @@ async def test_shift_and_abort_api_route_from_the_tui(sim, tmp_path):
 
 
 async def test_cordon_drain_uncordon_from_the_nodes_pane(sim, tmp_path):
-    app = build_app(_args(sim, tmp_path))
+    app = build_app(tui_args(sim, tmp_path))
     client = KubeClient(load_cluster_config(sim.kubeconfig, None))
     try:
         async with app.run_test(size=(160, 45)) as pilot:

@@ -142,32 +142,32 @@ CHECKOUT = {"metadata": {"name": "checkout", "namespace": "shop", "uid": "dep-ui
 
 def test_pick_revision_like_kubectl():
     from cockpit.controllers.rollout import pick_revision
+    from cockpit.domain.records import decode
 
-    sets = [replicaset("rs-aaa", 1, "c:2.3.1"), replicaset("rs-bbb", 3, "c:2.4.0"), replicaset("rs-ccc", 2, "c:x")]
-    assert pick_revision(sets, None)["metadata"]["name"] == "rs-ccc"  # second newest
-    assert pick_revision(sets, 1)["metadata"]["name"] == "rs-aaa"
+    raw = [replicaset("rs-aaa", 1, "c:2.3.1"), replicaset("rs-bbb", 3, "c:2.4.0"), replicaset("rs-ccc", 2, "c:x")]
+    sets = [decode("replicasets", rs) for rs in raw]
+    assert pick_revision(sets, None).name == "rs-ccc"  # second newest
+    assert pick_revision(sets, 1).name == "rs-aaa"
     assert pick_revision(sets, 9) is None
     assert pick_revision(sets[:1], None) is None
 
 
-def test_undo_plan_copies_template_without_hash_and_tests_resource_version():
-    from cockpit.controllers.rollout import make_undo_plan
+def test_undo_patch_copies_template_without_hash_and_tests_resource_version():
+    from cockpit.kube.rollback import template_matches, undo_patch
 
-    plan = make_undo_plan("shop/checkout", CHECKOUT, replicaset("rs-aaa", 1, "c:2.3.1"))
-    test, template, annotations = plan.patch
+    rs = replicaset("rs-aaa", 1, "c:2.3.1")
+    test, template, annotations = undo_patch(CHECKOUT, rs)
     assert test == {"op": "test", "path": "/metadata/resourceVersion", "value": "77"}
     assert template["value"]["metadata"]["labels"] == {"app": "checkout"}
+    assert template["value"]["spec"]["containers"] == [{"name": "checkout", "image": "c:2.3.1"}]
     assert annotations["value"] == {"deployment.kubernetes.io/revision": "2", "note": "rs-aaa"}
-    assert plan.before["images"] == {"checkout": "c:2.4.0-broken"} and plan.after["images"] == {"checkout": "c:2.3.1"}
-    assert plan.to_revision == 1 and not plan.noop_reason
-    assert "rollout undo deployment/checkout --to-revision=1" in plan.command
+    assert not template_matches(CHECKOUT, rs)
 
 
 def test_undo_to_current_template_is_a_noop():
-    from cockpit.controllers.rollout import make_undo_plan
+    from cockpit.kube.rollback import template_matches
 
-    plan = make_undo_plan("shop/checkout", CHECKOUT, replicaset("rs-ddd", 2, "c:2.4.0-broken"))
-    assert "already matches revision 2" in plan.noop_reason
+    assert template_matches(CHECKOUT, replicaset("rs-ddd", 2, "c:2.4.0-broken"))
 
 
 def test_ingress_canary_without_weight_annotation_and_route_default_weights():

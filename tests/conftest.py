@@ -3,45 +3,106 @@
 - ``sim``: a demo-scenario SimThread (speed 0.05) in a temporary state dir, stopped after the test.
 - ``sim_factory(**kwargs)``: more simulators with other options (all stopped after the test).
 - ``kubectl(*args, check=True, sim=None, timeout=60, input=None)``: runs the real kubectl with
-  ``--kubeconfig <sim.kubeconfig> --cache-dir <fresh dir>``; skips the test if kubectl is missing.
-- ``wait_for(predicate, timeout=10, interval=0.05)``: poll until ``predicate()`` is truthy and
-  return that value; AssertionError on timeout. Never sleep to wait for state.
+  ``--kubeconfig <sim.kubeconfig> --cache-dir <fresh dir>``; skips the test if kubectl is missing
+  (which fails a CI run: see below).
+- ``wait_for(predicate, timeout=...)``: :func:`tests.support.wait.wait_until` (never sleep to
+  wait for state); deadlines shorter than its default are raised to it. ``wait_for_async``:
+  :func:`tests.support.wait.async_wait_until`.
+
+Every test that uses the ``kubectl`` fixture is marked ``kubectl``. When ``CI`` is set, a skipped
+test that is not in :data:`tests.support.skip_allowlist.ALLOWED_SKIPS` fails the run.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from cockpit.sim.runner import SimThread
-from sim_support import MinimalCluster
+from tests.support.minimal_cluster import MinimalCluster
+from tests.support.skip_allowlist import unexpected_skips
+from tests.support.wait import DEFAULT_TIMEOUT, async_wait_until, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# CI replays the same examples on every run; locally, examples that once failed are kept in the
+# repository's (gitignored) .hypothesis/ folder and replayed first. Hypothesis cannot do both at
+# once: derandomize implies no database.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples")))
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
-def poll_until(predicate: Callable, timeout: float = 10, interval: float = 0.05, message: str = ""):
-    """Call ``predicate`` until it returns something truthy; return it, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except AssertionError as exc:  # let predicates assert while the state converges
-            last_error = exc
-        if time.monotonic() >= deadline:
-            detail = f": {last_error}" if last_error else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate!r}{detail}")
-        time.sleep(interval)
+# -- no silent skips ---------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs the real kubectl, so ``-m "not kubectl"`` deselects them."""
+    for item in items:
+        if "kubectl" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kubectl)
+
+
+class SkipLedger:
+    """Collects skipped tests (xdist forwards its workers' reports here) and, in CI, fails the
+    run when one skipped for a reason the allow-list does not accept."""
+
+    def __init__(self) -> None:
+        self.skips: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and not hasattr(report, "wasxfail"):
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self.skips.append((report.nodeid, reason))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        unexpected = unexpected_skips(self.skips)
+        if not unexpected:
+            return
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"{len(unexpected)} test(s) skipped outside tests/support/skip_allowlist.py (CI is set):"]
+        lines += [f"  {nodeid}: {reason}" for nodeid, reason in unexpected]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the skip ledger when CI is set, on the controller only (not on xdist workers)."""
+    if os.environ.get("CI") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(SkipLedger(), "cockpit-skip-ledger")
+
+
+# -- waiting -----------------------------------------------------------------------------------
+
+
+def _wait_for(predicate: Callable, timeout: float = DEFAULT_TIMEOUT, what: str = "", **options):
+    """wait_until with the deadline raised to the default: a short one only fails under load."""
+    return wait_until(predicate, max(timeout, DEFAULT_TIMEOUT), what, **options)
 
 
 @pytest.fixture
 def wait_for():
-    """The poll-with-deadline helper (see poll_until)."""
-    return poll_until
+    """The one poll-with-deadline helper (see tests.support.wait.wait_until)."""
+    return _wait_for
+
+
+@pytest.fixture
+def wait_for_async():
+    """Its async twin (see tests.support.wait.async_wait_until)."""
+    return async_wait_until
+
+
+# -- simulators and kubectl --------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -84,12 +145,18 @@ class Kubectl:
         return result
 
 
+def find_kubectl() -> str | None:
+    """kubectl on PATH, else the pinned one installed into this virtualenv (see .ci/run)."""
+    beside_python = Path(sys.executable).parent / "kubectl"
+    return shutil.which("kubectl") or (str(beside_python) if os.access(beside_python, os.X_OK) else None)
+
+
 @pytest.fixture
 def kubectl(request, tmp_path) -> Kubectl:
     """The real kubectl bound to the test's ``sim`` (or ``sim=`` per call); skips without kubectl."""
-    exe = shutil.which("kubectl")
+    exe = find_kubectl()
     if exe is None:
-        pytest.skip("kubectl is not on PATH")
+        pytest.skip("kubectl is not on PATH nor in the virtualenv")
     return Kubectl(exe, str(tmp_path / "kubectl-cache"), lambda: request.getfixturevalue("sim"))
 
 

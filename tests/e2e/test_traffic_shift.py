@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
-from cockpit.cli.main import main as cli_main
 from cockpit.controllers.base import ActionFailed, ChangedSincePreview, PreconditionFailed
-from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.shift import CHECK_READY, ShiftController
 from cockpit.journal import Journal
+from tests.support.e2e import guard, run_cli
+from tests.support.wait import async_wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +19,7 @@ STABLE, CANARY = "api-stable", "api-canary"
 
 
 def controller(client, journal_path) -> ShiftController:
-    return ShiftController(client, ActionGuard(False, Journal(journal_path), "cockpit-sim"))
+    return ShiftController(client, guard(journal_path))
 
 
 def route_weights(kubectl) -> dict[str, int]:
@@ -28,15 +27,10 @@ def route_weights(kubectl) -> dict[str, int]:
     return {ref["name"]: ref.get("weight", 1) for rule in route["spec"]["rules"] for ref in rule["backendRefs"]}
 
 
-async def ready_view(ctl, timeout=20.0):
+async def ready_view(ctl):
     """The route's view once both backends have ready endpoints."""
-    deadline = time.monotonic() + timeout
-    while True:
-        view = await ctl.view("shop/api")
-        if all(b.ready > 0 for b in view.backends):
-            return view
-        assert time.monotonic() < deadline, view.text()
-        await asyncio.sleep(0.05)
+    return await async_wait_until(lambda: ctl.view("shop/api"), accept=lambda view: all(b.ready for b in view.backends),
+                                  what="ready endpoints behind both backends of shop/api")
 
 
 async def test_view_shows_declared_weights_and_ready_endpoints(client, journal_path):
@@ -71,10 +65,8 @@ async def test_plan_stops_and_aborts_when_canary_has_no_ready_endpoints(client, 
     ctl = controller(client, journal_path)
     await ready_view(ctl)
     kubectl("-n", "shop", "scale", "deployment/api-canary", "--replicas=0")
-    deadline = time.monotonic() + 20
-    while (await ctl.view("shop/api")).backends[1].ready:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await async_wait_until(lambda: ctl.view("shop/api"), accept=lambda view: not view.backends[1].ready,
+                           what="no ready canary endpoints")
     with pytest.raises(ActionFailed, match="traffic returned to api-stable") as caught:
         await ctl.run_plan("shop/api", [10, 50, 100])
     assert CHECK_READY in str(caught.value) and caught.value.result.aborted
@@ -96,13 +88,8 @@ async def test_set_weights_refuses_traffic_to_nothing(client, journal_path, kube
     ctl = controller(client, journal_path)
     await ready_view(ctl)
     kubectl("-n", "shop", "scale", "deployment/api-canary", "--replicas=0")
-    deadline = time.monotonic() + 20
-    while True:
-        plan = await ctl.preview("shop/api", {STABLE: 50, CANARY: 50})
-        if not plan.ok:
-            break
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    plan = await async_wait_until(lambda: ctl.preview("shop/api", {STABLE: 50, CANARY: 50}),
+                                  accept=lambda plan: not plan.ok, what="a 50/50 plan refused for lack of endpoints")
     with pytest.raises(PreconditionFailed, match="no ready endpoints"):
         await ctl.set_weights(plan)
     assert route_weights(kubectl) == {STABLE: 90, CANARY: 10}
@@ -135,12 +122,6 @@ spec:
 def canary_weight(kubectl) -> str:
     return kubectl("-n", "shop", "get", "ingress", "api-canary", "-o",
                    "jsonpath={.metadata.annotations.nginx\\.ingress\\.kubernetes\\.io/canary-weight}").stdout
-
-
-def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
-    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_ingress_canary_weights_plan_and_abort(sim, kubectl, capsys, journal_path, wait_for):

@@ -9,19 +9,18 @@ import json
 
 import pytest
 
-from cockpit.cli.main import main as cli_main
 from cockpit.controllers.base import ActionFailed, ChangedSincePreview, PreconditionFailed
-from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.switch import CHECK_ROLLED_OUT, SwitchController
 from cockpit.errors import ReadOnlyRefusal
 from cockpit.journal import Journal, JournalError
+from tests.support.e2e import guard, run_cli
 
 pytestmark = pytest.mark.slow
 
 
 def controller(client, journal_path, *, read_only=False, verify_timeout=20.0) -> SwitchController:
-    guard = ActionGuard(read_only, Journal(journal_path, context="cockpit-sim"), "cockpit-sim")
-    return SwitchController(client, guard, verify_timeout=verify_timeout, poll_interval=0.05)
+    return SwitchController(client, guard(journal_path, read_only=read_only), verify_timeout=verify_timeout,
+                            poll_interval=0.05)
 
 
 def selector_of(kubectl) -> dict:
@@ -43,25 +42,8 @@ def events(journal_path, action="switch") -> list[str]:
 
 
 async def wait_ready_plan(ctl, wait_for_async, colour):
-    return await wait_for_async(lambda: ctl.preview("shop/web", colour), lambda plan: plan.ok)
-
-
-@pytest.fixture
-def wait_for_async():
-    """Async poll with a deadline: await ``make()`` until ``ok(value)``; return the value."""
-    import asyncio
-    import time
-
-    async def poll(make, ok, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = await make()
-            if ok(value):
-                return value
-            assert time.monotonic() < deadline, f"timed out; last value: {value!r}"
-            await asyncio.sleep(0.05)
-
-    return poll
+    return await wait_for_async(lambda: ctl.preview("shop/web", colour), accept=lambda plan: plan.ok,
+                                what=f"a switch plan to {colour} whose checks pass")
 
 
 async def test_switch_to_green_and_back(client, journal_path, kubectl, wait_for_async):
@@ -90,7 +72,7 @@ async def test_switch_to_green_and_back(client, journal_path, kubectl, wait_for_
 async def test_switch_to_colour_that_is_not_ready_is_refused(client, journal_path, kubectl, wait_for_async):
     kubectl("-n", "shop", "set", "image", "deployment/web-green", "web=registry.example/web:1.6.0-broken")
     ctl = controller(client, journal_path)
-    plan = await wait_for_async(lambda: ctl.preview("shop/web", "green"), lambda p: not p.ok)
+    plan = await wait_for_async(lambda: ctl.preview("shop/web", "green"), accept=lambda p: not p.ok)
     assert CHECK_ROLLED_OUT in [c.name for c in plan.checks if not c.ok]
     with pytest.raises(PreconditionFailed, match=CHECK_ROLLED_OUT):
         await ctl.switch(plan)
@@ -188,12 +170,6 @@ async def test_read_only_refuses_and_unwritable_journal_blocks(client, journal_p
 
 
 # ----- the CLI twin -----------------------------------------------------------------------
-
-
-def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
-    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def wait_switchable(sim, capsys, journal_path, wait_for, colour):

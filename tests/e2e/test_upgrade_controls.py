@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
-from e2e_helpers import ann, cockpit_args, nodes, start_upgrade_process
 
 from cockpit.cli.main import main
 from cockpit.controllers.guard import ActionGuard
@@ -18,19 +16,13 @@ from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
 from cockpit.ssh.pool import SshPool
+from tests.support.e2e import ann, cockpit_args, nodes, start_upgrade_process
+from tests.support.wait import async_wait_until
 
 TARGET = "1.33.1"
 FAST = ["--poll-interval", "0.05", "--retry-interval", "0.1", "--lease-duration", "3", "--yes"]
 
 pytestmark = pytest.mark.slow
-
-
-async def until(predicate, timeout=20.0):
-    """Async poll with a deadline (the controller runs on this loop)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_pause_at_a_step_boundary_then_abort_cleans_up(cluster, tmp_path):
@@ -51,7 +43,7 @@ async def test_pause_at_a_step_boundary_then_abort_cleans_up(cluster, tmp_path):
     ctl = UpgradeController(client, pool, guard, options, report)
     try:
         task = asyncio.create_task(ctl.run())
-        await until(lambda: any(e.data.get("state") == "paused" for e in events))
+        await async_wait_until(lambda: any(e.data.get("state") == "paused" for e in events), what="a paused step")
         cp1 = await client.get(path_for("nodes", name="cp-1"))
         assert cp1["metadata"]["annotations"]["cockpit.dev/upgrade-state"] == "paused"
         assert cp1["metadata"]["annotations"]["cockpit.dev/upgrade-step"] == "upgrading-kubelet"

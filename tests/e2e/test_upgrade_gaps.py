@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from e2e_helpers import ann, cockpit_args, nodes
 
 from cockpit.cli.main import main
 from cockpit.controllers.upgrade_facts import static_pod_versions, static_pods_behind
+from tests.support.e2e import ann, cockpit_args, nodes
 
 TARGET = "1.33.1"
 FAST = ["--poll-interval", "0.05", "--retry-interval", "0.1", "--lease-duration", "5", "--yes"]

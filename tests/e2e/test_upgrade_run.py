@@ -6,10 +6,10 @@ import json
 import signal
 
 import pytest
-from e2e_helpers import ann, cockpit_args, nodes, start_upgrade_process
 
 from cockpit.cli.main import main
 from cockpit.journal import read_journal
+from tests.support.e2e import ann, cockpit_args, nodes, start_upgrade_process
 
 TARGET = "1.33.1"
 CPS = ["cp-1", "cp-2", "cp-3"]

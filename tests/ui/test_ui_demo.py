@@ -9,9 +9,10 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
 READY = re.compile(r"cockpit demo: simulated cluster pid=(\d+)")
@@ -26,31 +27,50 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+def wait_gone(pid: int) -> bool:
+    """Wait until ``pid`` has exited (a zombie counts as exited); True, or AssertionError."""
+    return wait_until(lambda: not alive(pid), what=f"process {pid} to exit")
+
+
+def read_available(fd: int) -> str:
+    """What the pipe or pty has to read within 0.2 s ('' if nothing); EOFError once it is closed."""
+    if not select.select([fd], [], [], 0.2)[0]:
+        return ""
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:  # a pty whose child has exited reads EIO
+        chunk = b""
+    if not chunk:
+        raise EOFError("the output ended")
+    return chunk.decode(errors="replace")
 
 
 def read_until(stream, pattern: re.Pattern, timeout: float = 60.0) -> re.Match:
     """Read a pipe or pty until ``pattern`` matches what was read."""
-    deadline = time.monotonic() + timeout
-    buffer = ""
     fd = stream if isinstance(stream, int) else stream.fileno()
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            chunk = os.read(fd, 65536).decode(errors="replace")
-            if not chunk:
-                break
-            buffer += chunk
-            match = pattern.search(buffer)
-            if match:
-                return match
-    raise AssertionError(f"never saw {pattern.pattern!r}: {buffer[-2000:]}")
+    buffer = []
+
+    def read_more() -> str:
+        try:
+            buffer.append(read_available(fd))
+        except EOFError:
+            raise AssertionError(f"the output ended before {pattern.pattern!r}: {''.join(buffer)[-2000:]}") from None
+        return "".join(buffer)
+
+    text = wait_until(read_more, timeout, f"{pattern.pattern!r} in the output", accept=pattern.search, interval=0,
+                      ignore=())
+    return pattern.search(text)
+
+
+def exit_status(pid: int, fd: int) -> int | None:
+    """The child's wait status once it has exited, else None (reading its terminal meanwhile, so
+    a full pty never blocks it)."""
+    try:
+        read_available(fd)
+    except EOFError:
+        pass
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done == pid else None
 
 
 def read_sim_pid(stream) -> int:
@@ -93,18 +113,9 @@ def test_demo_quit_key_in_a_terminal_stops_simulator(tmp_path):
         sim_pid = read_sim_pid(fd)
         read_until(fd, re.compile("Rollouts"))  # the TUI owns the terminal now
         os.write(fd, b"q")
-        deadline = time.monotonic() + 20
-        status = None
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    os.read(fd, 65536)
-                except OSError:
-                    pass
-        assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        status = wait_until(lambda: exit_status(pid, fd), what="the demo to exit after q",
+                            accept=lambda status: status is not None)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"the demo ended with wait status {status:#x}"
         assert wait_gone(sim_pid)
     finally:
         try:

@@ -9,7 +9,7 @@ from cockpit.errors import ConnectionProblem, UsageError
 from cockpit.ui.config import load_config
 from cockpit.ui.source import FixtureSource
 from cockpit.ui.themes import ThemeFileError, load_theme_file, load_themes
-from ui_helpers import make_app, settle
+from tests.support.ui import make_app, settle
 
 
 class FailingSource(FixtureSource):

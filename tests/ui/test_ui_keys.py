@@ -8,7 +8,7 @@ from cockpit.ui.actions.registry import ActionRegistry, ChangePreview, PaneActio
 from cockpit.ui.config import UiConfig
 from cockpit.ui.screens.confirm import ConfirmScreen
 from cockpit.ui.screens.help import HelpScreen
-from ui_helpers import make_app, rows, settle
+from tests.support.ui import make_app, rows, settle
 
 
 async def test_enter_expands_rollout_and_escape_collapses():
@@ -47,7 +47,7 @@ async def test_filter_applies_to_live_updates():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"api", "enter")
-        import ui_builders as b
+        import tests.support.builders as b
 
         app.cache.put("deployments", b.deployment("shop", "web-blue", replicas=4))
         app.cache.put("deployments", b.deployment("other", "api-x", replicas=1))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ui_builders as b
-from ui_helpers import make_app, rows, settle
+import tests.support.builders as b
+from tests.support.ui import make_app, rows, settle
 
 
 def names(app, pane: str) -> list[str]:

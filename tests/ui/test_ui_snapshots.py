@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from ui_helpers import make_app
+from tests.support.ui import make_app
 
 
 def _before(*keys: str):
@@ -54,7 +54,7 @@ def _board(*keys: str, fail: bool = False):
     """Mid-run upgrade board (as the README screenshot), optionally with worker-1 failed."""
     async def run_before(pilot) -> None:
         from cockpit.controllers.base import Progress
-        from cockpit.ui import screenshots
+        from tests.support import screenshots
 
         await _before()(pilot)
         screenshots.PREPARE["upgrade-board"](pilot.app, screenshots.SNAPSHOT)
@@ -75,6 +75,6 @@ def _board(*keys: str, fail: bool = False):
                                               ((100, 30), ("3", "j", "j", "j"), True)],
                          ids=["upgrade-board-160x45", "upgrade-failed-100x30"])
 def test_upgrade_board_snapshot(snap_compare, size, keys, fail):
-    from cockpit.ui import screenshots
+    from tests.support import screenshots
 
     assert snap_compare(screenshots.snapshot_app(), terminal_size=size, run_before=_board(*keys, fail=fail))

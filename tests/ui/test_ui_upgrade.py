@@ -12,8 +12,7 @@ from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
 from cockpit.ui.screens.confirm import ConfirmScreen
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
-from test_ui_live import _args, row, until
-from ui_helpers import rows
+from tests.support.ui import row, rows, tui_args, until
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -28,7 +27,7 @@ def cluster(sim_factory):
 
 def upgrade_app(sim, tmp_path, **extra):
     """The real `cockpit` app (build_app) with the simulator's ssh_config and fast timeouts."""
-    app = build_app(_args(sim, tmp_path, ssh_config=sim.ssh_config, **extra))
+    app = build_app(tui_args(sim, tmp_path, ssh_config=sim.ssh_config, **extra))
     app.services["upgrade_options"] = {
         "poll_interval": 0.05, "lease_duration": 5, "ready_timeout": 2.0,
         "drain": DrainOptions(ignore_daemonsets=True, timeout=60, retry_interval=0.1, poll_interval=0.05)}

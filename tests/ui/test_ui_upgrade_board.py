@@ -9,8 +9,8 @@ from cockpit.ui.board import LOG_LINES
 from cockpit.ui.screens.confirm import ConfirmScreen
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.actions.upgrade import clean_version
-import ui_builders as b
-from ui_helpers import make_app, rows, settle
+import tests.support.builders as b
+from tests.support.ui import make_app, rows, settle
 
 STARTED = "2026-01-01T11:59:18Z"  # 42 s before the frozen clock
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
+import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -46,13 +50,63 @@ def test_unwritable_journal_raises_journal_error(tmp_path):
         journal.check_writable()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_file_raises_journal_error(tmp_path):
-    path = tmp_path / "j.jsonl"
+def unprivileged_ids() -> tuple[int, int]:
+    """(uid, gid) a child drops to: nobody's when we are root (root ignores file modes), else ours."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    nobody = pwd.getpwnam("nobody")
+    return nobody.pw_uid, nobody.pw_gid
+
+
+def record_unprivileged(path) -> str:
+    """Record one entry to ``path`` from a forked child running as :func:`unprivileged_ids`.
+
+    A fork, not a new interpreter: the child keeps the modules already imported, so it needs no
+    read access to the interpreter or the checkout, only to the journal's own folder.
+    """
+    uid, gid = unprivileged_ids()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+            try:
+                Journal(path).record("start")
+                outcome = "written"
+            except JournalError as exc:
+                outcome = f"JournalError: {exc}"
+            os.write(write_end, outcome.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder the unprivileged child can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="cockpit-journal-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_read_only_file_raises_journal_error(shared_dir):
+    path = shared_dir / "j.jsonl"
     path.write_text("")
-    path.chmod(stat.S_IRUSR)
-    with pytest.raises(JournalError):
-        Journal(path).record("start")
+    path.chmod(0o666)  # the control: the same child can write when the mode allows it
+    assert record_unprivileged(path) == "written"
+    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    outcome = record_unprivileged(path)
+    assert outcome.startswith("JournalError: cannot write the audit journal"), outcome
+    assert len(path.read_text().splitlines()) == 1
 
 
 def test_default_path_is_in_user_state_dir():

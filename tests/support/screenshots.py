@@ -1,4 +1,4 @@
-"""Render the README screenshots: ``python -m cockpit.ui.screenshots [--record]``.
+"""Render the README screenshots: ``python -m tests.support.screenshots [--record]``.
 
 Deterministic by construction: the panes are fed from ``screenshots/demo-snapshot.json`` (the
 demo scenario's objects, recorded once from the simulator with every timestamp re-based onto a
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "screenshots"
 SNAPSHOT = OUT_DIR / "demo-snapshot.json"
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_SVG_ID = re.compile(r"terminal-\d+")
 
 Step = Callable[[Any], Awaitable[None]]
 
@@ -110,8 +111,14 @@ def snapshot_app(snapshot: Path = SNAPSHOT, theme: str = "cockpit-dark") -> Cock
                       clock=lambda: FROZEN_NOW, registry=wire_actions(ActionRegistry()))
 
 
-async def render_view(name: str, snapshot: Path = SNAPSHOT, out_dir: Path = OUT_DIR) -> Path:
-    """Render one view to ``out_dir/<name>.svg``."""
+def normalise_svg(svg: str, name: str) -> str:
+    """Name the SVG's element ids after the view: Rich derives them from a hash of the content,
+    so any change would otherwise rewrite every id and bury the real difference in the diff."""
+    return _SVG_ID.sub(f"terminal-{name}", svg)
+
+
+async def render_svg(name: str, snapshot: Path = SNAPSHOT) -> str:
+    """Render one view and return its SVG text."""
     size, theme, keys = VIEWS[name]
     app = snapshot_app(snapshot, theme)
     async with app.run_test(size=size) as pilot:
@@ -126,8 +133,13 @@ async def render_view(name: str, snapshot: Path = SNAPSHOT, out_dir: Path = OUT_
             await _press(pilot, key)
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        path = out_dir / f"{name}.svg"
-        path.write_text(app.export_screenshot(title=f"cockpit — {name}"), encoding="utf-8")
+        return normalise_svg(app.export_screenshot(title=f"cockpit — {name}"), name)
+
+
+async def render_view(name: str, snapshot: Path = SNAPSHOT, out_dir: Path = OUT_DIR) -> Path:
+    """Render one view to ``out_dir/<name>.svg``."""
+    path = out_dir / f"{name}.svg"
+    path.write_text(await render_svg(name, snapshot), encoding="utf-8")
     return path
 
 
@@ -189,7 +201,7 @@ def record_snapshot(path: Path = SNAPSHOT, settle_seconds: float = 8.0) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: optionally re-record, then render every view."""
-    parser = argparse.ArgumentParser(prog="python -m cockpit.ui.screenshots", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.support.screenshots", description=__doc__.split("\n")[0])
     parser.add_argument("--record", action="store_true", help="re-record the demo snapshot from the simulator")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default: screenshots/)")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Helpers shared by the upgrade end-to-end tests (imported by name: tests/e2e is on sys.path)."""
+"""Helpers shared by the end-to-end tests: CLI runs, guards, and reading Nodes through kubectl."""
 
 from __future__ import annotations
 
@@ -6,6 +6,24 @@ import json
 import os
 import subprocess
 import sys
+
+from cockpit.cli.main import main as cli_main
+from cockpit.controllers.guard import ActionGuard
+from cockpit.journal import Journal
+
+SIM_CONTEXT = "cockpit-sim"
+
+
+def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
+    """Run ``cockpit <args>`` in-process against ``sim``; return (exit code, stdout, stderr)."""
+    code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def guard(journal_path, *, read_only: bool = False, context: str = SIM_CONTEXT) -> ActionGuard:
+    """The driver's guard over a fresh journal, as a controller under test gets it."""
+    return ActionGuard(read_only, Journal(journal_path, context=context), context)
 
 
 def cockpit_args(sim, journal, *args):

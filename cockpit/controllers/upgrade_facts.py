@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from cockpit.controllers.drain import list_all
 from cockpit.domain import drain as drain_rules
+from cockpit.domain.images import image_tag
 from cockpit.domain.steps import Step, progress_from_annotations
 from cockpit.domain.upgrade import FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan
 from cockpit.domain.versions import try_parse
@@ -90,14 +91,6 @@ def static_pod_images(pods: list[dict]) -> dict[str, list[tuple[str, str]]]:
             out.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(
                 (meta.get("name", ""), container.get("image", "")))
     return out
-
-
-def image_tag(image: str) -> str:
-    """``v1.33.1`` from ``registry.k8s.io/kube-apiserver:v1.33.1[@sha256:...]`` ("" if untagged)."""
-    name = image.partition("@")[0]
-    # A registry port ("host:5000/kube-apiserver") is no tag: the tag follows the last slash.
-    last = name.rpartition("/")[2]
-    return last.rpartition(":")[2] if ":" in last else ""
 
 
 def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:

@@ -19,6 +19,7 @@ from typing import Iterable
 
 from msgspec import Struct
 
+from cockpit.domain.images import image_tag
 from cockpit.domain.records import NodeRecord, PodRecord
 from cockpit.domain.versions import Version, try_parse
 
@@ -88,8 +89,7 @@ def control_plane_versions(pods: Iterable[PodRecord]) -> list[ComponentVersion]:
         if component not in CONTROL_PLANE_COMPONENTS:
             continue
         image = next((i for i in pod.images if component in i), pod.images[0] if pod.images else "")
-        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-        out.append(ComponentVersion(component, pod.node_name, tag))
+        out.append(ComponentVersion(component, pod.node_name, image_tag(image)))
     return sorted(out, key=lambda c: (c.component, c.node))
 
 

@@ -60,8 +60,3 @@ def slot_label(slot: str, colour: str | None = None, active: bool = False) -> Te
 def shorten(value: str, width: int) -> str:
     """Cut a string to ``width`` cells with an ellipsis."""
     return value if len(value) <= width else value[: max(0, width - 1)] + "…"
-
-
-def image_tag(image: str) -> str:
-    """The last path element of an image reference (``registry.example/web:1.4.0`` -> ``web:1.4.0``)."""
-    return image.rsplit("/", 1)[-1]

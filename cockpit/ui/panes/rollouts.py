@@ -10,8 +10,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from cockpit.domain import rollout
+from cockpit.domain.images import short_image
 from cockpit.ui import views
-from cockpit.ui.fmt import age, bar, image_tag, shorten
+from cockpit.ui.fmt import age, bar, shorten
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
 
 # Condition reasons in words that fit a narrow state column (kubectl says "timed out progressing").
@@ -98,7 +99,7 @@ class RolloutsPane(Pane):
         diagnosis = rollout.diagnose(dep, *self._owned(cache, dep.uid))
         state = self._state_cell(status, diagnosis)
         counts = f"{dep.replicas}/{dep.updated_replicas}/{dep.ready_replicas}/{dep.available_replicas}"
-        images = ",".join(image_tag(i) for i in dep.images) or "-"
+        images = ",".join(short_image(i) for i in dep.images) or "-"
         progress = Text(f"{round(status.progress * 100):>3}% ")
         progress.append_text(bar(status.progress, 4, self.colour("bar-filled"), self.colour("bar-empty")))
         order = rollout.sort_key(status, dep, diagnosis)
@@ -208,7 +209,7 @@ class RolloutsPane(Pane):
     def _rs_cells(self, rs: Any, now: Any) -> Cells:
         return ("RS", Text(f"{rs.pod_template_hash or rs.name}"), str(rs.revision),
                 f"{rs.ready_replicas}/{rs.replicas}", "", "", "", age(now, rs.created),
-                Text(",".join(image_tag(i) for i in rs.images)))
+                Text(",".join(short_image(i) for i in rs.images)))
 
     def _pod_cells(self, pod: Any, now: Any) -> Cells:
         reason = pod.waiting_reason or ("Terminating" if pod.terminating else "")

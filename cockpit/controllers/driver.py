@@ -23,7 +23,8 @@ from cockpit.journal import Journal, JournalError
 from cockpit.kube.api import KubeApi
 from cockpit.kube.events import EventRecorder
 
-ConfirmFn = Callable[[Plan[Any]], Awaitable[bool]]
+DRY_RUN = "dry-run"  # a confirmation may answer this instead of True: apply as a dry run
+ConfirmFn = Callable[[Plan[Any]], Awaitable[bool | str]]
 MAX_ROUNDS = 3  # "changed since the preview" -> show the new plan and ask again, a few times
 
 
@@ -76,13 +77,14 @@ class Driver:
         self.services.journal.check_writable()
         plan = await operation.preview()
         for _ in range(MAX_ROUNDS):
-            self._journal(plan, "preview", dry_run=dry_run, **plan.journal_fields())
-            settled = await self._settle(operation, plan, emit, dry_run, interactive)
+            self._journal(plan, "preview", **plan.journal_fields())
+            settled, answer = await self._settle(operation, plan, emit, dry_run, interactive)
             if settled is None:
                 return noop_result(plan, dry_run)
             if settled is not plan:
                 plan = settled
                 continue
+            dry_run = dry_run or answer == DRY_RUN
             try:
                 return await self._apply(operation, plan, emit, dry_run)
             except ChangedSincePreview as exc:
@@ -100,8 +102,8 @@ class Driver:
             raise ReadOnlyRefusal(f"read-only mode: refusing to {what} (restart without --read-only to act)")
 
     async def _settle(self, operation: Operation[Any], plan: Plan[Any], emit: Emitter, dry_run: bool,
-                      interactive: bool) -> Plan[Any] | None:
-        """Confirm and re-check: the plan to apply, a newer plan to show, or None for a no-op."""
+                      interactive: bool) -> tuple[Plan[Any] | None, bool | str]:
+        """Confirm and re-check: (the plan to apply, the answer), a newer plan, or None for a no-op."""
         if plan.blocked:
             self._journal_quietly(plan.action, plan.target, "refused", reason="failed checks",
                                   checks=to_jsonable(plan.failed))
@@ -111,19 +113,20 @@ class Driver:
         if plan.noop:
             emit("skip", plan.noop, "ok")
             self._journal(plan, "result", **noop_result(plan, dry_run).journal_fields())
-            return None
-        if not await self.confirm(plan):
+            return None, False
+        answer = await self.confirm(plan)
+        if not answer:
             self._journal_quietly(plan.action, plan.target, "declined")
             raise Declined("cancelled: nothing was changed")
         fresh = await operation.preview()
         if fresh.version == plan.version and not fresh.blocked:
-            return plan
+            return plan, answer
         emit("check", f"{plan.target} changed since the preview ({plan.version or '?'} -> "
                       f"{fresh.version or '?'}); review the new preview", "warn")
         if not interactive:
             raise ChangedSincePreview(f"{plan.target} changed since the preview; nothing was changed "
                                       f"(run again to see the new preview)", plan=fresh)
-        return fresh
+        return fresh, answer
 
     async def _apply(self, operation: Operation[Any], plan: Plan[Any], emit: Emitter, dry_run: bool) -> Result:
         """Journal ``start``, apply, journal the outcome, record the Event."""

@@ -250,6 +250,8 @@ class CockpitApp(App[int]):
         self._tabs.update(Text.assemble(*parts, ("  tab: next pane", "dim")))
 
     def on_descendant_focus(self) -> None:
+        if not self.screen_stack:  # focus moves while the app shuts down
+            return
         self._mark_current(self.current_pane())
 
     # -- actions -----------------------------------------------------------------------------
@@ -336,12 +338,13 @@ class CockpitApp(App[int]):
         if action is None:
             self.show_banner(f"unknown action {action_id!r}")
             return
-        try:
-            check_allowed(action, self.read_only)
-        except CockpitError as exc:
-            self.show_banner(str(exc))
-            self.notify(str(exc), severity="error")
-            return
+        if action.operation is None:  # operations are refused (and journaled) by the driver
+            try:
+                check_allowed(action, self.read_only)
+            except CockpitError as exc:
+                self.show_banner(str(exc))
+                self.notify(str(exc), severity="error")
+                return
         pane = self._pane_for(action.pane)
         ctx = ActionContext(action.pane, pane.selected_key() if pane else None,
                             pane.selected_record(self.cache) if pane else None,

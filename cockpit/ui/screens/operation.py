@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Log, Static
 
 from cockpit.controllers.base import Progress
-from cockpit.controllers.driver import Declined
+from cockpit.controllers.driver import DRY_RUN, Declined
 from cockpit.controllers.operation import Plan, Result
 
 Job = Callable[["OperationScreen"], Awaitable[Result]]
@@ -66,6 +66,7 @@ class OperationScreen(ModalScreen[Result | None]):
     BINDINGS = [
         Binding("escape", "close", "Cancel / close", id="confirm.close"),
         Binding("y", "apply", "Apply", id="confirm.apply"),
+        Binding("d", "dry_run", "Dry run", id="confirm.dry_run"),
     ]
     DEFAULT_CSS = """
     OperationScreen { align: center middle; }
@@ -82,6 +83,7 @@ class OperationScreen(ModalScreen[Result | None]):
     OperationScreen #buttons { height: 3; align-horizontal: right; dock: bottom; }
     OperationScreen Button { margin-left: 2; }
     OperationScreen.-running #apply, OperationScreen.-done #apply { display: none; }
+    OperationScreen.-running #dry-run, OperationScreen.-done #dry-run { display: none; }
     """
 
     def __init__(self, title: str, job: Job) -> None:
@@ -91,7 +93,7 @@ class OperationScreen(ModalScreen[Result | None]):
         self.plan: Plan[Any] | None = None
         self.result: Result | None = None
         self.failed: str | None = None
-        self._answer: asyncio.Future[bool] | None = None
+        self._answer: asyncio.Future[bool | str] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -102,6 +104,7 @@ class OperationScreen(ModalScreen[Result | None]):
             yield Static("", id="result")
             with Horizontal(id="buttons"):
                 yield Button("Apply (y)", id="apply", variant="warning", disabled=True)
+                yield Button("Dry run (d)", id="dry-run", disabled=True)
                 yield Button("Cancel (esc)", id="close")
 
     def on_mount(self) -> None:
@@ -109,8 +112,8 @@ class OperationScreen(ModalScreen[Result | None]):
 
     # -- the driver's side -----------------------------------------------------------------------
 
-    async def ask(self, plan: Plan[Any]) -> bool:
-        """The driver's confirmation: show ``plan`` and wait for Apply (True) or Cancel (False)."""
+    async def ask(self, plan: Plan[Any]) -> bool | str:
+        """The driver's confirmation: show ``plan``; Apply (True), Dry run (DRY_RUN) or Cancel (False)."""
         again = self.plan is not None
         self.plan = plan
         self.query_one("#title", Static).update(Text(plan.title))
@@ -120,6 +123,7 @@ class OperationScreen(ModalScreen[Result | None]):
         self.remove_class("-running")
         self.add_class("-asking")
         self.query_one("#apply", Button).disabled = False
+        self.query_one("#dry-run", Button).disabled = not plan.dry_run
         self._answer = asyncio.get_running_loop().create_future()
         return await self._answer
 
@@ -137,16 +141,29 @@ class OperationScreen(ModalScreen[Result | None]):
     def _close_pressed(self) -> None:
         self.action_close()
 
+    @on(Button.Pressed, "#dry-run")
+    def _dry_run_pressed(self) -> None:
+        self.action_dry_run()
+
     def action_apply(self) -> None:
         """Confirm the plan shown (only while a plan awaits an answer)."""
+        self._answer_with(True)
+
+    def action_dry_run(self) -> None:
+        """Send the plan's writes with dryRun=All: the server checks them, nothing changes."""
+        if self.plan is not None and self.plan.dry_run:
+            self._answer_with(DRY_RUN)
+
+    def _answer_with(self, answer: bool | str) -> None:
         if self._answer is None or self._answer.done():
             return
         self.remove_class("-asking")
         self.add_class("-running")
         self.query_one("#apply", Button).disabled = True
+        self.query_one("#dry-run", Button).disabled = True
         self.query_one("#close", Button).label = "Cancel run (esc)"
         self._show_result("", ok=True)
-        self._answer.set_result(True)
+        self._answer.set_result(answer)
 
     def action_close(self) -> None:
         """Decline the plan, cancel a running operation, or dismiss a finished one."""

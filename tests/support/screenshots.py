@@ -7,8 +7,8 @@ with the clock frozen at :data:`FROZEN_NOW`.
 
 ``--record`` re-records the snapshot: it starts ``python -m cockpit sim`` in a subprocess (the
 UI never imports the simulator), waits for the demo scenario to settle (the broken checkout
-rollout has to pass its progress deadline), lists every kind through the normal client and
-writes the file.
+rollout has to pass its progress deadline, the other Deployments to be available), lists every
+kind through the normal client and writes the file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import json
 import re
 import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ from cockpit.ui.actions.registry import ActionRegistry
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.source import FixtureSource
 from cockpit.ui.actions.common import wire_actions
+from tests.support.wait import wait_until
 
 FROZEN_NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,8 +179,30 @@ async def list_everything(kubeconfig: str) -> tuple[dict[str, list[dict]], str]:
         await client.close()
 
 
-def record_snapshot(path: Path = SNAPSHOT, settle_seconds: float = 8.0) -> Path:
-    """Start the simulator (subprocess), let the demo settle, and write the frozen snapshot."""
+async def demo_settled(kubeconfig: str) -> bool:
+    """True once the demo has settled: the broken checkout rollout has passed its progress
+    deadline and every other Deployment has all its replicas available."""
+    from cockpit.kube.client import KubeClient
+    from cockpit.kube.config import load_cluster_config
+    from cockpit.kube.paths import path_for
+
+    client = KubeClient(load_cluster_config(kubeconfig, None))
+    try:
+        deployments = (await client.list(path_for("deployments"))).get("items", [])
+    finally:
+        await client.close()
+    return bool(deployments) and all(_settled(d) for d in deployments)
+
+
+def _settled(deployment: dict) -> bool:
+    status = deployment.get("status", {})
+    if deployment["metadata"]["name"] == "checkout":
+        return any(c.get("reason") == "ProgressDeadlineExceeded" for c in status.get("conditions", []))
+    return status.get("availableReplicas", 0) == deployment["spec"].get("replicas", 1)
+
+
+def record_snapshot(path: Path = SNAPSHOT) -> Path:
+    """Start the simulator (subprocess), wait for the demo to settle, and write the frozen snapshot."""
     from cockpit.cli.tui import drain_output, ready_field, start_simulator, stop_simulator, wait_until_ready
 
     with tempfile.TemporaryDirectory(prefix="cockpit-shots-") as state_dir:
@@ -188,8 +210,10 @@ def record_snapshot(path: Path = SNAPSHOT, settle_seconds: float = 8.0) -> Path:
         try:
             ready = wait_until_ready(process)
             drain_output(process)
-            time.sleep(settle_seconds)  # simulated minutes pass: the checkout deadline expires
-            objects, version = asyncio.run(list_everything(str(ready_field(ready, "kubeconfig"))))
+            kubeconfig = str(ready_field(ready, "kubeconfig"))
+            wait_until(lambda: asyncio.run(demo_settled(kubeconfig)), timeout=120, what="the demo scenario to settle",
+                       interval=0.5)
+            objects, version = asyncio.run(list_everything(kubeconfig))
             recorded_at = datetime.now(timezone.utc)
         finally:
             stop_simulator(process)

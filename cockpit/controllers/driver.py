@@ -138,7 +138,8 @@ class Driver:
             self._journal_quietly(plan.action, plan.target, "cancelled", dry_run=dry_run)
             raise
         except Exception as exc:
-            self._journal_quietly(plan.action, plan.target, "failure", dry_run=dry_run, **failure_fields(exc))
+            # a partial Result's fields carry their own dry_run flag: one key, the driver's
+            self._journal_quietly(plan.action, plan.target, "failure", **{**failure_fields(exc), "dry_run": dry_run})
             await self._record_event(plan, run, str(exc) or type(exc).__name__, ok=False, dry_run=dry_run)
             raise
         if dry_run and result.changed:  # an operation that forgot: a dry run never changes anything

@@ -27,7 +27,7 @@ def _register_rollout(subparsers, common) -> None:
     parser = subparsers.add_parser("rollout", parents=[common], help="rollout status, undo, pause, resume, restart")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     status = verbs.add_parser("status", parents=[common], help="rollout status by kubectl's rules")
-    status.add_argument("target", metavar="[NS/]DEPLOY")
+    status.add_argument("target", metavar="[NS/]DEPLOY", help="the Deployment (NAME resolves in -n or the context's namespace)")
     status.add_argument("--watch", "-w", action="store_true", help="wait until the rollout completes or fails")
     status.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
     status.add_argument("--json", action="store_true", help="print one JSON result on stdout")
@@ -36,9 +36,10 @@ def _register_rollout(subparsers, common) -> None:
                        ("pause", "pause the rollout"), ("resume", "resume a paused rollout"),
                        ("restart", "restart every pod with a new rollout")):
         sub = verbs.add_parser(verb, parents=[common, action_options()], help=text)
-        sub.add_argument("target", metavar="[NS/]DEPLOY")
+        sub.add_argument("target", metavar="[NS/]DEPLOY", help="the Deployment (NAME resolves in -n or the context's namespace)")
         if verb == "undo":
-            sub.add_argument("--to-revision", type=int, default=None, metavar="N")
+            sub.add_argument("--to-revision", type=int, default=None, metavar="N",
+                             help="the revision to go back to (default: the previous one)")
         sub.set_defaults(handler=run_rollout_action)
 
 

@@ -13,7 +13,8 @@ from cockpit.errors import ConnectionProblem, UsageError
 
 def register(subparsers, common) -> None:
     """Add ``sim`` (and ``sim fault``) to the CLI."""
-    p = subparsers.add_parser("sim", parents=[common], help="run the simulated Kubernetes cluster")
+    # No global options: they configure the cockpit, not the simulated cluster.
+    p = subparsers.add_parser("sim", help="run the simulated Kubernetes cluster")
     p.add_argument("--state-dir", help="directory for kubeconfig, ssh_config and keys (required)")
     p.add_argument("--scenario", default="demo", help="scenario to seed (default: demo)")
     p.add_argument("--nodes", type=int, help="synthetic cluster: number of nodes")
@@ -25,7 +26,7 @@ def register(subparsers, common) -> None:
     p.add_argument("--no-ssh", action="store_true", help="do not start the simulated node SSH servers")
     p.set_defaults(handler=run_sim)
     sub = p.add_subparsers(dest="sim_command", metavar="SUBCOMMAND")
-    f = sub.add_parser("fault", parents=[common], help="show or set a fault on a running simulator")
+    f = sub.add_parser("fault", help="show or set a fault on a running simulator")
     f.add_argument("--state-dir", required=True, help="the running simulator's state dir")
     f.add_argument("name", nargs="?", help="fault name (omit to show all)")
     f.add_argument("value", nargs="?", help="JSON or plain value (omit to clear)")

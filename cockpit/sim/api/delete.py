@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import msgspec
 from aiohttp import web
 
-from cockpit.sim.errors import bad_request, conflict
+from cockpit.sim.api.bodies import decode_body
+from cockpit.sim.errors import conflict
 from cockpit.sim.resources import RESOURCES, ResourceType
 from cockpit.sim.api.rest import Target, current, dry_run, json_response, kubelet_owned, matcher, select
-from cockpit.sim.store import decode, timestamp
+from cockpit.sim.store import timestamp
 
 if TYPE_CHECKING:
     from cockpit.sim.api.server import SimServer
@@ -19,13 +19,8 @@ if TYPE_CHECKING:
 
 
 def _delete_options(request_body: bytes, content_type: str) -> dict:
-    # kubectl 1.32+ may send protobuf DeleteOptions: only JSON bodies are read, others count as {}.
-    if not request_body or "json" not in content_type or not request_body.lstrip().startswith(b"{"):
-        return {}
-    try:
-        data = decode(request_body)
-    except msgspec.DecodeError:
-        raise bad_request("couldn't decode DeleteOptions: json parse error") from None
+    # kubectl 1.32+ sends DeleteOptions as protobuf, older ones as JSON.
+    data = decode_body(request_body, content_type)
     return data if isinstance(data, dict) else {}
 
 

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import msgspec
 from aiohttp import web
 
 from cockpit.sim.api import tables
+from cockpit.sim.api.bodies import decode_body
 from cockpit.sim.errors import ApiError, bad_request, conflict, invalid, not_found
 from cockpit.sim.api.patch import json_patch, merge_patch, strategic_merge
 from cockpit.sim.resources import ResourceType
@@ -49,12 +49,8 @@ def raw_response(raw: bytes, status: int = 200) -> web.Response:
 
 
 async def read_json(request: web.Request, want=dict):
-    """The request body as JSON of type ``want``; 400 BadRequest when it is not."""
-    body = await request.read()
-    try:
-        data = decode(body) if body else None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
+    """The request body (JSON, YAML or protobuf) as a value of type ``want``; 400 when it is not."""
+    data = decode_body(await request.read(), request.content_type)
     if not isinstance(data, want):
         raise bad_request(f"the request body must be a JSON {'object' if want is dict else 'array'}")
     return data
@@ -293,9 +289,18 @@ async def create_object(server: SimServer, request: web.Request, target: Target)
     if target.rtype.namespaced and not target.namespace:
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
     _check_namespace(server, target)
+    _reset_system_fields(obj["metadata"])
     validate(target.rtype, {**obj, "metadata": {**obj["metadata"], "name": obj["metadata"].get("name") or "x"}})
     created = server.store.create(target.rtype.key, obj, dry_run=dry_run(request))
     return json_response(created, 201)
+
+
+def _reset_system_fields(meta: dict) -> None:
+    """The server owns these on create, whatever the client sent (kubectl sends creationTimestamp: null)."""
+    if meta.get("resourceVersion"):
+        raise bad_request("resourceVersion should not be set on objects to be created")
+    for key in ("creationTimestamp", "uid", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+        meta.pop(key, None)
 
 
 def _merge_subresource(rtype: ResourceType, sub: str | None, new: dict, old: dict) -> dict:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from typing import Callable
 
@@ -197,6 +198,77 @@ def _pdb(obj: dict) -> None:
     obj.setdefault("spec", {})
 
 
+def _secret(obj: dict) -> None:
+    # stringData is write-only: merged into data (base64) and never stored.
+    obj.setdefault("type", "Opaque")
+    plain = obj.pop("stringData", None) or {}
+    if plain:
+        data = obj.setdefault("data", {})
+        for key, value in plain.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+def _replication_controller(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    template = spec.setdefault("template", {})
+    default_pod_template(template)
+    spec.setdefault("selector", dict(template["metadata"].get("labels") or {}))
+    obj.setdefault("status", {}).setdefault("replicas", 0)
+
+
+def _statefulset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    default_pod_template(spec.setdefault("template", {}))
+    obj.setdefault("status", {}).setdefault("replicas", 0)
+    obj["status"].setdefault("availableReplicas", 0)
+
+
+JOB_UID_LABEL = "batch.kubernetes.io/controller-uid"
+
+
+def _job(obj: dict) -> None:
+    spec, meta = obj.setdefault("spec", {}), obj["metadata"]
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("completions", spec["parallelism"] if spec.get("completionMode") == "Indexed" else 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    template = spec.setdefault("template", {})
+    if not spec.get("manualSelector") and meta.get("uid"):
+        generated = {JOB_UID_LABEL: meta["uid"], "batch.kubernetes.io/job-name": meta.get("name", ""),
+                     "controller-uid": meta["uid"], "job-name": meta.get("name", "")}
+        template.setdefault("metadata", {}).setdefault("labels", {}).update(generated)
+        spec.setdefault("selector", {"matchLabels": {JOB_UID_LABEL: meta["uid"]}})
+    template.setdefault("spec", {}).setdefault("restartPolicy", "Never")  # "Always" is invalid for a Job
+    default_pod_template(template)
+    obj.setdefault("status", {})
+
+
+def _cronjob(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = spec.setdefault("jobTemplate", {}).setdefault("spec", {})
+    for key, value in (("backoffLimit", 6), ("completionMode", "NonIndexed"), ("suspend", False),
+                       ("podReplacementPolicy", "TerminatingOrFailed")):
+        job_spec.setdefault(key, value)
+    job_spec.setdefault("template", {}).setdefault("spec", {}).setdefault("restartPolicy", "Never")
+    default_pod_template(job_spec["template"])
+    obj.setdefault("status", {})
+
+
 _DEFAULTERS: dict[str, Callable[[dict], None]] = {
     "pods": _pod,
     "deployments": _deployment,
@@ -206,4 +278,9 @@ _DEFAULTERS: dict[str, Callable[[dict], None]] = {
     "namespaces": _namespace,
     "httproutes": _httproute,
     "poddisruptionbudgets": _pdb,
+    "secrets": _secret,
+    "replicationcontrollers": _replication_controller,
+    "statefulsets": _statefulset,
+    "jobs": _job,
+    "cronjobs": _cronjob,
 }

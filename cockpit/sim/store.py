@@ -25,8 +25,8 @@ from cockpit.sim.errors import ApiError, already_exists, conflict, invalid, not_
 from cockpit.sim.resources import RESOURCES
 
 # Kinds whose metadata.generation the apiserver maintains (spec changes bump it).
-GENERATION_KINDS = {"deployments", "replicasets", "daemonsets", "poddisruptionbudgets", "ingresses",
-                    "httproutes"}
+GENERATION_KINDS = {"deployments", "replicasets", "daemonsets", "statefulsets", "replicationcontrollers", "jobs",
+                    "cronjobs", "poddisruptionbudgets", "ingresses", "httproutes", "apiservices"}
 log = logging.getLogger(__name__)
 _GEN_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _encode = msgspec.json.Encoder().encode
@@ -232,12 +232,12 @@ class ObjectStore:
         elif not meta.get("namespace"):
             meta["namespace"] = "default"
         obj["kind"], obj["apiVersion"] = rtype.kind, rtype.api_version
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # before defaulting: a Job's selector uses it
         self.apply_defaults(resource, obj)
         table = self._tables[resource]
         key = object_key(meta.get("namespace"), meta["name"])
         if key in table.entries:
             raise already_exists(rtype.plural, meta["name"], rtype.group)
-        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         meta["creationTimestamp"] = meta.get("creationTimestamp") or timestamp(self.now())
         if resource in GENERATION_KINDS:
             meta["generation"] = 1

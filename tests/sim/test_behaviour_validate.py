@@ -19,6 +19,10 @@ MODELS = {
     "deployments": "V1Deployment", "replicasets": "V1ReplicaSet", "daemonsets": "V1DaemonSet",
     "endpointslices": "V1EndpointSlice", "events.events.k8s.io": "EventsV1Event",
     "poddisruptionbudgets": "V1PodDisruptionBudget", "leases": "V1Lease",
+    "secrets": "V1Secret", "serviceaccounts": "V1ServiceAccount", "replicationcontrollers": "V1ReplicationController",
+    "statefulsets": "V1StatefulSet", "jobs": "V1Job", "cronjobs": "V1CronJob", "roles": "V1Role",
+    "rolebindings": "V1RoleBinding", "clusterroles": "V1ClusterRole", "clusterrolebindings": "V1ClusterRoleBinding",
+    "apiservices": "V1APIService",
 }
 
 

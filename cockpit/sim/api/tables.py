@@ -247,12 +247,99 @@ def _ingress(ing: dict) -> list:
     return [ing["metadata"]["name"], spec.get("ingressClassName") or NONE, hosts, address, ports, _obj_age(ing)]
 
 
+def _secret(secret: dict) -> list:
+    return [secret["metadata"]["name"], secret.get("type", "Opaque"), len(secret.get("data") or {}),
+            _obj_age(secret)]
+
+
+def _service_account(sa: dict) -> list:
+    return [sa["metadata"]["name"], len(sa.get("secrets") or []), _obj_age(sa)]
+
+
+def _replication_controller(rc: dict) -> list:
+    spec, status = rc.get("spec") or {}, rc.get("status") or {}
+    names, images = _containers(rc)
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+    return [rc["metadata"]["name"], spec.get("replicas", 1), status.get("replicas", 0),
+            status.get("readyReplicas", 0), _obj_age(rc), names, images, selector or NONE]
+
+
+def _statefulset(sts: dict) -> list:
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    names, images = _containers(sts)
+    return [sts["metadata"]["name"], f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+            _obj_age(sts), names, images]
+
+
+def _job_status(status: dict, spec: dict) -> str:
+    for cond in status.get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed", "Suspended"):
+            return cond["type"]
+        if cond.get("status") == "True" and cond.get("type") == "FailureTarget":
+            return "FailureTarget"
+    return "Suspended" if spec.get("suspend") else "Running"
+
+
+def _job_duration(status: dict) -> str:
+    start, end = _parse_ts(status.get("startTime")), _parse_ts(status.get("completionTime"))
+    if start is None:
+        return ""
+    return human_duration(((end or datetime.now(UTC)) - start).total_seconds())
+
+
+def _job(job: dict) -> list:
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    names, images = _containers(job)
+    completions = f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}"
+    return [job["metadata"]["name"], _job_status(status, spec), completions, _job_duration(status),
+            _obj_age(job), names, images, selector_to_string(spec.get("selector")) or NONE]
+
+
+def _cronjob(cj: dict) -> list:
+    spec, status = cj.get("spec") or {}, cj.get("status") or {}
+    template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    cs = (template.get("spec") or {}).get("containers") or []
+    last = status.get("lastScheduleTime")
+    return [cj["metadata"]["name"], spec.get("schedule", ""), spec.get("timeZone") or NONE,
+            "True" if spec.get("suspend") else "False", len(status.get("active") or []),
+            age(last) if last else NONE, _obj_age(cj), ",".join(c.get("name", "") for c in cs),
+            ",".join(c.get("image", "") for c in cs), NONE]
+
+
+def _role(role: dict) -> list:
+    return [role["metadata"]["name"], role["metadata"].get("creationTimestamp", "")]
+
+
+def _binding(binding: dict) -> list:
+    ref = binding.get("roleRef") or {}
+    subjects = binding.get("subjects") or []
+
+    def names(kind: str) -> str:
+        return ",".join((f"{s.get('namespace', '')}/" if kind == "ServiceAccount" else "") + s.get("name", "")
+                        for s in subjects if s.get("kind") == kind)
+    return [binding["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}", _obj_age(binding),
+            names("User"), names("Group"), names("ServiceAccount")]
+
+
+def _apiservice(svc: dict) -> list:
+    spec, status = svc.get("spec") or {}, svc.get("status") or {}
+    ref = spec.get("service")
+    available = next((c for c in status.get("conditions") or [] if c.get("type") == "Available"), None)
+    state = "Unknown" if available is None else ("True" if available.get("status") == "True"
+                                                 else f"False ({available.get('reason', '')})")
+    return [svc["metadata"]["name"], f"{ref.get('namespace')}/{ref.get('name')}" if ref else "Local", state,
+            _obj_age(svc)]
+
+
 def _default(obj: dict) -> list:
     return [obj["metadata"]["name"], _obj_age(obj)]
 
 
 _NAME = _col("Name", fmt="name")
 _AGE = _col("Age")
+_WORKLOAD_WIDE = [_col("Containers", priority=1), _col("Images", priority=1), _col("Selector", priority=1)]
+_BINDING_COLS = [_NAME, _col("Role"), _AGE, _col("Users", priority=1), _col("Groups", priority=1),
+                 _col("ServiceAccounts", priority=1)]
 _EVENT_COLS = [_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")]
 PRINTERS: dict[str, tuple[list[dict], Callable[[dict], list]]] = {
     "pods": ([_NAME, _col("Ready"), _col("Status"), _col("Restarts", "integer"), _AGE, _col("IP", priority=1),
@@ -283,6 +370,19 @@ PRINTERS: dict[str, tuple[list[dict], Callable[[dict], list]]] = {
     "leases": ([_NAME, _col("Holder"), _AGE], _lease),
     "httproutes": ([_NAME, _col("Hostnames"), _AGE], _httproute),
     "ingresses": ([_NAME, _col("Class"), _col("Hosts"), _col("Address"), _col("Ports"), _AGE], _ingress),
+    "secrets": ([_NAME, _col("Type"), _col("Data", "integer"), _AGE], _secret),
+    "serviceaccounts": ([_NAME, _col("Secrets", "integer"), _AGE], _service_account),
+    "replicationcontrollers": ([_NAME, _col("Desired", "integer"), _col("Current", "integer"),
+                                _col("Ready", "integer"), _AGE, *_WORKLOAD_WIDE], _replication_controller),
+    "statefulsets": ([_NAME, _col("Ready"), _AGE, *_WORKLOAD_WIDE[:2]], _statefulset),
+    "jobs": ([_NAME, _col("Status"), _col("Completions"), _col("Duration"), _AGE, *_WORKLOAD_WIDE], _job),
+    "cronjobs": ([_NAME, _col("Schedule"), _col("Timezone"), _col("Suspend"), _col("Active", "integer"),
+                  _col("Last Schedule"), _AGE, *_WORKLOAD_WIDE], _cronjob),
+    "roles": ([_NAME, _col("Created At", "date")], _role),
+    "clusterroles": ([_NAME, _col("Created At", "date")], _role),
+    "rolebindings": (_BINDING_COLS, _binding),
+    "clusterrolebindings": (_BINDING_COLS, _binding),
+    "apiservices": ([_NAME, _col("Service"), _col("Available"), _AGE], _apiservice),
 }
 
 

@@ -1,20 +1,29 @@
-"""Headless twins of the traffic actions: `switch` (blue/green) and `shift` (weighted canary).
+"""Headless twins of the Traffic pane: `switch` (blue/green) and `shift` (weighted canary).
 
-Mutating commands print the preview and ask on stdin unless ``--yes``; ``--dry-run`` sends the
-write with dryRun=All; ``--json`` prints one JSON document on stdout.
-Exit status: 0 done, 1 refused or failed, 2 usage or connection problem.
+Both run their operation through the same driver as the TUI: preview -> confirm (on stdin
+unless ``--yes``; refused without a terminal) -> journal -> apply -> Kubernetes Event.
+``--dry-run`` sends the writes with dryRun=All and changes nothing; ``--json`` prints one JSON
+document on stdout. SIGINT and SIGTERM both cancel the run; a switch cancelled after its write
+switches back (and verifies that) before the command ends.
+Exit status: 0 done, 1 refused, declined or failed, 2 usage or connection problem, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
-from cockpit.cli.rollout import MAX_PREVIEW_ROUNDS, _action_options, _ask_again, precheck, run_async, show_plan
-from cockpit.cli.session import Output, Session, confirm
-from cockpit.controllers.base import ChangedSincePreview
-from cockpit.controllers.shift import validate_steps
-from cockpit.errors import CockpitError, UsageError
+from cockpit.cli import session as session_module
+from cockpit.cli.session import Session, action_options, run_command
+from cockpit.controllers.operation import Operation
+from cockpit.errors import UsageError
+
+INTERRUPTED = 130
 
 
 def register(subparsers, common) -> None:
@@ -24,10 +33,12 @@ def register(subparsers, common) -> None:
 
 
 def _register_switch(subparsers, common) -> None:
-    parser = subparsers.add_parser("switch", parents=[common, _action_options()],
-                                   help="blue/green switch of a Service's selector, verified")
-    parser.add_argument("target", metavar="[NS/]SERVICE")
+    parser = subparsers.add_parser("switch", parents=[common, action_options()],
+                                   help="blue/green switch of a Service's selector, verified (or switched back)")
+    parser.add_argument("target", metavar="[NS/]SERVICE", help="the Service whose selector picks the colour")
     parser.add_argument("--to", metavar="COLOUR", help="target colour (default: the other one)")
+    parser.add_argument("--undo", action="store_true",
+                        help="switch back a switch left unverified on the Service (default there: finish it)")
     parser.add_argument("--verify-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="how long the EndpointSlices may take to list only the new colour")
     parser.add_argument("--drill-verify-failure", action="store_true",
@@ -36,103 +47,100 @@ def _register_switch(subparsers, common) -> None:
 
 
 def _register_shift(subparsers, common) -> None:
-    parser = subparsers.add_parser("shift", parents=[common, _action_options()],
+    parser = subparsers.add_parser("shift", parents=[common, action_options()],
                                    help="weighted traffic shift (HTTPRoute weights or NGINX canary-weight)")
     parser.add_argument("target", metavar="[NS/]ROUTE", help="the HTTPRoute, or either Ingress of a canary pair")
-    parser.add_argument("--kind", choices=("httproute", "ingress"), default="httproute")
+    parser.add_argument("--kind", choices=("httproute", "ingress"), default="httproute",
+                        help="where the weights live (default: httproute)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--weights", metavar="A=90,B=10", help="set these backend weights")
+    mode.add_argument("--weights", metavar="A=90,B=10",
+                      help="set these backend weights (stable= and canary= name the roles)")
     mode.add_argument("--step", action="store_true", help="step the canary through --plan")
     mode.add_argument("--abort", action="store_true", help="all traffic back to the stable backend (100/0)")
-    parser.add_argument("--plan", default="10,25,50,100", metavar="P1,P2,...", help="canary percentages")
+    parser.add_argument("--plan", default="10,25,50,100", metavar="P1,P2,...",
+                        help="canary percentages for --step (steps at or below the current share are skipped)")
     parser.add_argument("--pause", type=float, default=0.0, metavar="SECONDS", help="pause between steps")
     parser.add_argument("--stable", metavar="BACKEND", help="the stable backend (default: guessed by name)")
     parser.add_argument("--canary", metavar="BACKEND", help="the canary backend (default: guessed by name)")
     parser.set_defaults(handler=run_shift)
 
 
-# ----- switch -------------------------------------------------------------------------------
-
-
 def run_switch(args: argparse.Namespace) -> int:
-    """`cockpit switch NS/SERVICE [--to COLOUR]`."""
-    from cockpit.controllers.switch import SwitchController
+    """`cockpit switch NS/SERVICE [--to COLOUR | --undo]`."""
+    from cockpit.controllers.switch import SwitchOperation
 
     async def body(session: Session) -> int:
-        precheck(session, args, "switch")
-        ctl = SwitchController(session.client, session.guard, session.out.progress,
-                               verify_timeout=args.verify_timeout)
-        plan = await ctl.preview(args.target, args.to)
-        for _ in range(MAX_PREVIEW_ROUNDS):
-            show_plan(session.out, plan)
-            if plan.ok and not plan.noop:
-                confirm(args, f"switch {args.target} to {plan.to_colour}?")
-            try:
-                result = await ctl.switch(plan, dry_run=args.dry_run,
-                                          drill_verify_failure=args.drill_verify_failure)
-                break
-            except ChangedSincePreview as exc:
-                plan = _ask_again(session.out, args, exc)
-        else:
-            raise CockpitError(f"{args.target} keeps changing; try again later")
-        session.out.line(result.message)
-        session.out.result(result.ok, "switch", args.target, result)
-        return 0 if result.ok else 1
+        operation = SwitchOperation(session.services.api, args.target, args.to, undo=args.undo,
+                                    operator=session.services.operator, verify_timeout=args.verify_timeout,
+                                    drill_verify_failure=args.drill_verify_failure)
+        return await drive_interruptibly(session, operation)
 
-    return run_async(args, body, "switch")
-
-
-# ----- shift --------------------------------------------------------------------------------
+    return run_command(args, body, "switch")
 
 
 def run_shift(args: argparse.Namespace) -> int:
-    """`cockpit shift NS/ROUTE [--weights ... | --step --plan ... | --abort]` (none: show)."""
-    from cockpit.controllers.shift import ShiftController
+    """`cockpit shift NS/ROUTE [--weights ... | --step --plan ... | --abort]` (none: show the split)."""
+    from cockpit.controllers.shift import ShiftOperation, traffic_view
 
     async def body(session: Session) -> int:
-        ctl = ShiftController(session.client, session.guard, session.out.progress)
         roles = {"stable": args.stable, "canary": args.canary}
         if not (args.weights or args.step or args.abort):
-            view = await ctl.view(args.target, args.kind, **roles)
+            view = await traffic_view(session.services.api, args.target, args.kind, **roles)
             session.out.line(view.text())
             session.out.result(True, "view", args.target, view)
             return 0
-        precheck(session, args, "shift")
-        if args.abort:
-            view = await ctl.view(args.target, args.kind, **roles)
-            session.out.line(view.text())
-            confirm(args, f"return all traffic of {args.target} to {view.stable}?")
-            result = await ctl.abort(args.target, args.kind, dry_run=args.dry_run, **roles)
-        elif args.step:
-            steps = parse_plan(args.plan)
-            view = await ctl.view(args.target, args.kind, **roles)
-            session.out.line(view.text())
-            session.out.line(f"plan     {view.canary}: {', '.join(f'{s}%' for s in steps)} "
-                             f"(pause {args.pause:g}s, readiness check before each step)")
-            confirm(args, f"run the plan on {args.target}?")
-            result = await ctl.run_plan(args.target, steps, kind=args.kind, pause=args.pause,
-                                        dry_run=args.dry_run, **roles)
-        else:
-            result = await _set_weights(ctl, session.out, args, parse_weights(args.weights), roles)
-        session.out.line(result.message)
-        session.out.result(result.ok, "shift", args.target, result)
-        return 0 if result.ok else 1
+        operation = ShiftOperation(session.services.api, args.target, kind=args.kind, abort=args.abort,
+                                   weights=parse_weights(args.weights) if args.weights else None,
+                                   steps=parse_plan(args.plan) if args.step else None, pause=args.pause, **roles)
+        return await drive_interruptibly(session, operation)
 
-    return run_async(args, body, "shift")
+    return run_command(args, body, "shift")
 
 
-async def _set_weights(ctl: Any, out: Output, args: argparse.Namespace, weights: dict, roles: dict) -> Any:
-    plan = await ctl.preview(args.target, weights, args.kind, **roles)
-    for _ in range(MAX_PREVIEW_ROUNDS):
-        out.line(plan.view.text())
-        show_plan(out, plan)
-        if plan.ok:
-            confirm(args, f"set the weights of {args.target}?")
-        try:
-            return await ctl.set_weights(plan, dry_run=args.dry_run)
-        except ChangedSincePreview as exc:
-            plan = _ask_again(out, args, exc)
-    raise CockpitError(f"{args.target} keeps changing; try again later")
+async def drive_interruptibly(session: Session, operation: Operation[Any]) -> int:
+    """Drive ``operation``; SIGINT/SIGTERM cancel it (the operation decides what a cancel means)."""
+    try:
+        with signals_cancel_this_task():
+            result = await session.drive(operation)
+    except asyncio.CancelledError:
+        session.out.error("cockpit: interrupted")
+        return INTERRUPTED
+    if result.details.get("cancelled"):
+        return INTERRUPTED
+    return 0 if result.ok else 1
+
+
+@contextmanager
+def signals_cancel_this_task() -> Iterator[None]:
+    """While inside: SIGINT and SIGTERM cancel the current task instead of killing the process.
+
+    A cancel is delivered as ``CancelledError`` at the next await, so an operation can finish
+    (or undo) what it started. At a confirmation prompt (nothing sent yet) the signal interrupts
+    at once, as it always did.
+    """
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if _prompting(frame):
+            raise KeyboardInterrupt
+        loop.call_soon_threadsafe(task.cancel)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _prompting(frame: FrameType | None) -> bool:
+    """Whether the interrupted code is the blocking terminal prompt (readline does not see a cancel)."""
+    while frame is not None:
+        if frame.f_code is session_module.ask.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def parse_weights(text: str) -> dict[str, int]:
@@ -140,7 +148,8 @@ def parse_weights(text: str) -> dict[str, int]:
     weights: dict[str, int] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, sep, value = part.partition("=")
-        if not sep or not name or not value.strip().isdigit():
+        value = value.strip()
+        if not sep or not name.strip() or not (value.isascii() and value.isdigit()):
             raise UsageError(f"weights look like name=90,other=10; got {part!r}")
         weights[name.strip()] = int(value)
     if not weights:
@@ -150,9 +159,11 @@ def parse_weights(text: str) -> dict[str, int]:
 
 def parse_plan(text: str) -> list[int]:
     """``"10,25,50,100"`` -> ``[10, 25, 50, 100]``."""
-    try:
-        steps = [int(p) for p in text.split(",") if p.strip()]
-    except ValueError:
-        raise UsageError(f"a plan looks like 10,25,50,100; got {text!r}") from None
+    from cockpit.controllers.shift import validate_steps
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        raise UsageError(f"a plan looks like 10,25,50,100; got {text!r}")
+    steps = [int(p) for p in parts]
     validate_steps(steps)
     return steps

@@ -1,38 +1,41 @@
-"""Weighted traffic shifts: Gateway API HTTPRoute backendRefs weights and NGINX ingress canaries.
+"""Weighted traffic shifts as one operation: set weights, nudge the canary, step a plan, abort.
 
-Two routers behind one interface (``Router``): each reads the declared weights of its
-backends and writes new ones with a JSON patch whose ``test`` ops pin the weights we
-previewed, so a concurrent change of the split is refused (422) instead of overwritten, while
-unrelated writes (a gateway controller updating status) do not get in the way.
+The weights live on an HTTPRoute or an NGINX canary Ingress pair (:mod:`.shift_routers`). Every
+write is a JSON patch whose ``test`` ops pin the weights previewed (or last written by this
+plan), so a concurrent change of the split stops the action instead of being overwritten.
 
-``ShiftController`` offers: ``view`` (declared weights next to the ready endpoints behind each
-backend, so a split that points at nothing is obvious), ``preview``/``set_weights``,
-``run_plan`` (e.g. 10, 25, 50, 100 with a readiness check before each step and a pause between
-steps) and ``abort`` (all traffic back to the stable backend: 100/0).
+Modes (one ``ShiftOperation`` each):
+
+* ``weights``: set the given backend weights (``stable``/``canary`` name the roles when no
+  backend is called that, so ``--weights stable=90,canary=10`` works on any pair);
+* ``nudge``: move N percentage points of the total weight to the canary (the pane's ``+``);
+* ``step``: walk the canary through a plan (10, 25, 50, 100), one journaled ``step`` each, a
+  readiness check before each and a pause between; steps at or below the canary's current
+  share are skipped, so a plan never moves weight away from the canary; a failed step returns
+  all traffic to stable;
+* ``abort``: all traffic to the stable backend (never blocked by a readiness check).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.controllers.base import (
-    ActionFailed, ChangedSincePreview, Check, Emitter, PreconditionFailed, Reporter, failed_checks,
-    split_target,
-)
-from cockpit.controllers.guard import ActionGuard
+from cockpit.controllers.base import ChangedSincePreview, Check, split_target
+from cockpit.controllers.operation import Plan, Result, Run, dry_run_result
+from cockpit.controllers.shift_routers import Router, router_for
 from cockpit.domain.records import decode
 from cockpit.domain.traffic import endpoints_by_service, percentages
 from cockpit.errors import UsageError
+from cockpit.kube.api import KubeApi
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CHECK_READY = "backends with weight have ready endpoints"
-CHECK_KNOWN = "backends exist in the route"
+ACTIONS = {"weights": ("shift", "TrafficShifted"), "nudge": ("shift", "TrafficShifted"),
+           "step": ("shift-plan", "TrafficShifted"), "abort": ("shift-abort", "TrafficShiftAborted")}
 
 
 @dataclass
@@ -67,233 +70,229 @@ class TrafficView:
         """Declared weights by backend name."""
         return {b.name: b.weight for b in self.backends}
 
+    @property
+    def canary_percent(self) -> float:
+        """The canary's share of the total weight, in percent."""
+        total = sum(b.weight for b in self.backends)
+        return 100.0 * self.weights().get(self.canary, 0) / total if total else 0.0
+
     def text(self) -> str:
         """One line per backend."""
         return "\n".join(b.text() for b in self.backends)
 
 
-@dataclass
-class ShiftPlan:
-    """A previewed weight change: before/after weights, checks and the equivalent command."""
+@dataclass(frozen=True)
+class ShiftStep:
+    """One step of a plan: the canary percentage and the weights it sets."""
 
-    target: str
+    index: int
+    percent: int
+    weights: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    """The shift's payload in its Plan."""
+
+    mode: str
     kind: str
+    stable: str
+    canary: str
     before: dict[str, int]
     after: dict[str, int]
-    checks: list[Check]
-    command: str
-    view: TrafficView
+    steps: tuple[ShiftStep, ...] = ()
+    skipped: tuple[int, ...] = ()
+    pause: float = 0.0
     path: str = ""
-    patch: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """All checks hold."""
-        return not failed_checks(self.checks)
-
-    @property
-    def before_text(self) -> str:
-        """e.g. ``"api-stable=90, api-canary=10"``."""
-        return _weights_text(self.before)
-
-    @property
-    def after_text(self) -> str:
-        """The weights after the change."""
-        return _weights_text(self.after)
-
-    def journal_fields(self) -> dict[str, Any]:
-        """The preview as journaled."""
-        return {"kind": self.kind, "before": {"weights": self.before}, "after": {"weights": self.after},
-                "checks": self.checks, "command": self.command,
-                "endpoints": {b.name: b.ready for b in self.view.backends}}
+    patch: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class ShiftResult:
-    """Outcome of set_weights / run_plan / abort."""
-
-    target: str
-    kind: str
-    ok: bool
-    message: str
-    before: dict[str, int]
-    after: dict[str, int]
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    aborted: bool = False
-    changed: bool = True
-    dry_run: bool = False
-
-    def journal_fields(self) -> dict[str, Any]:
-        """What the guard writes in the ``result`` / ``failure`` entry."""
-        return {"ok": self.ok, "message": self.message, "kind": self.kind, "changed": self.changed,
-                "aborted": self.aborted, "before": {"weights": self.before},
-                "after": {"weights": self.after}, "steps": self.steps}
+async def traffic_view(api: KubeApi, target: str, kind: str = "httproute", *, stable: str | None = None,
+                       canary: str | None = None) -> TrafficView:
+    """Declared weights of ``target`` with the ready endpoints behind each backend (read only)."""
+    namespace, name = split_target(target, kind)
+    return await view_of(api, await router_for(api, kind, namespace, name), stable, canary)
 
 
-Gate = Callable[[int, dict[str, int]], Awaitable[bool]]
+async def view_of(api: KubeApi, router: Router, stable: str | None, canary: str | None) -> TrafficView:
+    """The view of a router already read."""
+    weights = router.weights()
+    stable, canary = pick_roles(list(weights), stable, canary)
+    backends = []
+    for (name, weight), share in zip(weights.items(), percentages(list(weights.values()))):
+        ready, count = await ready_endpoints(api, router.namespace, name)
+        role = "stable" if name == stable else "canary" if name == canary else ""
+        backends.append(Backend(name, weight, share, ready, count, role))
+    return TrafficView(router.target, router.kind, backends, stable, canary)
 
 
-class ShiftController:
-    """Weighted shifts on an HTTPRoute (``kind="httproute"``) or an NGINX canary (``"ingress"``)."""
+async def ready_endpoints(api: KubeApi, namespace: str, service: str) -> tuple[int, int]:
+    """(ready, total) endpoints in the EndpointSlices of ``service``."""
+    listing = await api.list(path_for("endpointslices", namespace), {"labelSelector": f"{SERVICE_NAME_LABEL}={service}"})
+    records: list[Any] = [decode("endpointslices", s) for s in listing.get("items") or ()]
+    endpoints = endpoints_by_service(records).get((namespace, service), [])
+    return sum(1 for e in endpoints if e.ready), len(endpoints)
 
-    def __init__(self, client, guard: ActionGuard, reporter: Reporter | None = None) -> None:
-        self.client = client
-        self.guard = guard
-        self.reporter = reporter
 
-    # ----- reading ---------------------------------------------------------------------
+class ShiftOperation:
+    """A weighted shift of ``target`` (``NS/ROUTE``, or either Ingress of a canary pair): see the module docstring.
 
-    async def view(self, target: str, kind: str = "httproute", *, stable: str | None = None,
-                   canary: str | None = None) -> TrafficView:
-        """Declared weights with the ready endpoints behind each backend."""
-        router = await self._router(target, kind)
-        return await self._view(router, stable, canary)
+    Exactly one of ``weights``, ``nudge`` (percentage points), ``steps`` or ``abort`` says what to do.
+    """
 
-    async def _router(self, target: str, kind: str) -> Router:
-        namespace, name = split_target(target, kind)
-        return await router_for(self.client, kind, namespace, name)
+    def __init__(self, api: KubeApi, target: str, *, kind: str = "httproute", weights: dict[str, int] | None = None,
+                 nudge: int | None = None, steps: list[int] | None = None, abort: bool = False, pause: float = 0.0,
+                 stable: str | None = None, canary: str | None = None) -> None:
+        modes = [m for m, given in (("weights", weights), ("nudge", nudge), ("step", steps), ("abort", abort)) if given]
+        if len(modes) != 1:
+            raise UsageError("say what to shift: weights, a step plan or abort")
+        if steps is not None:
+            validate_steps(steps)
+        self.api, self.target, self.kind, self.mode = api, target, kind, modes[0]
+        self.action, self.reason = ACTIONS[self.mode]
+        self.weights, self.nudge, self.steps, self.pause = weights or {}, nudge or 0, steps or [], pause
+        self.stable, self.canary = stable, canary
 
-    async def _view(self, router: Router, stable: str | None, canary: str | None) -> TrafficView:
-        weights = router.weights()
-        stable, canary = pick_roles(list(weights), stable, canary)
-        backends = []
-        for (name, weight), share in zip(weights.items(), percentages(list(weights.values()))):
-            ready, count = await self.ready_endpoints(router.namespace, name)
-            role = "stable" if name == stable else "canary" if name == canary else ""
-            backends.append(Backend(name, weight, share, ready, count, role))
-        return TrafficView(router.target, router.kind, backends, stable, canary)
+    # ----- preview --------------------------------------------------------------------------
 
-    async def ready_endpoints(self, namespace: str, service: str) -> tuple[int, int]:
-        """(ready, total) endpoints in the EndpointSlices of ``service``."""
-        listing = await self.client.list(path_for("endpointslices", namespace),
-                                         {"labelSelector": f"{SERVICE_NAME_LABEL}={service}"})
-        records = [decode("endpointslices", s) for s in listing.get("items") or []]
-        endpoints = endpoints_by_service(records).get((namespace, service), [])
-        return sum(1 for e in endpoints if e.ready), len(endpoints)
+    async def preview(self) -> Plan[ShiftSpec]:
+        """Read the split and the endpoints behind it; build the plan for this mode."""
+        namespace, name = split_target(self.target, self.kind)
+        router = await router_for(self.api, self.kind, namespace, name)
+        view = await view_of(self.api, router, self.stable, self.canary)
+        if self.mode == "step":
+            return self._step_plan(router, view)
+        after = self._after(router, view)
+        spec = ShiftSpec(self.mode, router.kind, view.stable, view.canary, view.weights(), after, path=router.path,
+                         patch=router.patch(after))
+        checks = () if self.mode == "abort" else (check_ready(view, [after]),)
+        details = (f"stable   {view.stable}: {_ready_text(view, view.stable)}",) if self.mode == "abort" else ()
+        return self._plan(router, view, spec, self._title(view), checks, (router.command(after),), details)
 
-    # ----- one change ------------------------------------------------------------------
+    def _after(self, router: Router, view: TrafficView) -> dict[str, int]:
+        before = view.weights()
+        if self.mode == "abort":
+            return {b.name: (100 if b.name == view.stable else 0) for b in view.backends}
+        wanted = nudged(view, self.nudge) if self.mode == "nudge" else resolve_names(view, self.weights)
+        for name, weight in wanted.items():
+            router.validate_weight(name, weight)
+        return {**before, **wanted}
 
-    async def preview(self, target: str, weights: dict[str, int], kind: str = "httproute", *,
-                      stable: str | None = None, canary: str | None = None) -> ShiftPlan:
-        """Preview setting ``weights`` (backend name -> weight); unnamed backends keep theirs."""
-        router = await self._router(target, kind)
-        view = await self._view(router, stable, canary)
-        return make_plan(router, view, weights)
+    def _title(self, view: TrafficView) -> str:
+        if self.mode == "abort":
+            return f"abort the shift of {self.target}: all traffic to {view.stable}"
+        if self.mode == "nudge":
+            return f"shift {self.nudge}% more of {self.target} to {view.canary}"
+        return f"set the weights of {self.target}"
 
-    async def set_weights(self, plan: ShiftPlan, *, dry_run: bool = False) -> ShiftResult:
-        """Apply a previewed weight change (refused if a check fails or the split moved)."""
-        self.guard.preview("shift", plan.target, dry_run=dry_run, **plan.journal_fields())
-        emit = Emitter(self.reporter, "shift", plan.target)
+    def _step_plan(self, router: Router, view: TrafficView) -> Plan[ShiftSpec]:
+        steps, skipped = plan_steps(view, self.steps)
+        after = steps[-1].weights if steps else view.weights()
+        spec = ShiftSpec("step", router.kind, view.stable, view.canary, view.weights(), after, tuple(steps),
+                         tuple(skipped), self.pause, router.path)
+        details = [f"step {s.index}/{len(steps)}: {view.canary} {s.percent}% ({weights_text(s.weights)})" for s in steps]
+        if skipped:
+            details.append(f"skipped  {', '.join(f'{p}%' for p in skipped)}: the canary already has "
+                           f"{view.canary_percent:.0f}% (a plan never moves weight away from the canary)")
+        details.append(f"between  steps: a readiness check, then a pause of {self.pause:g}s; "
+                       f"a failed step returns all traffic to {view.stable}")
+        checks = (check_ready(view, [s.weights for s in steps]),) if steps else ()
+        commands = tuple(router.command(s.weights) for s in steps)
+        title = f"step {view.canary} of {self.target} through {', '.join(f'{p}%' for p in self.steps)}"
+        return self._plan(router, view, spec, title, checks, commands, tuple(details))
 
-        async def act() -> ShiftResult:
-            _refuse_if_failed(plan)
-            await self._recheck(plan)
-            await self._write(plan, dry_run, emit)
-            return ShiftResult(plan.target, plan.kind, True, _done_text(plan, dry_run), plan.before,
-                               plan.after, changed=plan.before != plan.after, dry_run=dry_run)
+    def _plan(self, router: Router, view: TrafficView, spec: ShiftSpec, title: str, checks: tuple[Check, ...],
+              commands: tuple[str, ...], details: tuple[str, ...]) -> Plan[ShiftSpec]:
+        noop = ""
+        if spec.after == spec.before:
+            noop = (f"the canary {view.canary} already has {view.canary_percent:.0f}%: no step of the plan moves it "
+                    "further" if self.mode == "step" else f"weights of {self.target} already {weights_text(spec.after)}")
+        return Plan(action=self.action, target=self.target, title=title, before=weights_text(spec.before),
+                    after=weights_text(spec.after), reason=self.reason, subject=router.subject, commands=commands,
+                    checks=checks, details=tuple(f"backend  {b.text()}" for b in view.backends) + details, dry_run="the same JSON patch with dryRun=All (nothing changes)",
+                    noop=noop, version=fingerprint(spec.before), before_state={"weights": spec.before},
+                    after_state={"weights": spec.after}, spec=spec)
 
-        return await self.guard.run("shift", plan.target, act, dry_run=dry_run, kind=plan.kind,
-                                    before={"weights": plan.before}, after={"weights": plan.after})
+    # ----- apply ----------------------------------------------------------------------------
 
-    async def _recheck(self, plan: ShiftPlan) -> None:
-        """Refuse if the split moved or a backend lost its endpoints since the preview."""
-        fresh = await self.preview(plan.target, plan.after, plan.kind, stable=plan.view.stable,
-                                   canary=plan.view.canary)
-        if fresh.before != plan.before:
-            raise _moved(plan, fresh)
-        if plan.checks and not fresh.ok:  # abort plans carry no readiness check: keep it so
-            _refuse_if_failed(fresh)
+    async def apply(self, plan: Plan[Any], run: Run) -> Result:
+        """Write the weights (or walk the steps); honour ``run.dry_run``."""
+        spec: ShiftSpec = plan.spec
+        if spec.mode == "step":
+            return await self._run_steps(plan, run)
+        await self._patch(plan, spec.path, spec.patch, run.dry_run)
+        if run.dry_run:
+            run.say("write", f"[dry run] the server accepted {weights_text(spec.after)}; nothing changed", "ok")
+            return dry_run_result(plan, f"the server accepted the weights {weights_text(spec.after)}")
+        run.say("write", f"weights {weights_text(spec.after)}", "ok")
+        message = (f"aborted: all traffic of {self.target} on {spec.stable} ({weights_text(spec.after)})"
+                   if spec.mode == "abort" else
+                   f"weights of {self.target}: {weights_text(spec.before)} -> {weights_text(spec.after)}")
+        return Result(self.action, self.target, True, message, before={"weights": spec.before},
+                      after={"weights": spec.after}, details={"kind": spec.kind, "aborted": spec.mode == "abort"})
 
-    async def _write(self, plan: ShiftPlan, dry_run: bool, emit: Emitter) -> None:
-        if plan.before == plan.after:
-            emit("skip", f"weights already {_weights_text(plan.after)}", "ok")
-            return
+    async def _patch(self, plan: Plan[Any], path: str, patch: list[dict[str, Any]], dry_run: bool) -> None:
         try:
-            await self.client.patch(plan.path, plan.patch, "json", dry_run)
+            await self.api.patch(path, patch, "json", dry_run)
         except ApiError as exc:
             if exc.status in (409, 422):
-                fresh = await self.preview(plan.target, plan.after, plan.kind,
-                                           stable=plan.view.stable, canary=plan.view.canary)
-                if fresh.before != plan.before:
+                fresh = await self.preview()
+                if fresh.version != plan.version:
                     raise _moved(plan, fresh) from exc
             raise
-        emit("write", ("[dry run] " if dry_run else "") + f"weights {_weights_text(plan.after)}", "ok")
 
-    # ----- plans and abort -------------------------------------------------------------
+    async def _run_steps(self, plan: Plan[Any], run: Run) -> Result:
+        spec: ShiftSpec = plan.spec
+        expected, done = spec.before, []
+        for step in spec.steps:
+            label = f"step {step.index}/{len(spec.steps)}"
+            if done and spec.pause > 0 and not run.dry_run:
+                run.say("pause", f"pausing {spec.pause:g}s before the next step", "info")
+                await asyncio.sleep(spec.pause)
+            router = await self._router()
+            if router.weights() != expected:
+                return self._stopped(plan, done, expected, f"{label}: the weights were changed by someone else "
+                                     f"({weights_text(router.weights())}); plan stopped, left as is")
+            view = await view_of(self.api, router, spec.stable, spec.canary)
+            check = check_ready(view, [step.weights])
+            if not check.ok:
+                return await self._abort(plan, run, done, f"{label} failed: {check.name}: {check.detail}")
+            run.record("step", step=step.index, percent=step.percent, weights=step.weights, dry_run=run.dry_run,
+                       endpoints={b.name: b.ready for b in view.backends})
+            run.say(label, f"{spec.canary} {step.percent}%: {weights_text(step.weights)}", "info", weights=step.weights)
+            try:
+                await self.api.patch(router.path, router.patch(step.weights), "json", run.dry_run)
+            except ApiError as exc:
+                return await self._abort(plan, run, done, f"{label} failed: {exc}")
+            done.append(step)
+            expected = spec.before if run.dry_run else step.weights
+        if run.dry_run:
+            return dry_run_result(plan, f"the server accepted every step ({len(done)})")
+        return Result(self.action, self.target, True, f"plan complete: {weights_text(expected)}",
+                      before={"weights": spec.before}, after={"weights": expected},
+                      details={"kind": spec.kind, "steps": _steps_json(done), "skipped": list(spec.skipped)})
 
-    async def abort(self, target: str, kind: str = "httproute", *, dry_run: bool = False,
-                    stable: str | None = None, canary: str | None = None) -> ShiftResult:
-        """Return all traffic to the stable backend (stable 100, every other backend 0)."""
-        view = await self.view(target, kind, stable=stable, canary=canary)
-        weights = {b.name: (100 if b.name == view.stable else 0) for b in view.backends}
-        plan = await self.preview(target, weights, kind, stable=view.stable, canary=view.canary)
-        plan.checks = [c for c in plan.checks if c.name != CHECK_READY]  # abort must never be blocked
-        result = await self.set_weights(plan, dry_run=dry_run)
-        result.aborted = True
-        result.message = f"aborted: all traffic on {view.stable} ({_weights_text(plan.after)})"
+    async def _router(self) -> Router:
+        namespace, name = split_target(self.target, self.kind)
+        return await router_for(self.api, self.kind, namespace, name)
+
+    async def _abort(self, plan: Plan[Any], run: Run, done: list[ShiftStep], reason: str) -> Result:
+        """A step failed: all traffic back to stable (journaled quietly: the recovery must happen)."""
+        spec: ShiftSpec = plan.spec
+        run.say("stop", reason, "error")
+        router = await self._router()
+        weights = {name: (100 if name == spec.stable else 0) for name in router.weights()}
+        run.record_quietly("step", step="abort", reason=reason, weights=weights, dry_run=run.dry_run)
+        await self.api.patch(router.path, router.patch(weights), "json", run.dry_run)
+        run.say("abort", f"all traffic back on {spec.stable}: {weights_text(weights)}", "warn")
+        result = self._stopped(plan, done, weights, f"{reason}; traffic returned to {spec.stable}")
+        result.details["aborted"] = True
         return result
 
-    async def run_plan(self, target: str, steps: list[int], *, kind: str = "httproute", pause: float = 0.0,
-                       dry_run: bool = False, stable: str | None = None, canary: str | None = None,
-                       abort_on_failure: bool = True, gate: Gate | None = None) -> ShiftResult:
-        """Step the canary through ``steps`` percent (stable gets the rest).
-
-        Before each step the backends that will get traffic must have ready endpoints; if not
-        (or a write fails) the plan stops and, with ``abort_on_failure``, traffic returns to
-        stable. ``gate(step_index, weights)`` may hold a step for a human (False stops).
-        """
-        validate_steps(steps)
-        view = await self.view(target, kind, stable=stable, canary=canary)
-        before = view.weights()
-        self.guard.preview("shift-plan", target, dry_run=dry_run, kind=kind, before={"weights": before},
-                           plan=steps, pause=pause, stable=view.stable, canary=view.canary)
-
-        async def act() -> ShiftResult:
-            return await self._run_steps(view, steps, pause, dry_run, abort_on_failure, gate)
-
-        return await self.guard.run("shift-plan", target, act, dry_run=dry_run, kind=kind,
-                                    before={"weights": before}, plan=steps)
-
-    async def _run_steps(self, view: TrafficView, steps: list[int], pause: float, dry_run: bool,
-                         abort_on_failure: bool, gate: Gate | None) -> ShiftResult:
-        emit = Emitter(self.reporter, "shift-plan", view.target)
-        done: list[dict[str, Any]] = []
-        before = view.weights()
-        for index, percent in enumerate(steps, 1):
-            weights = {b.name: 0 for b in view.backends} | {view.stable: 100 - percent, view.canary: percent}
-            label = f"step {index}/{len(steps)}"
-            try:
-                if gate is not None and not await gate(index, weights):
-                    raise ActionFailed(f"{label} was not approved; plan stopped")
-                plan = await self.preview(view.target, weights, view.kind, stable=view.stable, canary=view.canary)
-                _refuse_if_failed(plan)
-                emit(label, f"{view.canary} {percent}%: {_weights_text(weights)}", "info", weights=weights)
-                await self._write(plan, dry_run, emit)
-            except (PreconditionFailed, ActionFailed, ApiError) as exc:
-                return await self._stop_plan(view, before, done, f"{label} failed: {exc}", dry_run,
-                                             abort_on_failure, emit)
-            done.append({"step": index, "percent": percent, "weights": weights})
-            self.guard.record("shift-plan", view.target, "step", step=index, percent=percent, weights=weights,
-                              endpoints={b.name: b.ready for b in plan.view.backends}, dry_run=dry_run)
-            if pause > 0 and index < len(steps):
-                emit("pause", f"pausing {pause:g}s before the next step", "info")
-                await asyncio.sleep(pause)
-        final = done[-1]["weights"] if done else before
-        return ShiftResult(view.target, view.kind, True, f"plan complete: {_weights_text(final)}", before, final,
-                           steps=done, dry_run=dry_run)
-
-    async def _stop_plan(self, view: TrafficView, before: dict[str, int], done: list[dict[str, Any]],
-                         reason: str, dry_run: bool, abort: bool, emit: Emitter) -> ShiftResult:
-        emit("stop", reason, "error")
-        after = done[-1]["weights"] if done else before
-        if abort:
-            aborted = await self.abort(view.target, view.kind, dry_run=dry_run, stable=view.stable,
-                                       canary=view.canary)
-            after = aborted.after
-            reason += f"; traffic returned to {view.stable}"
-        result = ShiftResult(view.target, view.kind, False, reason, before, after, steps=done, aborted=abort,
-                             dry_run=dry_run)
-        raise ActionFailed(reason, result)
+    def _stopped(self, plan: Plan[Any], done: list[ShiftStep], now: dict[str, int], message: str) -> Result:
+        spec: ShiftSpec = plan.spec
+        return Result(self.action, self.target, False, message, dry_run=False, before={"weights": spec.before},
+                      after={"weights": now}, details={"kind": spec.kind, "steps": _steps_json(done), "aborted": False})
 
 
 # ----- pure helpers -----------------------------------------------------------------------
@@ -308,8 +307,7 @@ def pick_roles(names: list[str], stable: str | None = None, canary: str | None =
         if given and given not in names:
             raise UsageError(f"backend {given!r} is not in the route (backends: {', '.join(names)})")
     stable = stable or _by_hint(names, STABLE_HINTS, exclude=canary) or (names[0] if names else "")
-    canary = canary or _by_hint(names, CANARY_HINTS, exclude=stable) or next(
-        (n for n in names if n != stable), "")
+    canary = canary or _by_hint(names, CANARY_HINTS, exclude=stable) or next((n for n in names if n != stable), "")
     return stable, canary
 
 
@@ -321,39 +319,43 @@ def _by_hint(names: list[str], hints: tuple[str, ...], exclude: str | None) -> s
     return None
 
 
-def make_plan(router: Router, view: TrafficView, weights: dict[str, int]) -> ShiftPlan:
-    """Build the plan (checks, patch, command) for setting ``weights`` on ``router``."""
-    before = view.weights()
-    unknown = [n for n in weights if n not in before]
+def resolve_names(view: TrafficView, weights: dict[str, int]) -> dict[str, int]:
+    """Backend names as given; ``stable``/``canary`` name the roles unless a backend is called that."""
+    names = view.weights()
+    roles = {"stable": view.stable, "canary": view.canary}
+    resolved = {(name if name in names else roles.get(name, name)): weight for name, weight in weights.items()}
+    unknown = [n for n in resolved if n not in names]
     if unknown:
-        raise UsageError(f"{router.target}: no backend named {', '.join(unknown)} "
-                         f"(backends: {', '.join(before)})")
-    for name, weight in weights.items():
-        router.validate_weight(name, weight)
-    after = {**before, **weights}
-    return ShiftPlan(router.target, router.kind, before, after, [_check_ready(view, after)],
-                     router.command(after), view, router.path, router.patch(after))
+        raise UsageError(f"{view.target}: no backend named {', '.join(unknown)} "
+                         f"(backends: {', '.join(names)}; stable and canary name the roles)")
+    return resolved
 
 
-def _check_ready(view: TrafficView, after: dict[str, int]) -> Check:
-    empty = [b.name for b in view.backends if after.get(b.name, 0) > 0 and b.ready == 0]
+def nudged(view: TrafficView, points: int) -> dict[str, int]:
+    """Move ``points`` percentage points of the total weight from stable to canary."""
+    weights = view.weights()
+    total = sum(weights.values()) or 100
+    canary = min(total, weights.get(view.canary, 0) + max(1, total * points // 100))
+    return {view.stable: total - canary, view.canary: canary}
+
+
+def plan_steps(view: TrafficView, percents: list[int]) -> tuple[list[ShiftStep], list[int]]:
+    """The steps that move the canary further (numbered from 1), and the percentages skipped."""
+    current = view.canary_percent
+    kept = [p for p in percents if p > current]
+    skipped = [p for p in percents if p <= current]
+    others = {b.name: 0 for b in view.backends}
+    steps = [ShiftStep(i, p, others | {view.stable: 100 - p, view.canary: p}) for i, p in enumerate(kept, 1)]
+    return steps, skipped
+
+
+def check_ready(view: TrafficView, afters: list[dict[str, int]]) -> Check:
+    """Every backend that gets traffic (at any of ``afters``) has ready endpoints."""
+    gets = [b for b in view.backends if any(after.get(b.name, 0) > 0 for after in afters)]
+    empty = [b.name for b in gets if b.ready == 0]
     if empty:
         return Check(CHECK_READY, False, f"{', '.join(empty)} would get traffic but has no ready endpoints")
-    detail = ", ".join(f"{b.name} {b.ready} ready" for b in view.backends if after.get(b.name, 0) > 0)
-    return Check(CHECK_READY, True, detail)
-
-
-def _moved(plan: ShiftPlan, fresh: ShiftPlan) -> ChangedSincePreview:
-    return ChangedSincePreview(f"the weights of {plan.target} changed since the preview "
-                               f"({_weights_text(plan.before)} -> {_weights_text(fresh.before)}); look again",
-                               plan=fresh)
-
-
-def _refuse_if_failed(plan: ShiftPlan) -> None:
-    bad = failed_checks(plan.checks)
-    if bad:
-        raise PreconditionFailed(f"refusing to shift {plan.target}: " +
-                                 "; ".join(f"{c.name}: {c.detail}" for c in bad), plan.checks)
+    return Check(CHECK_READY, True, ", ".join(f"{b.name} {b.ready} ready" for b in gets))
 
 
 def validate_steps(steps: list[int]) -> None:
@@ -362,184 +364,25 @@ def validate_steps(steps: list[int]) -> None:
         raise UsageError(f"a plan is a list of canary percentages 0..100, got {steps}")
 
 
-def _weights_text(weights: dict[str, int]) -> str:
+def weights_text(weights: dict[str, int]) -> str:
+    """``api-stable=90, api-canary=10``."""
     return ", ".join(f"{n}={w}" for n, w in weights.items())
 
 
-def _done_text(plan: ShiftPlan, dry_run: bool) -> str:
-    prefix = "[dry run] server accepted " if dry_run else ""
-    return f"{prefix}weights of {plan.target}: {_weights_text(plan.before)} -> {_weights_text(plan.after)}"
+def fingerprint(weights: dict[str, int]) -> str:
+    """What the driver compares to notice a split that moved (status-only writes do not count)."""
+    return "weights " + ",".join(f"{n}={w}" for n, w in sorted(weights.items()))
 
 
-# ----- routers: where the weights live ----------------------------------------------------
-
-CANARY = "nginx.ingress.kubernetes.io/canary"
-CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
-CANARY_TOTAL = "nginx.ingress.kubernetes.io/canary-weight-total"
-MAX_ROUTE_WEIGHT = 1_000_000  # Gateway API: weight is proportional, 0..1e6
+def _ready_text(view: TrafficView, name: str) -> str:
+    backend = next((b for b in view.backends if b.name == name), None)
+    return f"{backend.ready}/{backend.total} endpoints ready" if backend else "not found"
 
 
-class Router:
-    """Where a split's weights are declared; ``path`` is the object the patch goes to."""
-
-    kind = ""
-
-    def __init__(self, namespace: str, name: str, path: str) -> None:
-        self.namespace = namespace
-        self.name = name
-        self.path = path
-
-    @property
-    def target(self) -> str:
-        """``NS/NAME`` as the user named it."""
-        return f"{self.namespace}/{self.name}"
-
-    def weights(self) -> dict[str, int]:
-        """Declared weight per backend Service name."""
-        raise NotImplementedError
-
-    def validate_weight(self, name: str, weight: int) -> None:
-        """Raise UsageError if ``weight`` cannot be declared for ``name``."""
-        if weight < 0 or weight > MAX_ROUTE_WEIGHT:
-            raise UsageError(f"weight for {name} must be 0..{MAX_ROUTE_WEIGHT}, got {weight}")
-
-    def patch(self, after: dict[str, int]) -> list[dict[str, Any]]:
-        """A JSON patch setting ``after``, with ``test`` ops pinning the previewed weights."""
-        raise NotImplementedError
-
-    def command(self, after: dict[str, int]) -> str:
-        """The equivalent kubectl command."""
-        raise NotImplementedError
+def _steps_json(done: list[ShiftStep]) -> list[dict[str, Any]]:
+    return [{"step": s.index, "percent": s.percent, "weights": s.weights} for s in done]
 
 
-class HTTPRouteRouter(Router):
-    """Gateway API HTTPRoute: ``spec.rules[].backendRefs[].weight`` (default 1)."""
-
-    kind = "httproute"
-
-    def __init__(self, namespace: str, name: str, route: dict) -> None:
-        super().__init__(namespace, name, path_for("httproutes", namespace, name))
-        self.rules = (route.get("spec") or {}).get("rules") or []
-
-    def weights(self) -> dict[str, int]:
-        """First declaration wins when a backend appears in several rules."""
-        found: dict[str, int] = {}
-        for rule in self.rules:
-            for ref in rule.get("backendRefs") or []:
-                found.setdefault(ref.get("name", ""), int(ref.get("weight", 1)))
-        return found
-
-    def patch(self, after: dict[str, int]) -> list[dict[str, Any]]:
-        ops: list[dict[str, Any]] = []
-        for index, rule in enumerate(self.rules):
-            refs = rule.get("backendRefs") or []
-            new = [_with_weight(ref, after.get(ref.get("name", ""))) for ref in refs]
-            if new != refs:
-                path = f"/spec/rules/{index}/backendRefs"
-                ops += [{"op": "test", "path": path, "value": refs}, {"op": "replace", "path": path, "value": new}]
-        return ops
-
-    def command(self, after: dict[str, int]) -> str:
-        ops = [{"op": "replace", "path": f"/spec/rules/{i}/backendRefs/{j}/weight", "value": after[ref["name"]]}
-               for i, rule in enumerate(self.rules) for j, ref in enumerate(rule.get("backendRefs") or [])
-               if ref.get("name") in after]
-        return f"kubectl -n {self.namespace} patch httproute {self.name} --type=json -p '{json.dumps(ops)}'"
-
-
-def _with_weight(ref: dict, weight: int | None) -> dict:
-    # Leave a backendRef untouched unless its effective weight (unset = 1) really changes.
-    if weight is None or weight == int(ref.get("weight", 1)):
-        return ref
-    return {**ref, "weight": weight}
-
-
-class IngressCanaryRouter(Router):
-    """ingress-nginx canary: the canary Ingress's ``canary-weight`` out of ``canary-weight-total``.
-
-    The stable backend gets ``total - weight``; weights given for the pair are scaled to total.
-    """
-
-    kind = "ingress"
-
-    def __init__(self, namespace: str, name: str, stable: dict, canary: dict) -> None:
-        canary_name = canary["metadata"]["name"]
-        super().__init__(namespace, name, path_for("ingresses", namespace, canary_name))
-        self.stable_ingress, self.canary_ingress = stable, canary
-        self.annotations = canary["metadata"].get("annotations") or {}
-        self.total = int(self.annotations.get(CANARY_TOTAL, "100") or 100)
-        self.current = int(self.annotations.get(CANARY_WEIGHT, "0") or 0)
-        self.stable_service = ingress_service(stable)
-        self.canary_service = ingress_service(canary)
-
-    def weights(self) -> dict[str, int]:
-        return {self.stable_service: self.total - self.current, self.canary_service: self.current}
-
-    def validate_weight(self, name: str, weight: int) -> None:
-        if not 0 <= weight <= self.total:
-            raise UsageError(f"weight for {name} must be 0..{self.total} (canary-weight-total), got {weight}")
-
-    def canary_weight(self, after: dict[str, int]) -> int:
-        """The canary-weight annotation value for the pair of weights ``after``."""
-        stable, canary = after.get(self.stable_service, 0), after.get(self.canary_service, 0)
-        if stable + canary == 0:
-            raise UsageError("the stable and canary weights cannot both be 0")
-        return round(canary * self.total / (stable + canary))
-
-    def patch(self, after: dict[str, int]) -> list[dict[str, Any]]:
-        pointer = "/metadata/annotations/" + CANARY_WEIGHT.replace("~", "~0").replace("/", "~1")
-        canary_flag = "/metadata/annotations/" + CANARY.replace("~", "~0").replace("/", "~1")
-        ops: list[dict[str, Any]] = [{"op": "test", "path": canary_flag, "value": "true"}]
-        if CANARY_WEIGHT in self.annotations:
-            ops.append({"op": "test", "path": pointer, "value": self.annotations[CANARY_WEIGHT]})
-        ops.append({"op": "add", "path": pointer, "value": str(self.canary_weight(after))})
-        return ops
-
-    def command(self, after: dict[str, int]) -> str:
-        canary_name = self.canary_ingress["metadata"]["name"]
-        return (f"kubectl -n {self.namespace} annotate ingress {canary_name} --overwrite "
-                f"{CANARY_WEIGHT}={self.canary_weight(after)}")
-
-
-async def router_for(client, kind: str, namespace: str, name: str) -> Router:
-    """Read the route (or the ingress pair) and wrap it in the right Router."""
-    if kind == "httproute":
-        return HTTPRouteRouter(namespace, name, await client.get(path_for("httproutes", namespace, name)))
-    if kind == "ingress":
-        named = await client.get(path_for("ingresses", namespace, name))
-        others = (await client.list(path_for("ingresses", namespace))).get("items") or []
-        stable, canary = ingress_pair(named, others)
-        return IngressCanaryRouter(namespace, name, stable, canary)
-    raise UsageError(f"--kind must be httproute or ingress, got {kind!r}")
-
-
-def is_canary_ingress(ingress: dict) -> bool:
-    """Whether the Ingress carries ``nginx.ingress.kubernetes.io/canary: "true"``."""
-    return ((ingress.get("metadata") or {}).get("annotations") or {}).get(CANARY) == "true"
-
-
-def ingress_pair(named: dict, others: list[dict]) -> tuple[dict, dict]:
-    """(stable, canary) Ingresses for the one the user named (either side of the pair)."""
-    hosts = _hosts(named)
-    want_canary = not is_canary_ingress(named)
-    match = [o for o in others if is_canary_ingress(o) == want_canary and _hosts(o) & hosts
-             and o["metadata"]["name"] != named["metadata"]["name"]]
-    if not match:
-        side = "canary" if want_canary else "stable"
-        raise UsageError(f"no {side} Ingress for host(s) {', '.join(sorted(hosts)) or '(none)'} next to "
-                         f"{named['metadata']['name']} (the canary carries {CANARY}: \"true\")")
-    return (named, match[0]) if want_canary else (match[0], named)
-
-
-def ingress_service(ingress: dict) -> str:
-    """The backend Service of an Ingress (first path, else the default backend)."""
-    spec = ingress.get("spec") or {}
-    for rule in spec.get("rules") or []:
-        for path in ((rule.get("http") or {}).get("paths")) or []:
-            service = ((path.get("backend") or {}).get("service") or {}).get("name")
-            if service:
-                return service
-    return (((spec.get("defaultBackend") or {}).get("service")) or {}).get("name", "")
-
-
-def _hosts(ingress: dict) -> set[str]:
-    return {r.get("host", "") for r in (ingress.get("spec") or {}).get("rules") or []}
+def _moved(plan: Plan[Any], fresh: Plan[Any]) -> ChangedSincePreview:
+    return ChangedSincePreview(f"the weights of {plan.target} changed since the preview ({plan.before} -> "
+                               f"{fresh.before}); nothing was changed, look again", plan=fresh)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.text import Text
 
+from cockpit.controllers.switch_plan import PENDING as SWITCH_PENDING
 from cockpit.ui import views
 from cockpit.ui.fmt import bar, slot_label
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
@@ -77,11 +78,13 @@ class TrafficPane(Pane):
     def _rows_for(self, cache: Any, namespace: str) -> Iterator[tuple[str, Cells]]:
         services = self._records(cache, "services", namespace)
         deployments = self._records(cache, "deployments", namespace)
+        # A switch left unverified (its marker still on the Service) shows in red until resolved.
+        pending = {s.uid for s in services if SWITCH_PENDING in s.annotations}
         for position, pair in enumerate(views.bluegreen_pairs(cache, services, deployments, self.labels)):
             for index, slot in enumerate(pair.slots):
                 key = f"svc:{pair.uid}:{slot.value}"
                 self._order[key] = (namespace, 0, position, index)
-                yield key, self._slot_cells(key, pair, slot, first=index == 0)
+                yield key, self._slot_cells(key, pair, slot, first=index == 0, pending=pair.uid in pending)
         routes = self._records(cache, "httproutes", namespace)
         for position, split in enumerate(views.route_splits(cache, routes, services)):
             for index, backend in enumerate(split.backends):
@@ -89,10 +92,14 @@ class TrafficPane(Pane):
                 self._order[key] = (namespace, 1, position, split.rule, index)
                 yield key, self._backend_cells(key, split, backend, first=index == 0)
 
-    def _slot_cells(self, key: str, pair: Any, slot: Any, first: bool) -> Cells:
+    def _slot_cells(self, key: str, pair: Any, slot: Any, first: bool, pending: bool = False) -> Cells:
         colour = self.colour(f"colour-{slot.value}") if slot.value in ("blue", "green") else ""
-        name = SortText(pair.key if first else f"  {pair.label}=", self._order[key], "bold" if first else "")
-        if slot.active:
+        failed = self.colour("state-failed")
+        style = f"bold {failed}" if pending else "bold" if first else ""
+        name = SortText(pair.key if first else f"  {pair.label}=", self._order[key], style)
+        if pending and slot.active:
+            share = Text("⚠ unverified", style=f"bold {failed}")
+        elif slot.active:
             share = Text("◀ traffic")
         elif slot.ready_to_switch:
             share = Text("✔ can switch", style=self.colour("state-complete"))

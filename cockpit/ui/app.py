@@ -39,7 +39,6 @@ from cockpit.ui.panes.traffic import TrafficPane
 from cockpit.ui.status import StatusLine, connection_text
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.themes import DEFAULT_THEME, SEMANTIC_DEFAULTS, ThemeSet, load_themes
-from cockpit.ui.upgrade_session import UpgradeSession
 
 CSS_PATH = Path(__file__).with_name("cockpit.tcss")
 NARROW_WIDTH = 120
@@ -58,6 +57,8 @@ class CockpitApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit.interrupt"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("colon", "command_palette", "Palette", id="palette"),
+        # Textual adds ctrl+p only when no binding opens the palette; the help screen promises both.
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette.ctrl_p"),
         # priority: the Screen's own tab (focus_next) would otherwise win and skip hidden panes.
         Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, priority=True, id="pane.next"),
         Binding("shift+tab", "focus_pane_offset(-1)", "Prev pane", show=False, priority=True, id="pane.prev"),
@@ -83,7 +84,6 @@ class CockpitApp(App[int]):
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.registry = registry if registry is not None else REGISTRY
         self.services = {"config": self.ui_config, **(services or {})}
-        self.services.setdefault("upgrade", UpgradeSession(self))
         self.ops = ops
         self.theme_set = themes if themes is not None else load_themes()
         self._wanted_theme = theme or self.ui_config.theme
@@ -288,8 +288,16 @@ class CockpitApp(App[int]):
     def action_filter(self) -> None:
         self.current_pane().open_filter()
 
+    def clear_refusal(self) -> None:
+        """Drop a refusal banner (feed errors stay until the feed recovers)."""
+        if self.banner_text and not self._banner_from_feed:
+            self.show_banner("")
+
     def action_back(self) -> None:
-        """Esc: close the filter, collapse an expanded row, or restore the grid, in that order."""
+        """Esc: clear a refusal banner, close the filter, collapse a row, or restore the grid, in that order."""
+        if self.banner_text and not self._banner_from_feed:
+            self.clear_refusal()
+            return
         if self.current_pane().back():
             return
         if self.screen.maximized is not None:
@@ -305,7 +313,7 @@ class CockpitApp(App[int]):
         if any(isinstance(s, ConfirmScreen) and s.has_class("-running") for s in self.screen_stack):
             self.notify("an action is running: press esc to cancel it first", severity="warning")
             return
-        if self.services["upgrade"].running() and not self._quit_armed:
+        if self.pane("nodes").upgrade.running() and not self._quit_armed:
             self._quit_armed = True
             self.notify("an upgrade is running: pause (P) or abort (A) it, or press q again to stop it "
                         "here (it resumes from the recorded state)", severity="warning", timeout=8)
@@ -338,6 +346,7 @@ class CockpitApp(App[int]):
         if action is None:
             self.show_banner(f"unknown action {action_id!r}")
             return
+        self.clear_refusal()  # an old refusal would look like the answer to this action
         if action.operation is None:  # operations are refused (and journaled) by the driver
             try:
                 check_allowed(action, self.read_only)
@@ -348,7 +357,7 @@ class CockpitApp(App[int]):
         pane = self._pane_for(action.pane)
         ctx = ActionContext(action.pane, pane.selected_key() if pane else None,
                             pane.selected_record(self.cache) if pane else None,
-                            {**self.services, "cache": self.cache}, self.read_only, ops=self.ops)
+                            {**self.services, "cache": self.cache, "pane": pane}, self.read_only, ops=self.ops)
         if action.needs_row and ctx.row_key is None:
             self.notify(f"{action.title}: select a row first", severity="warning")
             return
@@ -384,26 +393,6 @@ class CockpitApp(App[int]):
         """Key-binding entry for :meth:`run_pane_action` (bindings use ``app.run_pane_action('id')``)."""
         await self.run_pane_action(action_id)
 
-    def report_node_progress(self, progress: Any) -> None:
-        """The upgrade controller's Reporter: node events drive the Nodes pane's board.
-
-        Reads F's Progress fields: ``target`` (a node name, ``node/`` prefix allowed, or
-        ``cluster`` for run-level events), ``message``, ``level`` and ``data`` (see
-        cockpit.controllers.upgrade). Controllers run as app workers, so this is called on the
-        app's loop; from another thread go through ``call_from_thread``.
-        """
-        target = str(getattr(progress, "target", "")).removeprefix("node/")
-        nodes = self.pane("nodes")
-        if target != "cluster":
-            nodes.apply_progress(progress)
-            return
-        level = str(getattr(progress, "level", "info"))
-        message = str(getattr(progress, "message", ""))
-        if getattr(progress, "step", "") not in ("plan", "lock") or level != "info":
-            nodes.set_run_line(message, level)
-        if getattr(progress, "step", "") in ("paused", "resumed"):
-            self.notify(message, title="upgrade", severity="warning" if level == "warn" else "information")
-
     def _pane_for(self, pane_id: str) -> Pane | None:
         return self.current_pane() if pane_id == "global" else self.pane(pane_id)
 
@@ -426,6 +415,8 @@ class CockpitApp(App[int]):
 
         async def job(screen: OperationScreen) -> Result:
             operation = action.operation(ctx)
+            if action.hosted:
+                return await self.pane(action.pane).host_operation(operation, ctx.require_ops(), screen)
             driver = Driver(ctx.require_ops(), screen.ask, screen.report)
             return await driver.run(operation)
 

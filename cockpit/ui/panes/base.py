@@ -299,7 +299,7 @@ class Pane(Vertical, can_focus=False):
         self.rebuild_table()
 
     def _restore_cursor(self, key: str | None) -> None:
-        if key is not None and key in self.table.rows:
+        if key is not None and key in self.table.rows and self.selected_key() != key:
             self.table.move_cursor(row=self.table.get_row_index(key))
 
     def resort(self) -> None:
@@ -319,10 +319,12 @@ class Pane(Vertical, can_focus=False):
             self.rebuild_table()
             return
         changed = False
+        cursor_key = self.selected_key()
         for key, cells in updates:
             changed |= self.drop(key) if cells is None else self.upsert(key, cells)
         if changed:
             self.resort()
+            self._restore_cursor(cursor_key)  # the selection follows its object, not its row number
 
     def refresh_from(self, cache: Any, changes: dict[str, set[str]]) -> None:
         """Update rows from the cache for the changed uids per kind (``None`` = everything)."""

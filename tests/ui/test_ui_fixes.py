@@ -1,0 +1,101 @@
+"""Small promises of the TUI: the palette key, refusal banners that clear, a selection that
+follows its object, and the confirm screen's buttons on a small terminal."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from tests.support.builders import node
+from tests.support.ui import make_app, settle, until
+
+
+def selected_name(app, pane: str) -> str | None:
+    record = app.pane(pane).selected_record(app.cache)
+    return record.name if record is not None else None
+
+
+async def select(pilot, app, pane: str, name: str) -> None:
+    app.focus_pane(pane)
+    table = app.pane(pane).table
+    for index in range(table.row_count):
+        table.move_cursor(row=index)
+        if selected_name(app, pane) == name:
+            return
+    raise AssertionError(f"{name} not in {pane}")
+
+
+async def test_ctrl_p_opens_the_command_palette_as_the_help_says():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the command palette")
+
+
+async def test_a_refusal_banner_clears_on_escape_and_on_the_next_action():
+    app = make_app(read_only=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        app.show_banner("read-only mode: refusing to cordon worker-1")
+        await pilot.press("escape")
+        assert app.banner_text == ""
+        app.show_banner("read-only mode: refusing to cordon worker-1")
+        await app.run_pane_action("node.info")
+        assert "refusing" not in app.banner_text
+
+
+async def test_selection_follows_its_object_when_the_sort_order_changes():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        names = [selected_name(app, "nodes")]
+        await select(pilot, app, "nodes", "worker-2")
+        app.cache.put("nodes", node("a-new-worker"))  # sorts before worker-2
+        await settle(pilot)
+        names.append(selected_name(app, "nodes"))
+        assert names[-1] == "worker-2", names
+
+
+async def test_selection_survives_a_filter_being_cleared():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        app.focus_pane("nodes")
+        await pilot.press("slash", *"worker-2", "enter")
+        await settle(pilot)
+        assert selected_name(app, "nodes") == "worker-2"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.pane("nodes").table.row_count > 1
+        assert selected_name(app, "nodes") == "worker-2"
+
+
+async def test_apply_and_cancel_stay_visible_at_80x24_with_a_long_plan():
+    from cockpit.controllers.base import Check
+    from cockpit.controllers.operation import Plan
+    from cockpit.ui.screens.operation import OperationScreen
+
+    plan = Plan(action="drain", target="node/worker-1", title="drain worker-1", before="schedulable",
+                after="cordoned; 40 pods evicted", reason="NodeDrained",
+                checks=tuple(Check(f"check {i}", True, "fine") for i in range(12)),
+                commands=("kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data",),
+                details=tuple(f"evict shop/pod-{i}" for i in range(40)), dry_run="POST eviction?dryRun=All")
+
+    async def job(screen):
+        from cockpit.controllers.driver import Declined
+
+        if not await screen.ask(plan):  # what the driver does with a "no"
+            raise Declined("cancelled: nothing was changed")
+        raise AssertionError("this test never applies")
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = OperationScreen("drain worker-1", job)
+        app.push_screen(screen)
+        await until(pilot, lambda: screen.has_class("-asking"), what="the plan")
+        for button_id in ("#apply", "#dry-run", "#close"):
+            region = screen.query_one(button_id).region
+            assert region.height > 0 and region.bottom <= 24 and region.right <= 80, (button_id, region)
+        screen.action_close()
+        await until(pilot, lambda: app.screen is not screen, what="the screen to close after cancel")

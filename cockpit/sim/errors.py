@@ -31,35 +31,36 @@ class ApiError(Exception):
 
     def status(self) -> dict:
         """The error as a ``v1 Status`` dict (what kubectl prints as ``Error from server (Reason)``)."""
-        body = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        }
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message,
+                "reason": self.reason}
         if self.details is not None:
             body["details"] = self.details
+        body["code"] = self.code  # last, in the apiserver's field order
         return body
 
     def __repr__(self) -> str:
         return f"ApiError({self.code}, {self.reason!r}, {self.message!r})"
 
 
+def details(name: str, group: str, kind: str, **extra) -> dict:
+    """StatusDetails as the apiserver writes them: ``group`` omitted for the core group."""
+    out = {"name": name, "group": group, "kind": kind} if group else {"name": name, "kind": kind}
+    out.update(extra)
+    return out
+
+
 def not_found(kind_plural: str, name: str, group: str = "") -> ApiError:
     """404 the way the apiserver words it: ``pods "x" not found``."""
     what = f"{kind_plural}.{group}" if group else kind_plural
     return ApiError(404, "NotFound", f'{what} "{name}" not found',
-                    {"name": name, "group": group, "kind": kind_plural})
+                    details(name, group, kind_plural))
 
 
 def already_exists(kind_plural: str, name: str, group: str = "") -> ApiError:
     """409 AlreadyExists for a create of an existing name."""
     what = f"{kind_plural}.{group}" if group else kind_plural
     return ApiError(409, "AlreadyExists", f'{what} "{name}" already exists',
-                    {"name": name, "group": group, "kind": kind_plural})
+                    details(name, group, kind_plural))
 
 
 def conflict(kind_plural: str, name: str, group: str = "") -> ApiError:
@@ -68,7 +69,7 @@ def conflict(kind_plural: str, name: str, group: str = "") -> ApiError:
     return ApiError(409, "Conflict",
                     f'Operation cannot be fulfilled on {what} "{name}": the object has been modified; '
                     "please apply your changes to the latest version and try again",
-                    {"name": name, "group": group, "kind": kind_plural})
+                    details(name, group, kind_plural))
 
 
 def bad_request(message: str) -> ApiError:
@@ -79,10 +80,13 @@ def bad_request(message: str) -> ApiError:
 def invalid(kind: str, name: str, message: str, group: str = "") -> ApiError:
     """422 Invalid (validation failure)."""
     return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {message}',
-                    {"name": name, "group": group, "kind": kind, "causes": [{"message": message}]})
+                    {**details(name, group, kind), "causes": [{"message": message}]})
 
 
-def success_status(code: int = 200, details: dict | None = None) -> dict:
-    """A ``Status`` with status Success (eviction 201, delete of collections)."""
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "message": "", "reason": "", "details": details or {}, "code": code}
+def success_status(code: int = 200, status_details: dict | None = None) -> dict:
+    """A ``Status`` with status Success (eviction 201, DELETE of most kinds)."""
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+    if status_details is not None:
+        body["details"] = status_details
+    body["code"] = code
+    return body

@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from cockpit.sim.api.bodies import decode_body
-from cockpit.sim.errors import conflict
+from cockpit.sim.errors import conflict, details, success_status
 from cockpit.sim.resources import RESOURCES, ResourceType
 from cockpit.sim.api.rest import Target, current, dry_run, json_response, kubelet_owned, matcher, select
 from cockpit.sim.store import timestamp
 
 if TYPE_CHECKING:
     from cockpit.sim.api.server import SimServer
+
+# Registries with ReturnDeletedObject set answer a finished DELETE with the object, not a Status.
+RETURNS_DELETED_OBJECT = frozenset({"pods", "services"})
 
 
 
@@ -89,7 +92,21 @@ async def delete_object(server: SimServer, request: web.Request, target: Target)
     obj = current(server, target)
     options = _delete_options(await request.read(), request.content_type or "")
     dry = dry_run(request) or options.get("dryRun") == ["All"]
-    return json_response(delete_now_or_gracefully(server, target.rtype, obj, options, dry))
+    result = delete_now_or_gracefully(server, target.rtype, obj, options, dry)
+    return json_response(deletion_response(server, target.rtype, result, dry))
+
+
+def deletion_response(server: SimServer, rtype: ResourceType, obj: dict, dry: bool) -> dict:
+    """What a DELETE answers: the object while it still exists (grace period, finalizers) or for
+    the kinds whose registry returns it; otherwise a Success Status naming what went."""
+    meta = obj["metadata"]
+    if dry:
+        still_there = bool(meta.get("finalizers"))
+    else:
+        still_there = server.store.get(rtype.key, meta.get("namespace"), meta["name"]) is not None
+    if still_there or rtype.key in RETURNS_DELETED_OBJECT:
+        return obj
+    return success_status(200, details(meta["name"], rtype.group, rtype.plural, uid=meta.get("uid")))
 
 
 async def delete_collection(server: SimServer, request: web.Request, target: Target) -> web.Response:

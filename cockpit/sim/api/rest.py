@@ -39,12 +39,12 @@ class Target:
 # ------------------------------------------------------------------ helpers
 
 def json_response(obj, status: int = 200) -> web.Response:
-    """A JSON response from a dict."""
-    return web.Response(body=encode(obj), status=status, content_type=JSON)
+    """A JSON response from a dict, newline-terminated like the apiserver's encoder writes it."""
+    return web.Response(body=encode(obj) + b"\n", status=status, content_type=JSON)
 
 
 def raw_response(raw: bytes, status: int = 200) -> web.Response:
-    """A JSON response from cached bytes."""
+    """A JSON response from bytes that already end with a newline."""
     return web.Response(body=raw, status=status, content_type=JSON)
 
 
@@ -110,7 +110,7 @@ def get_object(server: SimServer, request: web.Request, target: Target) -> web.R
     if tables.wants_table(request.headers.get("Accept")):
         return json_response(tables.table(target.rtype.key, [obj], obj["metadata"]["resourceVersion"]))
     ns, name = _store_name(target)
-    return raw_response(server.store.get_raw(target.rtype.key, ns, name))
+    return raw_response(server.store.get_raw(target.rtype.key, ns, name) + b"\n")
 
 
 def _limit(request: web.Request) -> int:
@@ -155,8 +155,7 @@ def list_objects(server: SimServer, request: web.Request, target: Target) -> web
     if cont:
         meta["continue"] = cont
     head = encode({"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta})
-    body = head[:-1] + b',"items":[' + b",".join(e.raw for e in picked) + b"]}"
-    return raw_response(body)
+    return raw_response(b"".join((head[:-1], b',"items":[', b",".join(e.raw for e in picked), b"]}\n")))
 
 
 # ------------------------------------------------------------------ validation

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 
 from tests.support.builders import node
-from tests.support.ui import make_app, settle, until
+from tests.support.ui import make_app, rows, settle, until
 
 
 def selected_name(app, pane: str) -> str | None:
@@ -99,3 +99,15 @@ async def test_apply_and_cancel_stay_visible_at_80x24_with_a_long_plan():
             assert region.height > 0 and region.bottom <= 24 and region.right <= 80, (button_id, region)
         screen.action_close()
         await until(pilot, lambda: app.screen is not screen, what="the screen to close after cancel")
+
+
+async def test_a_maximised_rollouts_pane_shows_the_full_image():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        full = next(d for d in app.cache.store("deployments").values() if d.name == "checkout").images[0]
+        assert "/" in full
+        app.focus_pane("rollouts")
+        await pilot.press("m")
+        await until(pilot, lambda: any(full in cell for r in rows(app, "rollouts") for cell in r),
+                    what=f"{full} in full in the maximised pane")

@@ -42,7 +42,9 @@ class RolloutsPane(Pane):
         ("state", "state", 19),
         ("progress", "progress", 8),
     )
-    FLEX = (("name", 2), ("images", 3), ("state", None))
+    # Spare width goes to the name, the state's reason, then all of it to the images, so a
+    # maximised pane shows the full image references.
+    FLEX = (("name", 8), ("state", 12), ("images", None))
     TABLE_BINDINGS: ClassVar = [
         Binding("enter", "pane('toggle_expand')", "Expand", id="rollout.expand"),
     ]
@@ -99,12 +101,19 @@ class RolloutsPane(Pane):
         diagnosis = rollout.diagnose(dep, *self._owned(cache, dep.uid))
         state = self._state_cell(status, diagnosis)
         counts = f"{dep.replicas}/{dep.updated_replicas}/{dep.ready_replicas}/{dep.available_replicas}"
-        images = ",".join(short_image(i) for i in dep.images) or "-"
+        images = self._images_text(dep.images)
         progress = Text(f"{round(status.progress * 100):>3}% ")
         progress.append_text(bar(status.progress, 4, self.colour("bar-filled"), self.colour("bar-empty")))
         order = rollout.sort_key(status, dep, diagnosis)
         return (SortText(dep.key, order), "Rolling" if dep.strategy == "RollingUpdate" else dep.strategy,
                 counts, str(dep.revision or "-"), Text(images), state, progress)
+
+    def _images_text(self, images: tuple[str, ...]) -> str:
+        """The full image references when they fit the column, else ``name:tag`` each."""
+        full = ",".join(images)
+        if len(full) <= self._column_width("images"):
+            return full or "-"
+        return ",".join(short_image(i) for i in images) or "-"
 
     def _state_cell(self, status: Any, diagnosis: Any) -> Text:
         """``✘ Failed: ProgressDeadlineExceeded``, shortened to ``✘ Failed: timed out`` when the
@@ -160,10 +169,10 @@ class RolloutsPane(Pane):
 
     def on_resize(self) -> None:
         """Refit the columns (and the detail's reason column) to the new width."""
-        state_width = self._column_width("state")
+        widths = (self._column_width("state"), self._column_width("images"))
         super().on_resize()
-        if self._column_width("state") != state_width and self.rows:
-            self.retheme(self.app.cache)  # the state text depends on the column's width
+        if (self._column_width("state"), self._column_width("images")) != widths and self.rows:
+            self.retheme(self.app.cache)  # the state and image texts depend on their column's width
         if self.expanded:
             self.show_detail(self.app.cache)
 

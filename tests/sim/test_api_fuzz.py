@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_api_http import Api
+from tests.support.api import Api
 
 _KEYS = ["metadata", "spec", "status", "labels", "name", "containers", "image", "selector", "ports", "port",
          "replicas", "template", "matchLabels", "$patch", "$setElementOrder/containers", "$retainKeys",
@@ -22,7 +22,7 @@ _TYPES = ["application/strategic-merge-patch+json", "application/merge-patch+jso
 def test_random_writes_never_fail_the_server(api_sim):
     api = Api(api_sim)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(body=_JSON, ctype=st.sampled_from(_TYPES), path=st.sampled_from(_PATHS))
     def write(body, ctype, path):
         patched = api("PATCH", path, body, ctype)

@@ -2,13 +2,12 @@
 outages (reconnecting -> live with a correct store), paging.
 
 The cache runs on the test's event loop; the simulator runs in its own thread, so waiting is
-done with an async poll-with-deadline (``until``), never with fixed sleeps.
+done with an async poll-with-deadline (``async_wait_until``), never with fixed sleeps.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -16,18 +15,7 @@ from cockpit.domain.records import KINDS
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.informers import ClusterCache
-
-
-async def until(predicate, timeout: float = 10.0, message: str = ""):
-    """Poll ``predicate`` on the loop until truthy (returns it) or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s: {message or predicate}")
-        await asyncio.sleep(0.02)
+from tests.support.wait import async_wait_until
 
 
 @pytest.fixture
@@ -65,12 +53,12 @@ def new_pod(name: str, labels: dict | None = None) -> dict:
 
 async def test_lists_every_kind_and_goes_live(api_sim, cache_for):
     cache = await cache_for(api_sim)
-    await until(lambda: cache.status == "live", message="status live")
+    await async_wait_until(lambda: cache.status == "live", what="status live")
     for kind in KINDS:
         assert cache_uids(cache, kind) == server_uids(api_sim, kind), kind
     assert len(cache.store("pods")) == 6 and len(cache.store("nodes")) == 2
     assert cache.forbidden == set()
-    await until(lambda: cache.server_version == "v1.32.4", message="server version")
+    await async_wait_until(lambda: cache.server_version == "v1.32.4", what="server version")
     first = cache.take_changes()
     assert len(first["pods"]) == 6 and cache.take_changes() == {}
 
@@ -89,12 +77,12 @@ async def test_changes_arrive_by_watch_and_poke(api_sim, cache_for):
     pokes.clear()
     created = api_sim.call(api_sim.store.create, "pods", new_pod("extra"))
     uid = created["metadata"]["uid"]
-    await until(lambda: uid in cache.store("pods"), message="new pod in store")
+    await async_wait_until(lambda: uid in cache.store("pods"), what="new pod in store")
     api_sim.call(api_sim.store.mutate, "services", "shop", "web",
                  lambda svc: svc["spec"]["selector"].update(color="green"))
-    await until(lambda: cache.store("services").get_by_key("shop/web").selector["color"] == "green")
+    await async_wait_until(lambda: cache.store("services").get_by_key("shop/web").selector["color"] == "green")
     api_sim.call(api_sim.store.remove, "pods", "shop", "extra")
-    await until(lambda: uid not in cache.store("pods"), message="pod removed")
+    await async_wait_until(lambda: uid not in cache.store("pods"), what="pod removed")
     changes = cache.take_changes()
     assert uid in changes["pods"] and changes["services"]
     assert pokes, "on_change was never called"
@@ -109,7 +97,7 @@ async def test_watch_cuts_are_resumed_without_relist_loss_or_duplicates(api_sim,
         await asyncio.sleep(0.02)  # spread the writes over several cut streams
     for i in range(0, 30, 3):
         api_sim.call(api_sim.store.remove, "pods", "shop", f"cut-{i}")
-    await until(lambda: cache_uids(cache, "pods") == server_uids(api_sim, "pods"), message="pods converge")
+    await async_wait_until(lambda: cache_uids(cache, "pods") == server_uids(api_sim, "pods"), what="pods converge")
     assert len(cache.store("pods")) == 6 + 20
     assert len({p.key for p in cache.store("pods")}) == len(cache.store("pods"))
     assert cache.informer("pods").relists == relists["pods"], "a cut watch must resume, not relist"
@@ -122,12 +110,12 @@ async def test_410_relists_and_leaves_no_ghost_rows(api_sim, cache_for):
     cache.take_changes()
     # Take the API away, change state while nobody watches, then answer the resume with 410.
     api_sim.faults.set("refuse_for", 1.0)
-    await until(lambda: cache.status != "live", message="outage noticed")
+    await async_wait_until(lambda: cache.status != "live", what="outage noticed")
     api_sim.call(api_sim.store.remove, "pods", "shop", "web-5")
     api_sim.faults.set("force_410", True)
-    await until(lambda: cache.informer("pods").relists > before, timeout=15, message="relist after 410")
+    await async_wait_until(lambda: cache.informer("pods").relists > before, what="relist after 410")
     api_sim.faults.set("force_410", False)
-    await until(lambda: cache.status == "live", timeout=15)
+    await async_wait_until(lambda: cache.status == "live")
     assert gone not in cache.store("pods")
     assert cache_uids(cache, "pods") == server_uids(api_sim, "pods")
     assert gone in cache.take_changes().get("pods", set()), "the vanished uid must be reported changed"
@@ -135,17 +123,17 @@ async def test_410_relists_and_leaves_no_ghost_rows(api_sim, cache_for):
 
 async def test_outage_reconnects_with_backoff_and_correct_store(api_sim, cache_for):
     cache = await cache_for(api_sim, stale_after=1.0, backoff_cap=0.5)
-    await until(lambda: cache.status == "live")
+    await async_wait_until(lambda: cache.status == "live")
     api_sim.faults.set("refuse_for", 2.5)
-    await until(lambda: cache.status == "reconnecting", message="reconnecting")
+    await async_wait_until(lambda: cache.status == "reconnecting", what="reconnecting")
     outage_began = cache.since
     assert "cannot reach" in cache.last_error or "dropped" in cache.last_error or cache.last_error
-    await until(lambda: cache.status == "stale", timeout=5, message="stale after stale_after")
+    await async_wait_until(lambda: cache.status == "stale", what="stale after stale_after")
     assert cache.since == outage_began
     api_sim.call(api_sim.store.create, "pods", new_pod("during-outage"))
     api_sim.call(api_sim.store.remove, "pods", "shop", "web-1")
-    await until(lambda: cache.status == "live", timeout=15, message="live again")
-    await until(lambda: cache_uids(cache, "pods") == server_uids(api_sim, "pods"), message="store correct")
+    await async_wait_until(lambda: cache.status == "live", what="live again")
+    await async_wait_until(lambda: cache_uids(cache, "pods") == server_uids(api_sim, "pods"), what="store correct")
     assert cache.store("pods").get_by_key("shop/web-1") is None
     assert cache.store("pods").get_by_key("shop/during-outage") is not None
 
@@ -172,7 +160,7 @@ async def test_namespace_scoped_cache(api_sim, cache_for):
 
 async def test_server_restarted_with_new_state_leaves_no_ghosts(tmp_path, cache_for):
     from cockpit.sim.runner import SimThread
-    from sim_support import MinimalCluster
+    from tests.support.minimal_cluster import MinimalCluster
 
     first = SimThread(tmp_path, cluster_factory=MinimalCluster).start()
     second = None
@@ -181,12 +169,12 @@ async def test_server_restarted_with_new_state_leaves_no_ghosts(tmp_path, cache_
         old_uids = cache_uids(cache, "pods")
         port, token = first.sim.server.port, first.token
         await asyncio.to_thread(first.stop)
-        await until(lambda: cache.status == "reconnecting", message="outage noticed")
+        await async_wait_until(lambda: cache.status == "reconnecting", what="outage noticed")
         second = SimThread(tmp_path, cluster_factory=MinimalCluster, port=port)
         second.sim.token = token  # same kubeconfig keeps working, as after a real restart
         await asyncio.to_thread(second.start)
-        await until(lambda: cache.status == "live", timeout=15, message="live again")
-        await until(lambda: cache_uids(cache, "pods") == server_uids(second, "pods"), message="fresh state")
+        await async_wait_until(lambda: cache.status == "live", what="live again")
+        await async_wait_until(lambda: cache_uids(cache, "pods") == server_uids(second, "pods"), what="fresh state")
         assert not old_uids & cache_uids(cache, "pods")
     finally:
         for sim in (second, first):

@@ -1,10 +1,9 @@
 """The state layer against the demo scenario: every kind listed, domain views right, and real
-kubectl changes (scale, set image, patch svc, cordon) visible in the store within a second."""
+kubectl changes (scale, set image, patch svc, cordon) visible in the store."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -12,17 +11,9 @@ from cockpit.domain import rollout, skew, traffic
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.informers import ClusterCache
+from tests.support.wait import async_wait_until
 
 pytestmark = pytest.mark.kubectl
-
-
-async def until(predicate, timeout: float = 10.0, message: str = ""):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s: {message}")
-        await asyncio.sleep(0.01)
-    return value
 
 
 @pytest.fixture
@@ -45,12 +36,10 @@ async def run_kubectl(kubectl, *args):
     return await asyncio.to_thread(kubectl, *args)
 
 
-async def visible_within(cache, predicate, limit: float, what: str) -> float:
-    started = time.monotonic()
-    await until(lambda: predicate(cache), timeout=10, message=what)
-    elapsed = time.monotonic() - started
-    assert elapsed < limit, f"{what} took {elapsed:.2f}s"
-    return elapsed
+async def visible(cache, predicate, what: str):
+    """Wait until the store shows a change made through kubectl (how fast is ``cockpit bench``'s
+    question, not a test's)."""
+    return await async_wait_until(lambda: predicate(cache), what=what)
 
 
 async def test_demo_views(demo_cache):
@@ -72,41 +61,40 @@ async def test_demo_views(demo_cache):
         # ErrImagePull first, ImagePullBackOff once the kubelet backs off
         return view.diagnosis.failing and any("ImagePull" in r for r in view.diagnosis.reasons)
 
-    await until(checkout_failing, message="checkout diagnosed as failing")
-    await until(lambda: cache.server_version, message="server version")
+    await async_wait_until(checkout_failing, what="checkout diagnosed as failing")
+    await async_wait_until(lambda: cache.server_version, what="server version")
     comps = skew.control_plane_versions(cache.store("pods"))
     assert {c.component for c in comps} == set(skew.CONTROL_PLANE_COMPONENTS)
     assert skew.skew_violations(cache.server_version, cache.store("nodes"), comps) == []
 
 
-async def test_kubectl_scale_is_visible_within_a_second(demo_cache, kubectl):
+async def test_kubectl_scale_is_visible(demo_cache, kubectl):
     await run_kubectl(kubectl, "-n", "shop", "scale", "deployment/web-green", "--replicas=4")
-    await visible_within(demo_cache, lambda c: dep(c, "shop/web-green").replicas == 4, 1.0, "scale")
+    await visible(demo_cache, lambda c: dep(c, "shop/web-green").replicas == 4, "scale")
 
 
 async def test_kubectl_patch_service_switches_active_colour(demo_cache, kubectl):
     await run_kubectl(kubectl, "-n", "shop", "patch", "svc", "web", "-p", '{"spec":{"selector":{"color":"green"}}}')
-    await visible_within(demo_cache, lambda c: c.store("services").get_by_key("shop/web").selector["color"] == "green",
-                         1.0, "patch svc")
+    await visible(demo_cache, lambda c: c.store("services").get_by_key("shop/web").selector["color"] == "green",
+                  "patch svc")
 
     def pair_active(c):
         [pair] = traffic.blue_green_pairs(c.store("services"), c.store("deployments"),
                                           c.store("pods"), c.store("endpointslices"))
         return pair.active == "green" and pair.active_slot.ready_endpoints == 3 and pair.idle_slots[0].ready_endpoints == 0
 
-    await until(lambda: pair_active(demo_cache), message="endpoints follow the switch")
+    await async_wait_until(lambda: pair_active(demo_cache), what="endpoints follow the switch")
 
 
 async def test_kubectl_cordon(demo_cache, kubectl):
     await run_kubectl(kubectl, "cordon", "worker-1")
-    await visible_within(demo_cache, lambda c: c.store("nodes").get_by_key("worker-1").unschedulable, 1.0, "cordon")
+    await visible(demo_cache, lambda c: c.store("nodes").get_by_key("worker-1").unschedulable, "cordon")
 
 
 async def test_kubectl_set_image_rolls_out(demo_cache, kubectl):
     before = dep(demo_cache, "shop/web-blue").revision
     await run_kubectl(kubectl, "-n", "shop", "set", "image", "deployment/web-blue", "web=registry.example/web:1.6.0")
-    await visible_within(demo_cache, lambda c: dep(c, "shop/web-blue").images == ("registry.example/web:1.6.0",),
-                         1.0, "set image")
-    await until(lambda: dep(demo_cache, "shop/web-blue").revision > before, message="new revision")
-    await until(lambda: rollout.rollout_status(dep(demo_cache, "shop/web-blue")).done, timeout=30,
-                message="rollout completes")
+    await visible(demo_cache, lambda c: dep(c, "shop/web-blue").images == ("registry.example/web:1.6.0",), "set image")
+    await async_wait_until(lambda: dep(demo_cache, "shop/web-blue").revision > before, what="new revision")
+    await async_wait_until(lambda: rollout.rollout_status(dep(demo_cache, "shop/web-blue")).done, timeout=30,
+                           what="rollout completes")

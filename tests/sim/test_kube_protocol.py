@@ -16,6 +16,7 @@ from cockpit.kube.config import ClusterConfig
 from cockpit.kube.errors import Forbidden
 from cockpit.kube.informers import ClusterCache
 from cockpit.kube.store import Store
+from tests.support.wait import async_wait_until
 
 NODE = {"metadata": {"name": "n1", "uid": "uid-n1", "resourceVersion": "5"},
         "status": {"nodeInfo": {"kubeletVersion": "v1.32.4"}}}
@@ -78,25 +79,18 @@ async def scripted():
     await runner.cleanup()
 
 
-async def until(predicate, timeout=5.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_forbidden_kind_is_marked_and_others_work(scripted):
     server, client = scripted
     cache = ClusterCache(client)
     await cache.start()
     try:
         assert await cache.wait_synced(5)
-        await until(lambda: cache.status == "live")
+        await async_wait_until(lambda: cache.status == "live")
         assert cache.forbidden == {"events"}
         assert cache.unavailable == {"httproutes"}
         assert "cannot list" in cache.informer("events").last_error
         assert len(cache.store("nodes")) == 1 and cache.store("nodes").get_by_key("n1").kubelet_version == "v1.32.4"
-        await until(lambda: cache.server_version == "v1.31.2")
+        await async_wait_until(lambda: cache.server_version == "v1.31.2")
         assert not any("httproutes" in r for r in server.requests), "no list without discovery"
     finally:
         await cache.stop()
@@ -135,8 +129,8 @@ async def test_watch_lines_reassembled_from_fragments(scripted):
     await cache.start()
     try:
         nodes = cache.store("nodes")
-        await until(lambda: len(nodes) == 2 and nodes.get("uid-n1").unschedulable)
-        await until(lambda: cache.informer("nodes").resource_version == "12")
+        await async_wait_until(lambda: len(nodes) == 2 and nodes.get("uid-n1").unschedulable)
+        await async_wait_until(lambda: cache.informer("nodes").resource_version == "12")
     finally:
         await cache.stop()
 
@@ -179,7 +173,7 @@ async def test_list_then_watch_parameters(scripted):
     cache = ClusterCache(client, kinds=("nodes",))
     await cache.start()
     try:
-        await until(lambda: any("watch=true" in r for r in server.requests))
+        await async_wait_until(lambda: any("watch=true" in r for r in server.requests))
     finally:
         await cache.stop()
     listing = next(r for r in server.requests if r.startswith("/api/v1/nodes?") and "watch" not in r)
@@ -207,8 +201,8 @@ async def test_httproutes_picked_up_when_installed_later(scripted, monkeypatch):
     cache = ClusterCache(client, kinds=("httproutes",))
     await cache.start()
     try:
-        await until(lambda: cache.unavailable == {"httproutes"})
+        await async_wait_until(lambda: cache.unavailable == {"httproutes"})
         server.gateway = True
-        await until(lambda: cache.informer("httproutes").state == "live")
+        await async_wait_until(lambda: cache.informer("httproutes").state == "live")
     finally:
         await cache.stop()

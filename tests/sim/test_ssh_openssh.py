@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.ssh import CommandTimeout, HostKeyChanged, HostKeyUnknown, SshAuthFailed, SshPool, SshUnreachable
+from tests.support.wait import wait_until
 
 SSHD = "/usr/sbin/sshd"
 pytestmark = [pytest.mark.sshd, pytest.mark.skipif(not os.path.exists(SSHD), reason="OpenSSH sshd not installed")]
@@ -37,17 +38,18 @@ def _keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
 
 
-def _wait_listening(port: int, process: subprocess.Popen, deadline: float = 10) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
+def _wait_listening(port: int, process: subprocess.Popen) -> None:
+    """Until sshd accepts connections on ``port``; RuntimeError (with its stderr) if it exits."""
+    def accepting() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"sshd exited: {process.stderr.read() if process.stderr else ''}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("sshd did not start listening")
+            return False
+        return True
+
+    wait_until(accepting, what=f"sshd to listen on 127.0.0.1:{port}")
 
 
 def _ensure_privsep_dir() -> None:
@@ -203,18 +205,17 @@ async def test_uses_the_ssh_agent(sshd: Sshd, tmp_path: Path, monkeypatch: pytes
         agent.wait(5)
 
 
-def _wait_for_path(path: Path, deadline: float = 5) -> None:
+def _wait_for_path(path: Path) -> None:
     """Until the agent accepts connections on its socket (the file appears before listen())."""
-    end = time.monotonic() + deadline
-    while True:
+    def accepting() -> bool:
         try:
             with socket.socket(socket.AF_UNIX) as s:
                 s.connect(str(path))
-            return
         except OSError:
-            if time.monotonic() > end:
-                raise RuntimeError(f"ssh-agent did not listen on {path}") from None
-            time.sleep(0.02)
+            return False
+        return True
+
+    wait_until(accepting, what=f"ssh-agent to listen on {path}")
 
 
 async def test_rejected_key_is_a_clear_auth_error(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from cockpit.sim.faults import Faults
 from cockpit.sim.nodes.ssh import start_ssh_nodes
 from cockpit.sim.store import ObjectStore
 from cockpit.ssh import CommandTimeout, HostKeyChanged, HostKeyUnknown, SshDropped, SshPool, commands
+from tests.support.wait import async_wait_until
 
 CP = "node-role.kubernetes.io/control-plane"
 
@@ -303,10 +304,7 @@ async def test_cancelled_command_closes_its_channel(nodes) -> None:
 
     nodes.cluster.faults.ssh_hang["worker-1"] = "kubeadm"
     task = asyncio.ensure_future(nodes.pool.run("worker-1", commands.kubeadm_upgrade_node(), timeout=None))
-    for _ in range(200):  # until the node has accepted the connection (cancelling earlier is fine too)
-        if nodes.ssh._connections:
-            break
-        await asyncio.sleep(0.01)
+    await async_wait_until(lambda: nodes.ssh._connections, what="worker-1 to accept the SSH connection")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

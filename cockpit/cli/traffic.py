@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -119,7 +120,9 @@ def signals_cancel_this_task() -> Iterator[None]:
     at once, as it always did.
     """
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    assert task is not None
+    if task is None or threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; elsewhere they keep their handlers
+        return
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if _prompting(frame):

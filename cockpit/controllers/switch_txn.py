@@ -76,8 +76,9 @@ async def finish_despite_cancel(awaitable: Awaitable[T]) -> tuple[T, bool]:
         try:
             return await asyncio.shield(task), cancelled
         except asyncio.CancelledError:
-            if task.done():  # the inner task itself was cancelled: nothing left to protect
+            if task.cancelled():  # the inner task itself was cancelled: nothing left to protect
                 raise
+            # A cancel that lands as the inner task finishes arrives here too: its result is kept.
             cancelled = True
             _uncancel()
 

@@ -13,7 +13,7 @@ from typing import Any
 from cockpit.controllers.driver import Driver, Services
 from cockpit.controllers.switch_plan import PENDING
 from cockpit.journal import Journal
-from tests.support.e2e import SIM_CONTEXT, cockpit_args
+from tests.support.e2e import SIM_CONTEXT
 
 HELD_SLICE = "web-held-back"
 
@@ -109,7 +109,7 @@ def release_old_endpoints(sim) -> None:
 
 def start_cockpit(sim, journal, *args) -> subprocess.Popen:
     """``cockpit <args>`` in a child process, stdout piped (line by line) and stderr merged into it."""
-    argv = [sys.executable, "-m", "cockpit", *cockpit_args(sim, journal, *args)]
+    argv = [sys.executable, "-m", "cockpit", *args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal)]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                             env={**os.environ, "PYTHONPATH": os.getcwd(), "PYTHONUNBUFFERED": "1"})
 

@@ -164,6 +164,11 @@ def _raw_json(f: dict):
         return base64.b64encode(raw).decode()
 
 
+def leaf_types() -> frozenset[str]:
+    """Messages whose JSON form is a scalar or free-form (timestamps, IntOrString, Quantity, raw JSON)."""
+    return _LEAVES
+
+
 _SPECIAL = {
     "meta.v1.Time": _time,
     "meta.v1.MicroTime": lambda f: _time(f, "%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -173,3 +178,4 @@ _SPECIAL = {
     "runtime.RawExtension": _raw_json,
     "meta.v1.FieldsV1": _raw_json,
 }
+_LEAVES = frozenset(_SPECIAL)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from multidict import CIMultiDict
 
-from cockpit.sim.api import tables
+from cockpit.sim.api import fieldcheck, tables
 from cockpit.sim.api.bodies import decode_body
 from cockpit.sim.errors import ApiError, bad_request, conflict, invalid, not_found
 from cockpit.sim.api.patch import json_patch, merge_patch, strategic_merge
@@ -38,9 +39,12 @@ class Target:
 
 # ------------------------------------------------------------------ helpers
 
-def json_response(obj, status: int = 200) -> web.Response:
-    """A JSON response from a dict, newline-terminated like the apiserver's encoder writes it."""
-    return web.Response(body=encode(obj) + b"\n", status=status, content_type=JSON)
+def json_response(obj, status: int = 200, warnings: list[str] = ()) -> web.Response:
+    """A JSON response from a dict, newline-terminated like the apiserver's encoder writes it;
+    each warning becomes a ``Warning: 299`` header (kubectl prints them as ``Warning: ...``)."""
+    headers = CIMultiDict(("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+                          for w in warnings)
+    return web.Response(body=encode(obj) + b"\n", status=status, content_type=JSON, headers=headers)
 
 
 def raw_response(raw: bytes, status: int = 200) -> web.Response:
@@ -108,7 +112,8 @@ def get_object(server: SimServer, request: web.Request, target: Target) -> web.R
     """GET one object (JSON from the cached bytes, or a one-row Table)."""
     obj = current(server, target)
     if tables.wants_table(request.headers.get("Accept")):
-        return json_response(tables.table(target.rtype.key, [obj], obj["metadata"]["resourceVersion"]))
+        return json_response(tables.table(target.rtype.key, [obj], obj["metadata"]["resourceVersion"],
+                                          include=tables.include_object(request.query)))
     ns, name = _store_name(target)
     return raw_response(server.store.get_raw(target.rtype.key, ns, name) + b"\n")
 
@@ -150,7 +155,8 @@ def list_objects(server: SimServer, request: web.Request, target: Target) -> web
         last_key = key
     cont = encode_continue(list_rv, last_key) if more and last_key else None
     if tables.wants_table(request.headers.get("Accept")):
-        return json_response(tables.table(rtype.key, [e.obj for e in picked], str(list_rv), cont))
+        return json_response(tables.table(rtype.key, [e.obj for e in picked], str(list_rv), cont,
+                                          include=tables.include_object(request.query)))
     meta = {"resourceVersion": str(list_rv)}
     if cont:
         meta["continue"] = cont
@@ -289,9 +295,10 @@ async def create_object(server: SimServer, request: web.Request, target: Target)
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
     _check_namespace(server, target)
     _reset_system_fields(obj["metadata"])
+    warnings = fieldcheck.check(request.query, target.rtype, obj, fieldcheck.decode_prefix(target.rtype))
     validate(target.rtype, {**obj, "metadata": {**obj["metadata"], "name": obj["metadata"].get("name") or "x"}})
     created = server.store.create(target.rtype.key, obj, dry_run=dry_run(request))
-    return json_response(created, 201)
+    return json_response(created, 201, warnings)
 
 
 def _reset_system_fields(meta: dict) -> None:
@@ -353,7 +360,8 @@ async def update_object(server: SimServer, request: web.Request, target: Target)
     sent = meta_of(obj).get("resourceVersion")
     if sent and sent != old["metadata"]["resourceVersion"]:
         raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
-    return json_response(commit(server, request, target, obj))
+    warnings = fieldcheck.check(request.query, target.rtype, obj, fieldcheck.decode_prefix(target.rtype))
+    return json_response(commit(server, request, target, obj), warnings=warnings)
 
 
 PATCH_TYPES = {
@@ -399,7 +407,8 @@ async def patch_object(server: SimServer, request: web.Request, target: Target) 
     sent = meta_of(patched).get("resourceVersion")
     if sent and sent != old["metadata"]["resourceVersion"]:
         raise conflict(target.rtype.plural, target.name or "", target.rtype.group)
-    return json_response(commit(server, request, target, patched))
+    warnings = fieldcheck.check(request.query, target.rtype, patched, "", old=old)
+    return json_response(commit(server, request, target, patched), warnings=warnings)
 
 
 # ------------------------------------------------------------------ scale

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from cockpit.sim.api.selectors import selector_to_string
+from cockpit.sim.errors import bad_request
 
 TABLE_ACCEPT = "as=table"
 NONE = "<none>"
@@ -386,11 +387,28 @@ PRINTERS: dict[str, tuple[list[dict], Callable[[dict], list]]] = {
 }
 
 
-def row(resource: str, obj: dict) -> dict:
-    """One Table row with the PartialObjectMetadata kubectl needs for NAMESPACE/LABELS."""
+INCLUDE_OBJECT = ("Object", "Metadata", "None")
+
+
+def include_object(query) -> str:
+    """The ``includeObject`` parameter: what rows carry (Metadata when absent); 400 when unknown."""
+    value = query.get("includeObject") or "Metadata"
+    if value not in INCLUDE_OBJECT:
+        raise bad_request(f'includeObject must be one of "Object", "Metadata" or "None", got "{value}"')
+    return value
+
+
+def row(resource: str, obj: dict, include: str = "Metadata") -> dict:
+    """One Table row; ``Metadata`` rows carry the PartialObjectMetadata kubectl needs for NAMESPACE
+    and LABELS, ``Object`` rows the whole object (``kubectl get --sort-by`` reads fields from it)."""
     _, printer = PRINTERS.get(resource, (None, _default))
-    return {"cells": printer(obj), "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                                              "metadata": obj.get("metadata", {})}}
+    out = {"cells": printer(obj)}
+    if include == "Object":
+        out["object"] = obj
+    elif include == "Metadata":
+        out["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                         "metadata": obj.get("metadata", {})}
+    return out
 
 
 def columns(resource: str) -> list[dict]:
@@ -399,11 +417,11 @@ def columns(resource: str) -> list[dict]:
 
 
 def table(resource: str, objects: list[dict], resource_version: str, cont: str | None = None,
-          with_columns: bool = True) -> dict:
+          with_columns: bool = True, include: str = "Metadata") -> dict:
     """A Table of ``objects`` (``with_columns=False`` for watch events after the first)."""
     meta = {"resourceVersion": resource_version}
     if cont:
         meta["continue"] = cont
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
             "columnDefinitions": columns(resource) if with_columns else None,
-            "rows": [row(resource, o) for o in objects]}
+            "rows": [row(resource, o, include) for o in objects]}

@@ -81,8 +81,8 @@ class Watcher:
 class _Stream:
     """Writes events in the requested format (raw objects or one-row Tables)."""
 
-    def __init__(self, response: web.StreamResponse, resource: str, as_table: bool):
-        self.response, self.resource, self.as_table = response, resource, as_table
+    def __init__(self, response: web.StreamResponse, resource: str, as_table: bool, include: str = "Metadata"):
+        self.response, self.resource, self.as_table, self.include = response, resource, as_table, include
         self.columns_sent = False
 
     def line(self, event: WatchEvent, override: str | None) -> bytes:
@@ -96,7 +96,7 @@ class _Stream:
         if not self.as_table:
             return b'{"type":"' + kind.encode() + b'","object":' + (raw or encode(obj)) + b"}\n"
         tab = tables.table(self.resource, [obj], obj["metadata"].get("resourceVersion", ""),
-                           with_columns=not self.columns_sent)
+                           with_columns=not self.columns_sent, include=self.include)
         self.columns_sent = True
         return encode({"type": kind, "object": tab}) + b"\n"
 
@@ -178,7 +178,8 @@ async def serve_watch(server: SimServer, request: web.Request, target: Target) -
     watcher = Watcher(target.namespace if target.rtype.namespaced else None, matcher(lsel, fsel))
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
-    stream = _Stream(response, target.rtype.key, tables.wants_table(request.headers.get("Accept")))
+    stream = _Stream(response, target.rtype.key, tables.wants_table(request.headers.get("Accept")),
+                     tables.include_object(request.query))
     server.store.subscribe(target.rtype.key, watcher)
     server.watchers.add(watcher)
     try:

@@ -1,0 +1,69 @@
+"""Server-side field validation with the real kubectl: Strict refuses unknown fields with the
+apiserver's message, Warn sends Warning headers, Ignore is silent, and no mode stores them."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+TYPO = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo, namespace: shop}
+spec:
+  replica: 3
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec:
+      containers: [{name: c, image: nginx:1.25, imagex: foo}]
+"""
+UNKNOWN = 'unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagex"'
+
+
+def _manifest(tmp_path) -> str:
+    path = tmp_path / "typo.yaml"
+    path.write_text(TYPO)
+    return str(path)
+
+
+def test_strict_refuses_create_and_update(kubectl, tmp_path):
+    manifest = _manifest(tmp_path)
+    refused = kubectl("apply", "-f", manifest, check=False)
+    assert refused.returncode == 1
+    assert ('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+            + UNKNOWN) in refused.stderr
+    assert kubectl("get", "deploy", "typo", "-n", "shop", check=False).returncode == 1
+    kubectl("apply", "-f", manifest, "--validate=false")
+    replaced = kubectl("replace", "-f", manifest, check=False)
+    assert "strict decoding error: " + UNKNOWN in replaced.stderr
+
+
+def test_warn_creates_without_the_unknown_fields(kubectl, tmp_path):
+    created = kubectl("apply", "-f", _manifest(tmp_path), "--validate=warn")
+    assert 'Warning: unknown field "spec.replica"' in created.stderr
+    assert 'Warning: unknown field "spec.template.spec.containers[0].imagex"' in created.stderr
+    spec = json.loads(kubectl("get", "deploy", "typo", "-n", "shop", "-o", "json").stdout)["spec"]
+    assert "replica" not in spec and spec["replicas"] == 1
+    assert "imagex" not in spec["template"]["spec"]["containers"][0]
+
+
+def test_ignore_is_silent(kubectl, tmp_path):
+    created = kubectl("apply", "-f", _manifest(tmp_path), "--validate=false")
+    assert "Warning" not in created.stderr
+
+
+def test_patch_warns_by_default_and_strict_refuses(kubectl, sim):
+    patched = kubectl("patch", "deploy", "web-blue", "-n", "shop", "--type", "merge", "-p",
+                      '{"spec":{"replica":3}}')
+    assert 'Warning: unknown field "spec.replica"' in patched.stderr and "(no change)" in patched.stdout
+    r = requests.patch(sim.url + "/apis/apps/v1/namespaces/shop/deployments/web-blue",
+                       params={"fieldValidation": "Strict"}, data='{"spec":{"replica":3}}', verify=sim.ca_file,
+                       headers={"Authorization": f"Bearer {sim.token}",
+                                "Content-Type": "application/merge-patch+json"}, timeout=10)
+    assert (r.status_code, r.json()["message"]) == (400, 'strict decoding error: unknown field "spec.replica"')
+    bad = requests.patch(r.url.replace("Strict", "Loud"), data="{}", verify=sim.ca_file, timeout=10,
+                         headers={"Authorization": f"Bearer {sim.token}",
+                                  "Content-Type": "application/merge-patch+json"})
+    assert bad.status_code == 400

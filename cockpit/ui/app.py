@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from cockpit.controllers.driver import Driver, Services
 from cockpit.controllers.operation import Result
@@ -138,15 +139,19 @@ class CockpitApp(App[int]):
             self.show_banner(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
         self.theme = name or (DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark")
 
-    @work(group="source", exit_on_error=False)
+    @work(group="source", name="connect", exit_on_error=False)
     async def start_source(self) -> None:
-        """Start the state layer; a failure becomes the banner, never a traceback."""
-        try:
-            await self.source.start()
-        except CockpitError as exc:
-            self.show_banner(str(exc))
-        except Exception as exc:  # noqa: BLE001 - the TUI must stay up and say what happened
-            self.show_banner(f"{type(exc).__name__}: {exc}")
+        """Start the state layer; a failure becomes the banner (see on_worker_state_changed)."""
+        await self.source.start()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker is reported: a banner and a toast, never a traceback."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        text = str(error) if isinstance(error, CockpitError) else f"{type(error).__name__}: {error}"
+        self.show_banner(f"{event.worker.name}: {text}" if event.worker.group == "action" else text)
+        self.notify(text, title=event.worker.name, severity="error")
 
     async def on_unmount(self) -> None:
         try:
@@ -347,7 +352,9 @@ class CockpitApp(App[int]):
             self.show_banner(f"unknown action {action_id!r}")
             return
         self.clear_refusal()  # an old refusal would look like the answer to this action
-        if action.operation is None:  # operations are refused (and journaled) by the driver
+        # With a cluster connection the driver refuses (and journals) operations in read-only
+        # mode; without one there is no journal, so the UI's choke point says no.
+        if action.operation is None or self.ops is None:
             try:
                 check_allowed(action, self.read_only)
             except CockpitError as exc:
@@ -428,16 +435,13 @@ class CockpitApp(App[int]):
         self.push_screen(screen, closed)
         return screen
 
-    @work(group="action", exit_on_error=False)
-    async def _run_unconfirmed_action(self, action: Any, ctx: ActionContext) -> None:
-        """Read-only actions, and mutating ones that need no confirmation (already past the
-        read-only choke point); a Screen result is shown, anything else becomes a notification."""
-        try:
-            result = await action.run(ctx, None, lambda progress: None)
-        except Exception as exc:  # noqa: BLE001
-            self.show_banner(f"{action.title}: {exc}")
-            self.notify(str(exc), title=action.title, severity="error")
-            return
+    def _run_unconfirmed_action(self, action: Any, ctx: ActionContext) -> None:
+        """Read-only actions: a Screen result is shown, anything else becomes a notification."""
+        self.run_worker(self._show_action_result(action, ctx), name=action.title, group="action",
+                        exit_on_error=False)
+
+    async def _show_action_result(self, action: Any, ctx: ActionContext) -> None:
+        result = await action.run(ctx, None, lambda progress: None)
         if isinstance(result, Screen):
             self.push_screen(result)
         elif result is not None:

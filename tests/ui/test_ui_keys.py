@@ -185,14 +185,17 @@ async def test_failed_precondition_blocks_apply():
         assert calls == [] and "precondition failed" in str(app.screen.query_one("#result").render())
 
 
-async def test_read_only_refuses_mutating_action_at_one_choke_point():
+async def test_read_only_hides_mutating_keys_and_refuses_them_from_the_palette():
     calls: list = []
     app = make_app(registry=_mutating_registry(calls), read_only=True)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        await pilot.press("x")
+        assert "x" not in {b.key for b in app.active_bindings.values() if "rollout.scale" in b.binding.action}
+        await pilot.press("x")  # hidden: nothing happens
         await pilot.pause()
-        assert not isinstance(app.screen, ConfirmScreen)
+        assert not isinstance(app.screen, ConfirmScreen) and app.banner_text == ""
+        await app.run_pane_action("rollout.scale")  # what the palette does
+        await pilot.pause()
         assert calls == [] and "read-only" in app.banner_text
         assert "READ-ONLY" in str(app.query_one("#topbar").render())
 

@@ -24,6 +24,8 @@ def register(subparsers, common) -> None:
                    help="real seconds per simulated second (0.05 = 20x faster; default 1.0)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     p.add_argument("--no-ssh", action="store_true", help="do not start the simulated node SSH servers")
+    p.add_argument("--prometheus", action="store_true",
+                   help="also run a real Prometheus (the `prometheus` binary) scraping the simulated mesh metrics")
     p.set_defaults(handler=run_sim)
     sub = p.add_subparsers(dest="sim_command", metavar="SUBCOMMAND")
     f = sub.add_parser("fault", help="show or set a fault on a running simulator")
@@ -42,7 +44,7 @@ def run_sim(args) -> int:
     if args.speed <= 0:
         raise UsageError("--speed must be greater than 0")
     return run(SimOptions(args.state_dir, args.scenario, args.speed, args.nodes, args.pods_per_node,
-                          args.version, not args.no_ssh, args.port))
+                          args.version, not args.no_ssh, args.port, prometheus=args.prometheus))
 
 
 def _server_of(state_dir: str) -> tuple[str, str]:

@@ -12,7 +12,12 @@ from cockpit.sim.runner import SimOptions, Simulator
 def ready_line(sim: Simulator) -> str:
     """The single line printed once the simulator serves."""
     ssh = sim.ssh_config or f"{sim.options.state_dir.rstrip('/')}/ssh_config"
-    return f"cockpit-sim ready kubeconfig={sim.kubeconfig} ssh_config={ssh} url={sim.url}"
+    line = f"cockpit-sim ready kubeconfig={sim.kubeconfig} ssh_config={ssh} url={sim.url}"
+    if sim.metrics is not None:
+        line += f" metrics={sim.metrics.url}"
+    if sim.prometheus is not None:
+        line += f" prometheus={sim.prometheus.url}"
+    return line
 
 
 async def serve(options: SimOptions) -> int:
@@ -35,5 +40,5 @@ def run(options: SimOptions) -> int:
     """Blocking entry point used by the CLI."""
     try:
         return asyncio.run(serve(options))
-    except (OSError, ValueError) as exc:  # port in use, unknown scenario, bad sizes
+    except (OSError, ValueError) as exc:  # port in use, unknown scenario, bad sizes, no prometheus
         raise UsageError(f"cannot start the simulator: {exc}") from None

@@ -35,10 +35,12 @@ class SimOptions:
     port: int = 0
     cluster_factory: object = None  # tests only: build a stand-in instead of SimCluster
     extra: dict = field(default_factory=dict)
+    prometheus: bool = False  # also run a real Prometheus scraping the mesh metrics
 
 
 class Simulator:
-    """A running simulator: ``.store .cluster .server .faults .kubeconfig .ssh_config``."""
+    """A running simulator: ``.store .cluster .server .faults .kubeconfig .ssh_config``, the mesh
+    metrics endpoint ``.metrics`` and, when asked for, ``.prometheus``."""
 
     def __init__(self, options: SimOptions):
         self.options = options
@@ -48,6 +50,8 @@ class Simulator:
         self.cluster = None
         self.server: SimServer | None = None
         self.ssh = None
+        self.metrics = None
+        self.prometheus = None
         self.kubeconfig = str(Path(options.state_dir) / "kubeconfig")
         self.ssh_config: str | None = None
         self.ca_file = str(Path(options.state_dir) / "tls.crt")
@@ -70,8 +74,21 @@ class Simulator:
                                 version=opts.version, ssl_context=server_ssl_context(cert, key))
         await self.server.start()
         write_kubeconfig(self.kubeconfig, self.server.url, self.token, cert)
+        await self._start_metrics(clock)
         if opts.ssh:
             await self._start_ssh()
+
+    async def _start_metrics(self, clock) -> None:
+        from cockpit.sim.metrics_server import MetricsServer
+        from cockpit.sim.traffic import TrafficModel
+
+        self.metrics = MetricsServer(TrafficModel(self.store, clock.monotonic if clock else None))
+        await self.metrics.start()
+        if self.options.prometheus:
+            from cockpit.sim.prometheus import PrometheusProcess
+
+            self.prometheus = PrometheusProcess(self.options.state_dir, self.metrics.address)
+            await self.prometheus.start()
 
     async def _start_ssh(self) -> None:
         try:
@@ -82,7 +99,11 @@ class Simulator:
         self.ssh_config = str(self.ssh.ssh_config)
 
     async def stop(self) -> None:
-        """Stop SSH nodes, the server and the cluster (in that order)."""
+        """Stop Prometheus, SSH nodes, the servers and the cluster (in that order)."""
+        if self.prometheus is not None:
+            await _quietly(self.prometheus.stop())
+        if self.metrics is not None:
+            await _quietly(self.metrics.stop())
         if self.ssh is not None:
             await _quietly(self.ssh.stop())
         if self.server is not None:
@@ -191,9 +212,9 @@ class SimThread:
 
     def __init__(self, state_dir, scenario: str = "demo", speed: float = 0.05, nodes: int | None = None,
                  pods_per_node: int | None = None, version: str = "1.32.4", ssh: bool = False,
-                 port: int = 0, cluster_factory=None):
+                 port: int = 0, cluster_factory=None, prometheus: bool = False):
         self.sim = Simulator(SimOptions(str(state_dir), scenario, speed, nodes, pods_per_node, version,
-                                        ssh, port, cluster_factory))
+                                        ssh, port, cluster_factory, prometheus=prometheus))
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="cockpit-sim", daemon=True)
         self._started = concurrent.futures.Future()
@@ -208,6 +229,8 @@ class SimThread:
     store = property(lambda self: self.sim.store)
     server = property(lambda self: self.sim.server)
     ca_file = property(lambda self: self.sim.ca_file)
+    metrics_url = property(lambda self: self.sim.metrics.url if self.sim.metrics else "")
+    prometheus_url = property(lambda self: self.sim.prometheus.url if self.sim.prometheus else "")
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)

@@ -2,8 +2,11 @@
 
 ``demo``: 3 control-plane nodes and 6 workers on one version; kube-system (kube-proxy, coredns,
 static control-plane pods); namespace ``shop`` with a blue/green pair behind Service ``web`` and a
-PDB, a ``checkout`` Deployment whose latest rollout is stuck on a broken image, and an HTTPRoute
-splitting ``api`` traffic 90/10 between a stable and a canary Service.
+PDB, a ``checkout`` Deployment whose latest rollout is stuck on a broken image, and two
+HTTPRoutes splitting traffic 90/10 between a stable and a canary Service: the ``api`` canary
+stays healthy at any weight; the ``cart`` canary serves at most 6 requests/s, so it is fine at
+10% of its route's 40 requests/s and answers 503s once a shift gives it more (it goes bad
+part-way through a shift). Request metrics: see :mod:`cockpit.sim.traffic`.
 
 ``synthetic`` (or any scenario with ``nodes``): N nodes and about N*M pods, for the scale work.
 """
@@ -16,6 +19,8 @@ import time
 from cockpit.sim.controllers import system
 from cockpit.sim.controllers.system import namespaces
 from cockpit.sim.objects import pod_is_ready
+from cockpit.sim.traffic_behaviour import CAPACITY_RPS
+from cockpit.sim.traffic_flows import RATE
 
 SEED_SPEED = 0.01  # the demo is seeded in fast-forward, then runs at the configured speed
 SETTLE_TIMEOUT = 20.0  # real seconds
@@ -60,7 +65,7 @@ async def seed_demo(cluster) -> None:
         system.system_layer(cluster, DEMO_CP, DEMO_WORKERS)
         cluster.seed_age_days = 12  # what the controllers create while seeding: the last restart
         shop(cluster)
-        names = ["web-blue", "web-green", "checkout", "api-stable", "api-canary"]
+        names = ["web-blue", "web-green", "checkout", "api-stable", "api-canary", "cart-stable", "cart-canary"]
         await settle(cluster, lambda: all(rolled_out(cluster, "shop", n) for n in names)
                      and rolled_out(cluster, "kube-system", "coredns") and daemons_ready(cluster))
         cluster.seed_age_days = 0
@@ -148,25 +153,37 @@ def shop(cluster) -> None:
     create("deployments", deployment("checkout", "shop", {"app": "checkout"},
                                      "registry.example/checkout:2.3.1", 3, progressDeadlineSeconds=60))
     create("services", service("checkout", "shop", {"app": "checkout"}))
-    for track, image, replicas in (("stable", "registry.example/api:3.1.0", 3),
-                                   ("canary", "registry.example/api:3.2.0-rc.1", 1)):
-        labels = {"app": "api", "track": track}
-        create("deployments", deployment(f"api-{track}", "shop", labels, image, replicas))
-        create("services", service(f"api-{track}", "shop", labels))
+    canary_pair(create, "api", ("registry.example/api:3.1.0", 3), ("registry.example/api:3.2.0-rc.1", 1))
+    canary_pair(create, "cart", ("registry.example/cart:5.0.0", 2), ("registry.example/cart:5.1.0-rc.1", 1),
+                canary_annotations={CAPACITY_RPS: "6"})
     create("httproutes", http_route())
+    create("httproutes", http_route("cart"))
 
 
-def http_route() -> dict:
-    """HTTPRoute shop/api: 90/10 between api-stable and api-canary."""
+def canary_pair(create, app: str, stable: tuple[str, int], canary: tuple[str, int],
+                canary_annotations: dict | None = None) -> None:
+    """Deployments and Services ``<app>-stable`` and ``<app>-canary`` (label ``track``)."""
+    for track, (image, replicas) in (("stable", stable), ("canary", canary)):
+        labels = {"app": app, "track": track}
+        manifest = deployment(f"{app}-{track}", "shop", labels, image, replicas)
+        if track == "canary" and canary_annotations:
+            manifest["spec"]["template"]["metadata"]["annotations"] = dict(canary_annotations)
+        create("deployments", manifest)
+        create("services", service(f"{app}-{track}", "shop", labels))
+
+
+def http_route(app: str = "api", requests_per_second: int = 40) -> dict:
+    """HTTPRoute shop/<app>: 90/10 between <app>-stable and <app>-canary."""
     parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shop-gateway",
               "namespace": "shop"}
     return {
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-        "metadata": {"name": "api", "namespace": "shop", "labels": {"app": "api"}},
-        "spec": {"parentRefs": [dict(parent)], "hostnames": ["api.shop.example"], "rules": [{
+        "metadata": {"name": app, "namespace": "shop", "labels": {"app": app},
+                     "annotations": {RATE: str(requests_per_second)}},
+        "spec": {"parentRefs": [dict(parent)], "hostnames": [f"{app}.shop.example"], "rules": [{
             "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-            "backendRefs": [{"name": "api-stable", "port": 80, "weight": 90},
-                            {"name": "api-canary", "port": 80, "weight": 10}]}]},
+            "backendRefs": [{"name": f"{app}-stable", "port": 80, "weight": 90},
+                            {"name": f"{app}-canary", "port": 80, "weight": 10}]}]},
         "status": {"parents": [{"parentRef": dict(parent), "controllerName": "example.net/gateway-controller",
                                 "conditions": [
                                     _route_cond("Accepted", "Accepted"), _route_cond("ResolvedRefs", "ResolvedRefs")]}]},

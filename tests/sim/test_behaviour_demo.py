@@ -33,7 +33,8 @@ def test_demo_settles_fast_and_has_the_documented_shape(sim_factory):
 
     s = sim.call(shape)
     assert s["namespaces"] == ["default", "kube-node-lease", "kube-public", "kube-system", "shop"]
-    assert s["deployments"] == ["api-canary", "api-stable", "checkout", "web-blue", "web-green"]
+    assert s["deployments"] == ["api-canary", "api-stable", "cart-canary", "cart-stable", "checkout", "web-blue",
+                              "web-green"]
     assert s["ready"]["web-blue"] == (3, 3) and s["ready"]["web-green"] == (3, 3)
     assert s["ready"]["checkout"] == (3, 3)  # the old revision keeps serving
     assert s["stuck"] == ["ImagePullBackOff"]

@@ -51,8 +51,10 @@ async def test_demo_views(demo_cache):
     [pair] = traffic.blue_green_pairs(cache.store("services"), cache.store("deployments"),
                                       cache.store("pods"), cache.store("endpointslices"))
     assert (pair.key, pair.label, pair.active) == ("shop/web", "color", "blue")
-    [split] = traffic.route_splits(cache.store("httproutes"), cache.store("services"), cache.store("endpointslices"))
-    assert [(b.name, b.percent) for b in split.backends] == [("api-stable", 90.0), ("api-canary", 10.0)]
+    splits = traffic.route_splits(cache.store("httproutes"), cache.store("services"), cache.store("endpointslices"))
+    assert {split.key: [(b.name, b.percent) for b in split.backends] for split in splits} == {
+        "shop/api": [("api-stable", 90.0), ("api-canary", 10.0)],
+        "shop/cart": [("cart-stable", 90.0), ("cart-canary", 10.0)]}
 
     def checkout_failing():
         checkout = dep(cache, "shop/checkout")

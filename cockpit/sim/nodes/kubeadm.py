@@ -1,4 +1,4 @@
-"""``kubeadm version | upgrade plan | upgrade apply | upgrade node`` on a simulated node.
+"""``kubeadm version | upgrade plan | upgrade apply | upgrade node | certs check-expiration`` on a simulated node.
 
 The version rules are kubeadm's (``EnforceVersionPolicies``): no skipping a minor, the
 target may not be newer than kubeadm itself nor a minor above kubeadm's, and ``apply`` /
@@ -6,12 +6,16 @@ target may not be newer than kubeadm itself nor a minor above kubeadm's, and ``a
 while a control-plane Node is NotReady (the ControlPlaneNodesReady health check).
 Output follows recent kubeadm (1.32-1.34 transcripts); ``plan -o json`` prints an
 ``output.kubeadm.k8s.io/v1alpha3`` UpgradePlan on stdout and the log lines on stderr.
+``certs check-expiration`` reports certificates issued when the Node joined (kubeadm's one
+year for leaf certificates, ten for the CAs).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
+
+from cockpit.domain.certs import residual_text
 
 from cockpit.sim.nodes.base import CONTROL_PLANE_LABEL, ShellIO, json_dump, parse_version
 
@@ -28,6 +32,8 @@ async def run(shell: NodeShell, args: list[str], io: ShellIO) -> int:
     """Dispatch a kubeadm sub-command."""
     if args[:1] == ["version"]:
         return _version(shell, args[1:], io)
+    if args[:2] == ["certs", "check-expiration"]:
+        return _check_expiration(shell, io)
     if args[:1] == ["upgrade"] and len(args) > 1:
         sub, rest = args[1], args[2:]
         if sub == "plan":
@@ -54,6 +60,40 @@ def _version(shell: NodeShell, args: list[str], io: ShellIO) -> int:
         io.out(f'kubeadm version: &version.Info{{Major:"{major}", Minor:"{minor}", GitVersion:"{version}", '
                f'GitTreeState:"clean", GoVersion:"go1.24.4", Compiler:"gc", Platform:"linux/amd64"}}\n')
     return 0
+
+
+# -- certs check-expiration ---------------------------------------------------------------
+
+LEAF_CERTS = (("admin.conf", "ca"), ("apiserver", "ca"), ("apiserver-etcd-client", "etcd-ca"),
+              ("apiserver-kubelet-client", "ca"), ("controller-manager.conf", "ca"),
+              ("etcd-healthcheck-client", "etcd-ca"), ("etcd-peer", "etcd-ca"), ("etcd-server", "etcd-ca"),
+              ("front-proxy-client", "front-proxy-ca"), ("scheduler.conf", "ca"), ("super-admin.conf", "ca"))
+CAS = ("ca", "etcd-ca", "front-proxy-ca")
+
+
+def _check_expiration(shell: NodeShell, io: ShellIO) -> int:
+    if not shell.is_control_plane():
+        io.err(NO_ADMIN_CONF)
+        return 1
+    node = shell.cluster.store.get("nodes", None, shell.node)
+    born = node["metadata"].get("creationTimestamp", "") if node else ""
+    issued = datetime.fromisoformat(born.replace("Z", "+00:00")) if born else shell.cluster.clock.now()
+    now = shell.cluster.clock.now()
+    leaf, ca = issued + timedelta(days=365), issued + timedelta(days=3650)
+    io.out('[check-expiration] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n'
+           "[check-expiration] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n\n")
+    rows = [("CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED")]
+    rows += [(name, _expiry(leaf), residual_text((leaf - now).total_seconds()), authority, "no")
+             for name, authority in LEAF_CERTS]
+    io.out(_table(rows) + "\n")
+    rows = [("CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED")]
+    rows += [(name, _expiry(ca), residual_text((ca - now).total_seconds()), "no") for name in CAS]
+    io.out(_table(rows))
+    return 0
+
+
+def _expiry(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%b %d, %Y %H:%M UTC")
 
 
 # -- version policy ------------------------------------------------------------------------

@@ -144,6 +144,8 @@ def start_simulator(state_dir: Path, speed: float) -> subprocess.Popen[str]:
     """``python -m cockpit sim`` in its own process group, dying with us if we are killed."""
     command = [sys.executable, "-m", "cockpit", "sim", "--state-dir", str(state_dir),
                "--scenario", "demo", "--speed", str(speed)]
+    if shutil.which("prometheus"):  # live request metrics whenever the server is installed
+        command.append("--prometheus")
     # stderr goes to a file (not a pipe nobody reads, which would block the simulator when full).
     log = open(state_dir / "sim.log", "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
     try:

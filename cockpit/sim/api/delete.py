@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from cockpit.sim.api.bodies import decode_body
-from cockpit.sim.errors import conflict, details, success_status
+from cockpit.sim.errors import ApiError, conflict, details, success_status
 from cockpit.sim.resources import RESOURCES, ResourceType
 from cockpit.sim.api.rest import Target, current, dry_run, json_response, kubelet_owned, matcher, select
 from cockpit.sim.store import timestamp
@@ -16,6 +16,7 @@ from cockpit.sim.store import timestamp
 if TYPE_CHECKING:
     from cockpit.sim.api.server import SimServer
 
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 # Registries with ReturnDeletedObject set answer a finished DELETE with the object, not a Status.
 RETURNS_DELETED_OBJECT = frozenset({"pods", "services"})
 
@@ -44,6 +45,8 @@ def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, 
     if (pre.get("uid") and pre["uid"] != meta.get("uid")) or (
             pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion")):
         raise conflict(rtype.plural, name, rtype.group)
+    if rtype.key == "namespaces":
+        return _delete_namespace(server, obj, dry)
     grace = _grace(obj, options)
     graceful = (kubelet_owned(rtype, obj) and grace > 0) or bool(meta.get("finalizers"))
     if meta.get("deletionTimestamp") and graceful:
@@ -53,8 +56,6 @@ def delete_now_or_gracefully(server: SimServer, rtype: ResourceType, obj: dict, 
     if options.get("propagationPolicy") == "Orphan" or options.get("orphanDependents") is True:
         _orphan_dependents(server, meta.get("uid"), ns)
     if not graceful:
-        if rtype.key == "namespaces":
-            _remove_namespace_contents(server, name)
         return server.store.remove(rtype.key, ns, name) or obj
 
     def mark(o: dict) -> None:
@@ -80,11 +81,26 @@ def _orphan_dependents(server: SimServer, uid: str | None, namespace: str | None
                 server.store.mutate(key, obj["metadata"].get("namespace"), obj["metadata"]["name"], drop)
 
 
-def _remove_namespace_contents(server: SimServer, namespace: str) -> None:
-    for rtype in RESOURCES.values():
-        if rtype.namespaced:
-            for obj in server.store.list(rtype.key, namespace):
-                server.store.remove(rtype.key, namespace, obj["metadata"]["name"])
+def _delete_namespace(server: SimServer, obj: dict, dry: bool) -> dict:
+    """Mark the namespace Terminating; the namespace controller empties and then removes it."""
+    name = obj["metadata"]["name"]
+    if name in PROTECTED_NAMESPACES:
+        raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                       details(name, "", "namespaces"))
+    if obj["metadata"].get("deletionTimestamp"):
+        raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on namespaces "{name}": The system is '
+                       "ensuring all content is removed from this namespace.  Upon completion, this namespace "
+                       "will automatically be purged by the system.", details(name, "", "namespaces"))
+    if dry:
+        return obj
+    if not (obj.get("spec") or {}).get("finalizers") and not obj["metadata"].get("finalizers"):
+        return server.store.remove("namespaces", None, name) or obj
+
+    def mark(o: dict) -> None:
+        o["metadata"]["deletionTimestamp"] = timestamp(server.store.now())
+        o["metadata"]["deletionGracePeriodSeconds"] = 0
+        o.setdefault("status", {})["phase"] = "Terminating"
+    return server.store.mutate("namespaces", None, name, mark) or obj
 
 
 async def delete_object(server: SimServer, request: web.Request, target: Target) -> web.Response:

@@ -12,7 +12,7 @@ from multidict import CIMultiDict
 
 from cockpit.sim.api import fieldcheck, tables
 from cockpit.sim.api.bodies import decode_body
-from cockpit.sim.errors import ApiError, bad_request, conflict, invalid, not_found
+from cockpit.sim.errors import ApiError, bad_request, conflict, details, invalid, not_found
 from cockpit.sim.api.patch import json_patch, merge_patch, strategic_merge
 from cockpit.sim.resources import ResourceType
 from cockpit.sim.api.selectors import (parse_field_selector, parse_label_selector, selector_from_dict,
@@ -280,9 +280,18 @@ def _check_identity(target: Target, obj: dict, creating: bool) -> None:
         raise bad_request("the name of the object does not match the name on the URL")
 
 
-def _check_namespace(server: SimServer, target: Target) -> None:
-    if target.rtype.namespaced and server.store.get("namespaces", None, target.namespace) is None:
+def _check_namespace(server: SimServer, target: Target, name: str) -> None:
+    if not target.rtype.namespaced:
+        return
+    ns = server.store.get("namespaces", None, target.namespace)
+    if ns is None:
         raise not_found("namespaces", target.namespace or "")
+    if ns["metadata"].get("deletionTimestamp"):
+        rtype, why = target.rtype, f"namespace {target.namespace} is being terminated"
+        raise ApiError(403, "Forbidden", f'{rtype.plural}{"." + rtype.group if rtype.group else ""} "{name}" is '
+                       f"forbidden: unable to create new content in namespace {target.namespace} because it is "
+                       "being terminated", details(name, rtype.group, rtype.plural, causes=[
+                           {"reason": "NamespaceTerminating", "message": why, "field": "metadata.namespace"}]))
 
 
 # ------------------------------------------------------------------ write
@@ -293,7 +302,7 @@ async def create_object(server: SimServer, request: web.Request, target: Target)
     _check_identity(target, obj, creating=True)
     if target.rtype.namespaced and not target.namespace:
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-    _check_namespace(server, target)
+    _check_namespace(server, target, obj["metadata"].get("name") or "")
     _reset_system_fields(obj["metadata"])
     warnings = fieldcheck.check(request.query, target.rtype, obj, fieldcheck.decode_prefix(target.rtype))
     validate(target.rtype, {**obj, "metadata": {**obj["metadata"], "name": obj["metadata"].get("name") or "x"}})

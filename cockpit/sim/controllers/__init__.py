@@ -15,12 +15,13 @@ def build(cluster) -> list:
     from cockpit.sim.controllers.nodes import CordonTaints, NodeLifecycle
     from cockpit.sim.controllers.replicaset import ReplicaSetController
     from cockpit.sim.controllers.kubelet import Kubelet
+    from cockpit.sim.controllers.namespace import NamespaceController
     from cockpit.sim.controllers.scheduler import Scheduler
 
     return [GarbageCollector(cluster), DeploymentController(cluster), ReplicaSetController(cluster),
             DaemonSetController(cluster), Scheduler(cluster), Kubelet(cluster), EndpointsController(cluster),
             DisruptionController(cluster), CordonTaints(cluster), NodeLifecycle(cluster),
-            ChurnGenerator(cluster)]
+            NamespaceController(cluster), ChurnGenerator(cluster)]
 
 
 def start_tasks(cluster) -> list[asyncio.Task]:

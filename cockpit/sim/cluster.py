@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from cockpit.domain.versions import parse_version
 from cockpit.sim.controllers.base import Index
 from cockpit.sim.controllers.events import EventRecorder
 from cockpit.sim.objects import iso, key_of
@@ -83,7 +84,8 @@ class SimCluster:
 
         self.store, self.clock, self.faults = store, clock, faults
         self.scenario, self.node_count, self.pods_per_node = scenario, nodes, pods_per_node
-        self._version = version.lstrip("v")
+        parse_version(version)  # ValueError for what no real build reports
+        self._version = version.removeprefix("v")
         self.runtimes: dict[str, NodeRuntime] = {}
         self.ready_since: dict[str, float] = {}
         self.index = Index()

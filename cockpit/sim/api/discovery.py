@@ -7,6 +7,7 @@ Legacy per-group documents stay served: ``kubectl drain`` checks ``/api/v1`` for
 
 from __future__ import annotations
 
+from cockpit.domain.versions import parse_version
 from cockpit.sim.resources import ResourceType, group_versions
 
 AGGREGATED_CT = "application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
@@ -118,9 +119,17 @@ def aggregated(core: bool, version: str) -> dict:
             "metadata": {}, "items": items}
 
 
+def server_version(text: str) -> str:
+    """A served version as given (``1.32.4``, ``v1.32.0-beta.0``, ``1.32.4+k3s1``) without its ``v``;
+    ValueError with a one-line reason for anything a real build could not report."""
+    parse_version(text)
+    return text.removeprefix("v")
+
+
 def version_info(version: str) -> dict:
-    """GET /version for a server version like ``1.32.4``."""
-    major, minor, *_ = (version.lstrip("v").split(".") + ["0", "0"])
+    """GET /version as a build of ``version`` answers it (``gitVersion`` keeps any pre-release)."""
+    parsed = parse_version(version)
+    major, minor = str(parsed.major), str(parsed.minor)
     return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
             "gitVersion": f"v{version.lstrip('v')}", "gitCommit": "0" * 40, "gitTreeState": "clean",
             "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.6", "compiler": "gc",

@@ -73,7 +73,7 @@ class SimServer:
         self.faults = faults or Faults()
         self.token = token or secrets.token_hex(16)
         self.host, self.port = host, port
-        self._version = version
+        self._version = discovery.server_version(version)
         self.bookmark_interval = bookmark_interval
         self.watchers: set[watch.Watcher] = set()
         self.closing = False

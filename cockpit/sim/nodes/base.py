@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Protocol
+
+from cockpit.domain.versions import try_parse
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 K8S_PACKAGES = ("kubeadm", "kubelet", "kubectl")
 DEB_REVISION = "1.1"
 RPM_REVISION = "150500.1.1"
-_VERSION = re.compile(r"v?([0-9]+)\.([0-9]+)\.([0-9]+)")
 
 
 class ShellIO(Protocol):
@@ -26,9 +26,9 @@ class DropConnection(Exception):
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
-    """(major, minor, patch) of ``v1.33.1`` / ``1.33.1``, None if it is not one."""
-    m = _VERSION.fullmatch(text.strip())
-    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+    """(major, minor, patch) of ``v1.33.1`` / ``1.33.1`` / ``v1.32.0-beta.0``, None if it is not one."""
+    parsed = try_parse(text.strip())
+    return (parsed.major, parsed.minor, parsed.patch) if parsed else None
 
 
 def json_dump(value: Any) -> str:

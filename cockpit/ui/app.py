@@ -104,10 +104,10 @@ class CockpitApp(App[int]):
         yield Static("", id="banner")
         yield Static("", id="tabs")
         with Container(id="grid"):
-            yield RolloutsPane(self.registry)
-            yield TrafficPane(self.registry, labels=self.ui_config.bluegreen_labels)
-            yield NodesPane(self.registry)
-            yield EventsPane(self.registry)
+            yield RolloutsPane(self.registry, self.cache, self.now)
+            yield TrafficPane(self.registry, self.cache, self.now, labels=self.ui_config.bluegreen_labels)
+            yield NodesPane(self.registry, self.cache, self.now)
+            yield EventsPane(self.registry, self.cache, self.now)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -8,7 +8,8 @@ so a watch event never costs a redraw of the whole pane.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -111,8 +112,10 @@ class Pane(Vertical, can_focus=False):
     # Columns that take the width left over, in order, each up to a cap (None = no cap).
     FLEX: ClassVar[tuple[tuple[str, int | None], ...]] = ()
 
-    def __init__(self, registry: ActionRegistry, **kwargs: Any) -> None:
+    def __init__(self, registry: ActionRegistry, cache: Any, clock: Callable[[], datetime], **kwargs: Any) -> None:
         super().__init__(id=self.PANE, classes="pane", **kwargs)
+        self.cache = cache  # the state layer's cache (ClusterCache or a fixture with its interface)
+        self.now = clock  # the (possibly frozen) current time, for ages
         self.border_title = self.TITLE
         self.registry = registry
         self.rows: dict[str, Cells] = {}

@@ -58,7 +58,7 @@ class EventsPane(Pane):
         if event.message:
             message.append(f"· {event.message.splitlines()[0]}")
         message.rstrip()
-        return (SortText(age(self.app.now(), self._seen[uid]), (self._seen[uid], uid)), Text(obj), message)
+        return (SortText(age(self.now(), self._seen[uid]), (self._seen[uid], uid)), Text(obj), message)
 
     def _trim(self) -> None:
         if len(self._seen) <= MAX_EVENTS:
@@ -74,7 +74,7 @@ class EventsPane(Pane):
 
     def tick(self, cache: Any) -> None:
         """Refresh the age column of the rows (at most MAX_EVENTS cells)."""
-        now = self.app.now()
+        now = self.now()
         table = self.table
         for uid, seen in self._seen.items():
             if uid in table.rows:

@@ -44,7 +44,7 @@ class RolloutsPane(Pane):
     )
     # Spare width goes to the name, the state's reason, then all of it to the images, so a
     # maximised pane shows the full image references.
-    FLEX = (("name", 8), ("state", 12), ("images", None))
+    FLEX = (("name", 8), ("state", 16), ("images", None))
     TABLE_BINDINGS: ClassVar = [
         Binding("enter", "pane('toggle_expand')", "Expand", id="rollout.expand"),
     ]
@@ -172,9 +172,9 @@ class RolloutsPane(Pane):
         widths = (self._column_width("state"), self._column_width("images"))
         super().on_resize()
         if (self._column_width("state"), self._column_width("images")) != widths and self.rows:
-            self.retheme(self.app.cache)  # the state and image texts depend on their column's width
+            self.retheme(self.cache)  # the state and image texts depend on their column's width
         if self.expanded:
-            self.show_detail(self.app.cache)
+            self.show_detail(self.cache)
 
     def toggle_expand(self) -> None:
         """Enter: show (or hide) the selected Deployment's ReplicaSets and pods."""
@@ -184,7 +184,7 @@ class RolloutsPane(Pane):
             return
         self.expanded = key
         self.add_class("-expanded")
-        self.show_detail(self.app.cache)
+        self.show_detail(self.cache)
 
     def collapse(self) -> bool:
         """Hide the detail view; True when something was open."""
@@ -207,7 +207,7 @@ class RolloutsPane(Pane):
             self.collapse()
             return
         self._detail_columns(detail)
-        now = self.app.now()
+        now = self.now()
         sets, pods = self._owned(cache, dep.uid)
         for rs in sorted(sets, key=lambda r: -r.revision):
             detail.add_row(*self._rs_cells(rs, now), key=rs.uid)

@@ -96,7 +96,9 @@ def _actionable(code: int, reason: str, message: str, host: str, user: str) -> s
             "refresh your token or pick another --context"
         )
     if code == 403:
-        return f"forbidden{who}: {message or reason} (ask for RBAC access or narrow --namespace)"
+        # Narrowing the namespace cannot help with cluster-scoped kinds (nodes, namespaces...).
+        hint = "ask for RBAC access" if "cluster scope" in message else "ask for RBAC access or narrow --namespace"
+        return f"forbidden{who}: {message or reason} ({hint})"
     if not message:
         return f"{reason} ({code})"
     return message

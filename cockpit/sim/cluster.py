@@ -18,6 +18,7 @@ from datetime import timedelta
 from cockpit.domain.versions import parse_version
 from cockpit.sim.controllers.base import Index
 from cockpit.sim.controllers.events import EventRecorder
+from cockpit.sim.controllers.nodes import PodAddresses
 from cockpit.sim.objects import iso, key_of
 
 log = logging.getLogger("cockpit.sim")
@@ -95,11 +96,12 @@ class SimCluster:
         self.seed_seconds = 0.0
         self.kubelets_stopped: set[str] = set()  # nodes whose kubelet we stopped (the lifecycle checks them)
         self._tasks: list[asyncio.Task] = []
-        self._pod_ips: dict[str, int] = defaultdict(int)
+        self.pod_addresses = PodAddresses()
         self._handlers: dict[str, list] = defaultdict(list)
         self.controllers = controllers.build(self)
         for resource, fn in self.index.handlers().items():
             self._handlers[resource].append(fn)
+        self._handlers["pods"].append(self._release_pod_ip)
         for ctl in self.controllers:
             for resource, fn in ctl.handlers().items():
                 self._handlers[resource].append(fn)
@@ -240,9 +242,12 @@ class SimCluster:
         from cockpit.sim.controllers.nodes import pod_cidr
 
         rt = self.runtimes.get(node)
-        base = pod_cidr(rt.index if rt else 0).rsplit(".", 1)[0]
-        self._pod_ips[node] = self._pod_ips[node] % 252 + 1
-        return f"{base}.{self._pod_ips[node] + 1}"
+        return self.pod_addresses.allocate(node, pod_cidr(rt.index if rt else 0).rsplit(".", 1)[0])
+
+    def _release_pod_ip(self, etype: str, obj: dict, old: dict | None) -> None:
+        spec = obj.get("spec") or {}
+        if etype == "DELETED" and spec.get("nodeName") and not spec.get("hostNetwork"):
+            self.pod_addresses.release(spec["nodeName"], (obj.get("status") or {}).get("podIP"))
 
     # ------------------------------------------------------------------ shared helpers
 

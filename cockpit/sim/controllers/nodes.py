@@ -87,8 +87,41 @@ def node_info(rt) -> dict:
 
 
 def node_ip(index: int) -> str:
-    """InternalIP of the node with this index (data only: nothing connects there)."""
-    return f"10.0.{index // 250}.{index % 250 + 10}"
+    """InternalIP of the node with this index (data only: nothing connects there).
+
+    Hosts .10 to .249 of consecutive /24s in 10.0.0.0/16: valid and unique for 61,440 nodes.
+    """
+    return f"10.0.{index // 240}.{index % 240 + 10}"
+
+
+class PodAddresses:
+    """Pod IPs from each node's /24 pod CIDR: the next free host after the last one handed out
+    (as the host-local IPAM plugin does), freed again when the pod is deleted."""
+
+    FIRST, LAST = 2, 254  # .1 is the node's bridge
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._used: dict[str, set[int]] = {}
+
+    def allocate(self, node: str, subnet_prefix: str) -> str:
+        """A free address in ``subnet_prefix`` (``10.244.3``) for a pod on ``node``."""
+        used = self._used.setdefault(node, set())
+        host, span = self._last.get(node, self.LAST), self.LAST - self.FIRST + 1
+        for _ in range(span):
+            host = host + 1 if host < self.LAST else self.FIRST
+            if host not in used:
+                break
+        else:
+            raise RuntimeError(f"node {node}: no free pod address left in {subnet_prefix}.0/24")
+        used.add(host)
+        self._last[node] = host
+        return f"{subnet_prefix}.{host}"
+
+    def release(self, node: str, ip: str | None) -> None:
+        """Give ``ip`` back (a deleted pod's address)."""
+        if ip and node in self._used:
+            self._used[node].discard(int(ip.rsplit(".", 1)[1]))
 
 
 def pod_cidr(index: int) -> str:

@@ -22,6 +22,7 @@ from cockpit.errors import CockpitError
 from cockpit.kube.api import KubeApi, ObjectRef
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
+from cockpit.kube.reads import get_object, list_objects, list_records
 from cockpit.kube.rollback import template_matches, undo_patch
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -67,21 +68,19 @@ class DeploymentState:
 async def read_deployment(api: KubeApi, target: str) -> DeploymentState:
     """GET the Deployment ``NS/NAME`` (raises ApiError, e.g. 404)."""
     namespace, name = split_target(target, "deployment")
-    raw = await api.get(path_for("deployments", namespace, name))
-    return DeploymentState(raw, decode("deployments", raw))
+    return DeploymentState(*await get_object(api, "deployments", path_for("deployments", namespace, name)))
 
 
 async def owned_replicasets(api: KubeApi, dep: DeploymentRecord) -> list[tuple[dict, ReplicaSetRecord]]:
-    """The ReplicaSets the Deployment controls (raw and decoded)."""
-    listing = await api.list(path_for("replicasets", dep.namespace), _selector_params(dep))
-    pairs = [(raw, decode("replicasets", raw)) for raw in listing.get("items") or []]
+    """The ReplicaSets the Deployment controls (raw, to copy a template from, and decoded)."""
+    raws = await list_objects(api, path_for("replicasets", dep.namespace), _selector_params(dep))
+    pairs = [(raw, decode("replicasets", raw)) for raw in raws]
     return [(raw, rs) for raw, rs in pairs if rs.owner_uid == dep.uid]
 
 
 async def deployment_pods(api: KubeApi, dep: DeploymentRecord) -> list[PodRecord]:
     """The pods the Deployment's selector matches."""
-    listing = await api.list(path_for("pods", dep.namespace), _selector_params(dep))
-    return [decode("pods", raw) for raw in listing.get("items") or []]
+    return await list_records(api, "pods", path_for("pods", dep.namespace), _selector_params(dep))
 
 
 def _selector_params(dep: DeploymentRecord) -> dict[str, str] | None:

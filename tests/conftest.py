@@ -44,6 +44,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # -- no silent skips ---------------------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that runs the real kubectl, so ``-m "not kubectl"`` deselects them."""
     for item in items:
@@ -69,10 +70,12 @@ class SkipLedger:
         if not unexpected:
             return
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = [f"{len(unexpected)} test(s) skipped outside tests/support/skip_allowlist.py (CI is set):"]
-        lines += [f"  {nodeid}: {reason}" for nodeid, reason in unexpected]
         if reporter is not None:
-            reporter.write_line("\n".join(lines), red=True, bold=True)
+            reporter.ensure_newline()
+            reporter.write_sep("=", f"{len(unexpected)} skipped outside tests/support/skip_allowlist.py (CI is set)",
+                               red=True, bold=True)
+            for nodeid, reason in unexpected:
+                reporter.write_line(f"{nodeid}: {reason}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

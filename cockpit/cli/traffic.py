@@ -40,7 +40,7 @@ def _register_switch(subparsers, common) -> None:
     parser.add_argument("--to", metavar="COLOUR", help="target colour (default: the other one)")
     parser.add_argument("--undo", action="store_true",
                         help="switch back a switch left unverified on the Service (default there: finish it)")
-    parser.add_argument("--verify-timeout", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--verify-timeout", type=seconds(minimum=0.1), default=30.0, metavar="SECONDS",
                         help="how long the EndpointSlices may take to list only the new colour")
     parser.add_argument("--drill-verify-failure", action="store_true",
                         help="game-day drill: treat verification as failed to exercise the automatic switch back")
@@ -60,10 +60,26 @@ def _register_shift(subparsers, common) -> None:
     mode.add_argument("--abort", action="store_true", help="all traffic back to the stable backend (100/0)")
     parser.add_argument("--plan", default="10,25,50,100", metavar="P1,P2,...",
                         help="canary percentages for --step (steps at or below the current share are skipped)")
-    parser.add_argument("--pause", type=float, default=0.0, metavar="SECONDS", help="pause between steps")
+    parser.add_argument("--pause", type=seconds(minimum=0.0), default=0.0, metavar="SECONDS",
+                        help="pause between steps")
     parser.add_argument("--stable", metavar="BACKEND", help="the stable backend (default: guessed by name)")
     parser.add_argument("--canary", metavar="BACKEND", help="the canary backend (default: guessed by name)")
     parser.set_defaults(handler=run_shift)
+
+
+def seconds(minimum: float) -> Any:
+    """An argparse type: a finite number of seconds, at least ``minimum`` (else a usage error)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value >= minimum and value != float("inf")):
+            raise argparse.ArgumentTypeError(f"expected seconds >= {minimum:g}, got {text!r}")
+        return value
+
+    return parse
 
 
 def run_switch(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ class SwitchOperation:
             if landed is None:
                 return txn.unknown_write(exc)
             if not landed:
-                raise
+                raise exc
         run.say("write", f"selector set to {selector_text(spec.selector_after)} (resourceVersion {plan.version} "
                          f"matched; {PENDING} recorded)", "info")
         run.record_quietly("step", step="write", selector=spec.selector_after, marker=PENDING)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from cockpit.controllers.operation import Result, Run
 from cockpit.controllers.switch_plan import PENDING, SwitchSpec, selector_text
-from cockpit.controllers.transient import Outage, is_transient, retrying
+from cockpit.controllers.transient import Outage, bounded, is_transient, retrying
 from cockpit.domain.records import ServiceRecord, decode
 from cockpit.domain.traffic import endpoints_by_service
 from cockpit.kube.api import KubeApi
@@ -144,7 +144,8 @@ class SwitchTransaction:
         state, last, unreachable = EndpointState(), "", False
         while True:
             try:
-                state = await endpoint_state(self.api, self.spec.namespace, self.spec.name, self.spec.colour_key)
+                state = await bounded(endpoint_state(self.api, self.spec.namespace, self.spec.name,
+                                                     self.spec.colour_key), deadline)
                 outage.recovered()
                 unreachable = False
             except Exception as exc:  # noqa: BLE001 - every failure must end in a verdict, never half-done

@@ -21,7 +21,7 @@ REPORT_EVERY = 2.0  # seconds between "still unreachable" lines
 
 def is_transient(exc: BaseException) -> bool:
     """Whether sending the same request again may succeed."""
-    if isinstance(exc, Unreachable):
+    if isinstance(exc, (Unreachable, TimeoutError)):  # TimeoutError: our own bound on a hung server
         return True
     return isinstance(exc, ApiError) and (exc.status == 429 or exc.status >= 500)
 
@@ -50,14 +50,20 @@ class Outage:
         self.since, self._said = None, 0.0
 
 
+async def bounded(awaitable: Awaitable[T], deadline: float) -> T:
+    """``await awaitable``, giving up with TimeoutError at ``deadline`` (at least half a second)."""
+    return await asyncio.wait_for(awaitable, timeout=max(0.5, deadline - time.monotonic()))
+
+
 async def retrying(call: Callable[[], Awaitable[T]], deadline: float, outage: Outage, *,
                    first_delay: float = 0.2, max_delay: float = 2.0) -> T:
     """``await call()`` until it succeeds; transient errors are retried with backoff until ``deadline``
-    (a ``time.monotonic()`` value), then the last one is raised. Other errors are raised at once."""
+    (a ``time.monotonic()`` value), then the last one is raised. Other errors are raised at once.
+    A server that accepts the connection but never answers counts as unreachable at the deadline."""
     delay = first_delay
     while True:
         try:
-            result = await call()
+            result = await bounded(call(), deadline)
         except Exception as exc:
             if not is_transient(exc) or time.monotonic() + delay > deadline:
                 raise

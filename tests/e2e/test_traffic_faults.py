@@ -162,3 +162,42 @@ def test_a_switch_killed_after_the_write_is_found_and_finished_by_the_next_run(s
     assert "finish the unverified switch" in out
     assert selector_of(kubectl) == GREEN and marker_of(kubectl) is None
     assert journal_steps(journal_path)[-3:] == ["start", "step:verified", "result"]
+
+
+class AnswerLost(PatchesStopAfterTheWrite):
+    """The switch's write reaches the server but its answer is lost; with ``reads_fail`` the API
+    then stays away altogether (nobody can tell whether the write landed)."""
+
+    def __init__(self, inner, *, lands: bool, reads_fail: bool = False):
+        super().__init__(inner)
+        self.lands, self.reads_fail = lands, reads_fail
+
+    async def patch(self, path, body, patch_type="strategic", dry_run=False):
+        self.patches += 1
+        if self.patches == 1:
+            if self.lands:
+                await self.inner.patch(path, body, patch_type, dry_run)
+            raise Unreachable("the API server at https://127.0.0.1 dropped the connection")
+        return await self.inner.patch(path, body, patch_type, dry_run)
+
+    async def get(self, path, params=None):
+        if self.reads_fail and self.patches:
+            raise Unreachable("cannot reach the API server at https://127.0.0.1 (connection refused)")
+        return await self.inner.get(path, params)
+
+
+async def test_a_write_whose_answer_is_lost_is_looked_up_and_carried_on(client, journal_path, kubectl,
+                                                                       wait_for_async):
+    await switchable(client, wait_for_async)
+    result = await drive(client, journal_path, switch(AnswerLost(client, lands=True)))
+    assert result.ok and result.details["verified"] and selector_of(kubectl) == GREEN and marker_of(kubectl) is None
+
+
+async def test_a_write_nobody_can_confirm_says_how_to_check_and_fix(client, journal_path, kubectl, wait_for_async):
+    await switchable(client, wait_for_async)
+    result = await drive(client, journal_path, switch(AnswerLost(client, lands=False, reads_fail=True),
+                                                      verify_timeout=1.0))
+    assert not result.ok and result.details["stuck"] and "may or may not have been written" in result.message
+    assert "kubectl -n shop get service web" in result.message and "cockpit switch shop/web" in result.message
+    assert selector_of(kubectl) == BLUE  # it did not land here; the message never claimed it had
+    assert journal_steps(journal_path)[-2:] == ["step:write-unknown", "result"]

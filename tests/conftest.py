@@ -1,6 +1,7 @@
 """Shared fixtures: a simulated cluster per test, the real kubectl against it, and wait_for.
 
 - ``sim``: a demo-scenario SimThread (speed 0.05) in a temporary state dir, stopped after the test.
+- ``cluster``: the same with SSH nodes at speed 0.01, for whole upgrades.
 - ``sim_factory(**kwargs)``: more simulators with other options (all stopped after the test).
 - ``kubectl(*args, check=True, sim=None, timeout=60, input=None)``: runs the real kubectl with
   ``--kubeconfig <sim.kubeconfig> --cache-dir <fresh dir>``; skips the test if kubectl is missing
@@ -129,6 +130,12 @@ def sim_factory(tmp_path_factory):
 def sim(sim_factory) -> SimThread:
     """A running demo-scenario simulator (speed 0.05)."""
     return sim_factory()
+
+
+@pytest.fixture
+def cluster(sim_factory) -> SimThread:
+    """The demo simulator with SSH nodes, fast enough for whole upgrades in seconds."""
+    return sim_factory(ssh=True, speed=0.01)
 
 
 class Kubectl:

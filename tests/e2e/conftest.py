@@ -20,10 +20,3 @@ async def client(sim):
     client = KubeClient(load_cluster_config(sim.kubeconfig, None))
     yield client
     await client.close()
-
-
-@pytest.fixture
-def cluster(sim_factory):
-    """The demo simulator with SSH nodes, fast enough for whole upgrades in seconds."""
-    return sim_factory(ssh=True, speed=0.01)
-

@@ -1,23 +1,29 @@
-"""The upgrade board end to end: keys in the TUI drive the real orchestrator against the
-simulated demo cluster over real SSH, and the Nodes pane follows it."""
+"""The upgrade board end to end: keys in the TUI drive the same upgrade operations as the CLI
+against the simulated demo cluster over real SSH, and the Nodes pane follows the cluster."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from cockpit.cli.main import main
 from cockpit.cli.tui import build_app
 from cockpit.domain.drain import DrainOptions
+from cockpit.journal import read_journal
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
-from cockpit.ui.screens.confirm import ConfirmScreen
+from cockpit.ui.screens.operation import OperationScreen
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
-from tests.support.ui import row, rows, tui_args, until
+from tests.support.e2e import cockpit_args
+from tests.support.ui import apply_plan, asked_plan, row, rows, tui_args, until
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
 TARGET = "1.33.1"
 NODES = ["cp-1", "cp-2", "cp-3"] + [f"worker-{i}" for i in range(1, 7)]
+LOCK = "cockpit-upgrade-lock"
 
 
 @pytest.fixture
@@ -38,51 +44,75 @@ def cell(app, node: str) -> str:
     return row(app, "nodes", node)[7]
 
 
+def pane_run(app):
+    return app.pane("nodes").upgrade
+
+
 async def answer_target(pilot, app, key: str) -> None:
     await pilot.press("3", key)
     await until(pilot, lambda: isinstance(app.screen, PromptScreen), what="target prompt")
     await pilot.press("ctrl+a", "ctrl+k", *TARGET, "enter")
 
 
-async def start_upgrade(pilot, app) -> ConfirmScreen:
-    """U, type the target, check the plan on the confirm screen, apply, close it."""
+async def start_upgrade(pilot, app) -> OperationScreen:
+    """U, type the target, check the plan on the confirm screen, apply; the screen then points to
+    the board and offers no Apply any more."""
     await answer_target(pilot, app, "U")
-    screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
-                         timeout=20, what="confirm screen")
-    assert not screen.preview.blocked, screen.preview.preconditions
-    assert f"-> {TARGET}: 9 nodes" in screen.preview.after
-    assert "batch 1: cp-1" in screen.preview.details and f"kubeadm upgrade apply -y v{TARGET}" in screen.preview.details
+    screen = await asked_plan(pilot, app)
+    plan = screen.plan
+    assert not plan.blocked, plan.checks
+    assert plan.title == f"upgrade 9 node(s) to {TARGET}"
+    details = "\n".join(plan.details)
+    assert "batch 1: cp-1" in details and f"kubeadm upgrade apply -y v{TARGET}" in details
     await pilot.press("y")
-    await until(pilot, lambda: screen.has_class("-done"), timeout=20, what="run started")
+    await until(pilot, lambda: screen.has_class("-done"), timeout=30, what="run started")
     assert screen.failed is None, screen.failed
+    result = str(screen.query_one("#result").render())
+    assert "started" in result and "Nodes board" in result
+    assert not screen.query_one("#apply").display  # a finished confirm never offers Apply
     await pilot.press("escape")
     return screen
 
 
+def journal_events(path, action: str) -> list[str]:
+    return [e["event"] for e in read_journal(path) if e.get("action") == action]
+
+
+async def lock_events(client, reason: str) -> list[dict]:
+    listing = await client.list("/apis/events.k8s.io/v1/namespaces/kube-system/events")
+    return [e for e in listing.get("items") or [] if e["reason"] == reason and e["regarding"]["name"] == LOCK]
+
+
 async def test_upgrade_from_the_tui_with_pause_and_resume(cluster, tmp_path):
     app = upgrade_app(cluster, tmp_path)
+    journal = tmp_path / "journal.jsonl"
     client = KubeClient(load_cluster_config(cluster.kubeconfig, None))
     try:
         async with app.run_test(size=(160, 45)) as pilot:
             await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
             await start_upgrade(pilot, app)
             await pilot.press("P")  # the whole run takes seconds at this speed: pause at once
+            await apply_plan(pilot, app)
+            await pilot.press("escape")
             paused = await until(pilot, lambda: [n for n in NODES if cell(app, n).startswith("‖ paused")],
                                  timeout=60, what="a node paused")
             assert "⚿ run held by" in str(app.query_one("#nodes .pane-header").render())
             node = await client.get(path_for("nodes", None, paused[0]))
             assert node["metadata"]["annotations"]["cockpit.dev/upgrade-state"] == "paused"
             await pilot.press("R")
+            await apply_plan(pilot, app)
+            await pilot.press("escape")
             await until(pilot, lambda: all(cell(app, n).startswith("✔ done") for n in NODES), timeout=180,
                         what="every node done")
-            result = await until(pilot, lambda: app.services["upgrade"].last_result, what="run finished")
-            assert result.outcome == "done", result.message
+            result = await until(pilot, lambda: pane_run(app).last_result, what="run finished")
+            assert result.ok and result.details["outcome"] == "done", result.message
             assert all(row(app, "nodes", n)[2] == f"v{TARGET}" for n in NODES)
             assert "✔ 9 done" in str(app.query_one("#nodes .pane-header").render())
             await pilot.press("l")  # the log view holds the selected node's SSH output
             assert any("kubeadm" in line for line in app.pane("nodes").log_lines())
-        journal = (tmp_path / "journal.jsonl").read_text()
-        assert '"upgrade-pause"' in journal and '"upgrade-resume"' in journal and "kubeadm upgrade apply" in journal
+        for action in ("upgrade", "upgrade-pause", "upgrade-resume"):
+            assert journal_events(journal, action)[:3] == ["preview", "start", "result"], action
+        assert await lock_events(client, "UpgradePauseRequested") and await lock_events(client, "UpgradeRun")
     finally:
         await client.close()
 
@@ -96,8 +126,8 @@ async def test_failing_node_shows_failed_with_last_lines_then_skip_and_retry(clu
         await until(pilot, lambda: cell(app, "worker-1").startswith("✘"), timeout=180, what="worker-1 failed")
         assert cell(app, "worker-1").startswith("✘ waiting Ready failed")
         assert cell(app, "worker-2") == ""  # the run halted: no other node touched
-        await until(pilot, lambda: app.services["upgrade"].last_result is not None, what="run halted")
-        assert app.services["upgrade"].last_result.outcome == "halted"
+        result = await until(pilot, lambda: pane_run(app).last_result, what="run halted")
+        assert result.details["outcome"] == "halted" and not result.ok
         table = app.pane("nodes").table
         table.move_cursor(row=[r[0] for r in rows(app, "nodes")].index("worker-1"))
         await pilot.pause()
@@ -109,19 +139,19 @@ async def test_failing_node_shows_failed_with_last_lines_then_skip_and_retry(clu
                         what="failed node rebuilt from annotations")
             assert cell(restarted, "cp-1").startswith("✔ done") and cell(restarted, "worker-2") == ""
         await pilot.press("K")  # skip worker-1 (confirmed)
-        screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None)
-        assert "cockpit upgrade skip worker-1" in screen.preview.command
+        screen = await asked_plan(pilot, app)
+        assert "kubectl annotate node worker-1 cockpit.dev/upgrade-state=skipped --overwrite" in screen.plan.commands
         await pilot.press("y")
         await until(pilot, lambda: screen.has_class("-done"), timeout=30, what="skip done")
         assert screen.failed is None, screen.failed
         await pilot.press("escape")
         await until(pilot, lambda: cell(app, "worker-1").startswith("↷ skipped"), what="skipped from annotations")
         await pilot.press("T")  # retry: the run goes on past the skipped node
-        screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
-                             timeout=20, what="retry confirm")
-        assert f"--to {TARGET}" in screen.preview.command and not screen.preview.blocked
+        screen = await asked_plan(pilot, app)
+        assert f"--to {TARGET}" in screen.plan.command and not screen.plan.blocked
+        assert screen.plan.title.startswith("retry: upgrade 5 node(s)")  # only the nodes that remain
         await pilot.press("y")
-        await until(pilot, lambda: screen.has_class("-done"), timeout=20, what="retry started")
+        await until(pilot, lambda: screen.has_class("-done"), timeout=30, what="retry started")
         await pilot.press("escape")
         others = [n for n in NODES if n != "worker-1"]
         await until(pilot, lambda: all(cell(app, n).startswith("✔ done") for n in others), timeout=180,
@@ -129,7 +159,7 @@ async def test_failing_node_shows_failed_with_last_lines_then_skip_and_retry(clu
         assert cell(app, "worker-1").startswith("↷ skipped")
 
 
-async def test_plan_shows_refusal_and_read_only_refuses_start(cluster, tmp_path):
+async def test_plan_shows_refusal_and_read_only_hides_start(cluster, tmp_path):
     app = upgrade_app(cluster, tmp_path, read_only=True)
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
@@ -142,8 +172,7 @@ async def test_plan_shows_refusal_and_read_only_refuses_start(cluster, tmp_path)
         await pilot.press("escape")
         await pilot.press("U")
         await pilot.pause()
-        assert not isinstance(app.screen, (PromptScreen, ConfirmScreen))
-        assert "read-only" in app.banner_text
+        assert not isinstance(app.screen, (PromptScreen, OperationScreen))
 
 
 async def test_abort_stops_the_run_and_clears_unfinished_nodes(cluster, tmp_path):
@@ -154,18 +183,87 @@ async def test_abort_stops_the_run_and_clears_unfinished_nodes(cluster, tmp_path
             await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
             await start_upgrade(pilot, app)
             await pilot.press("A")
-            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
-                                 timeout=20, what="abort confirm")
-            assert screen.preview.command == "cockpit upgrade abort" and not screen.preview.blocked
+            screen = await asked_plan(pilot, app)
+            assert screen.plan.title == "abort the upgrade" and not screen.plan.blocked
+            assert f"kubectl delete lease -n kube-system {LOCK}" in screen.plan.commands
             await pilot.press("y")
             await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="abort finished")
             assert screen.failed is None, screen.failed
-            assert app.services["upgrade"].last_result.outcome == "aborted"
+            assert pane_run(app).last_result.details["outcome"] == "aborted"
             await pilot.press("escape")
             await until(pilot, lambda: all(cell(app, n) in ("", "✔ done █████") for n in NODES), timeout=20,
                         what="unfinished progress cleared")
             assert all(row(app, "nodes", n)[4] == "● yes" for n in NODES)  # no node left cordoned
             lease = await client.list(path_for("leases", "kube-system"))
-            assert "cockpit-upgrade-lock" not in [i["metadata"]["name"] for i in lease.get("items", [])]
+            assert LOCK not in [i["metadata"]["name"] for i in lease.get("items", [])]
+        entries = [e for e in read_journal(tmp_path / "journal.jsonl") if e.get("action") == "upgrade-abort"]
+        assert [e["event"] for e in entries][:3] == ["preview", "start", "result"]
+        assert entries[2]["after"]["lock"] is None and entries[2]["before"]["lock"]["holder"]
+        assert await lock_events(client, "UpgradeAborted")
     finally:
         await client.close()
+
+
+# ---------------------------------------------------------------------- CLI and TUI alike
+
+
+def _mark_failed(kubectl, cluster, node: str) -> None:
+    kubectl("annotate", "node", node, "--overwrite", "cockpit.dev/upgrade-step=draining",
+            "cockpit.dev/upgrade-state=failed", f"cockpit.dev/upgrade-target={TARGET}",
+            "cockpit.dev/upgrade-run=run-x", sim=cluster)
+
+
+def _records(path, action: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(event, sorted field names) per journal record of ``action``: what must match across front ends."""
+    skip = {"ts", "user", "host", "pid", "target", "elapsed", "seq", "message"}
+    return [(e["event"], tuple(sorted(set(e) - skip))) for e in read_journal(path) if e.get("action") == action]
+
+
+async def test_skip_from_the_tui_and_the_cli_leave_the_same_records_and_events(cluster, kubectl, tmp_path, capsys):
+    _mark_failed(kubectl, cluster, "worker-1")
+    _mark_failed(kubectl, cluster, "worker-2")
+    cli_journal = tmp_path / "cli.jsonl"
+    assert main(cockpit_args(cluster, cli_journal, "upgrade", "skip", "worker-2", "--yes")) == 0
+    capsys.readouterr()
+    app = upgrade_app(cluster, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+        await pilot.press("3")
+        app.pane("nodes").table.move_cursor(row=[r[0] for r in rows(app, "nodes")].index("worker-1"))
+        await pilot.pause()
+        await pilot.press("K")
+        screen = await apply_plan(pilot, app)
+        assert screen.failed is None, screen.failed
+        await until(pilot, lambda: cell(app, "worker-1").startswith("↷ skipped"), what="skip on the board")
+    tui_journal = tmp_path / "journal.jsonl"
+    assert _records(tui_journal, "upgrade-skip") == _records(cli_journal, "upgrade-skip")
+    assert [e for e, _ in _records(tui_journal, "upgrade-skip")] == ["preview", "start", "result"]
+    tui = [e for e in read_journal(tui_journal) if e.get("action") == "upgrade-skip"][-1]
+    cli = [e for e in read_journal(cli_journal) if e.get("action") == "upgrade-skip"][-1]
+    assert tui["after"]["progress"]["state"] == cli["after"]["progress"]["state"] == "skipped"
+    raw = kubectl("get", "--raw", "/apis/events.k8s.io/v1/namespaces/default/events", sim=cluster).stdout
+    skips = {e["regarding"]["name"]: e for e in json.loads(raw)["items"] if e["reason"] == "UpgradeNodeSkipped"}
+    assert set(skips) == {"worker-1", "worker-2"}
+    assert {e["reportingController"] for e in skips.values()} == {"cockpit"}
+
+
+@pytest.mark.parametrize("action_id", ["upgrade.start", "upgrade.retry", "upgrade.pause", "upgrade.resume",
+                                       "upgrade.skip", "upgrade.abort"])
+async def test_read_only_refuses_every_upgrade_control_in_the_tui(cluster, kubectl, tmp_path, action_id):
+    _mark_failed(kubectl, cluster, "worker-1")
+    before = kubectl("get", "nodes", "-o", "json", sim=cluster).stdout
+    app = upgrade_app(cluster, tmp_path, read_only=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+        await pilot.press("3")
+        app.pane("nodes").table.move_cursor(row=[r[0] for r in rows(app, "nodes")].index("worker-1"))
+        await pilot.pause()
+        assert not app.check_action("run_pane_action", (action_id,))  # hidden: the key does nothing
+        await app.run_pane_action(action_id)  # and the palette's way in is refused
+        await pilot.pause()
+        assert "read-only" in app.banner_text
+        assert not isinstance(app.screen, (PromptScreen, OperationScreen))
+    after = kubectl("get", "nodes", "-o", "json", sim=cluster).stdout
+    assert [n["metadata"].get("annotations") for n in json.loads(after)["items"]] == \
+        [n["metadata"].get("annotations") for n in json.loads(before)["items"]]
+    assert kubectl("get", "lease", "-n", "kube-system", LOCK, check=False, sim=cluster).returncode != 0

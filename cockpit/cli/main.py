@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from cockpit.cli.follow import apply_follow
 from cockpit.errors import CockpitError
 
 GLOBAL_DEFAULTS = {
@@ -22,6 +23,7 @@ GLOBAL_DEFAULTS = {
     "journal": None,
     "ssh_config": None,
     "theme": None,
+    "follow": False,
 }
 
 
@@ -39,12 +41,14 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--journal", metavar="PATH", help="audit journal file (default: in the user state dir)")
     common.add_argument("--ssh-config", metavar="PATH", help="OpenSSH client config (default: ~/.ssh/config)")
     common.add_argument("--theme", help="theme name (see themes/ and the user theme folder)")
+    common.add_argument("--follow", action="store_true",
+                        help="follow another operator's session: read-only, every mutating command refused")
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command family."""
-    from cockpit.cli import nodes, rollout, traffic, tui, upgrade
+    from cockpit.cli import nodes, report, rollout, traffic, tui, upgrade
     from cockpit.sim import cli as sim_cli
 
     common = _common_options()
@@ -54,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for family in (tui, sim_cli, rollout, traffic, nodes, upgrade):
+    for family in (tui, sim_cli, rollout, traffic, nodes, upgrade, report):
         family.register(subparsers, common)
     parser.set_defaults(handler=tui.run_tui)
     return parser
@@ -72,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = _apply_global_defaults(parser.parse_args(argv))
     try:
+        apply_follow(args)
         return int(args.handler(args) or 0)
     except CockpitError as exc:
         print(f"cockpit: {exc}", file=sys.stderr)

@@ -9,6 +9,8 @@ Who reads what:
 | ``refresh_seconds``  | ui.app (flush timer)            | how often panes take changes (0.05..5 s)     |
 | ``bluegreen_labels`` | ui.panes.traffic -> domain view | selector label keys that name a colour       |
 | ``[keymap]``         | ui.app -> App.set_keymap        | binding id -> keys, e.g. ``maximize = "z"`` |
+| ``[prometheus]``     | metrics.config                  | url, bearer_token or token_file, ca_file     |
+| ``[analysis.NAME]``  | metrics.config                  | metric analyses (query, conditions, limits)  |
 
 Example ``~/.config/cockpit/config.toml``::
 
@@ -89,7 +91,8 @@ def _validate(data: dict, path: Path) -> UiConfig:
     def bad(key: str, want: str) -> UsageError:
         return UsageError(f"config {path}: {key} must be {want} (got {data.get(key)!r})")
 
-    known = {"theme", "read_only", "refresh_seconds", "bluegreen_labels", "keymap"}
+    known = {"theme", "read_only", "refresh_seconds", "bluegreen_labels", "keymap",
+             "prometheus", "analysis"}  # the last two are validated by cockpit.metrics.config
     unknown = sorted(set(data) - known)
     if unknown:
         raise UsageError(f"config {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")

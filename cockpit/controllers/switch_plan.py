@@ -154,7 +154,7 @@ def _pending_plan(target: str, service: ServiceRecord, pods: list[PodRecord], pe
     spec = SwitchSpec(service.namespace, service.name, pending.colour_key, pending.from_colour, pending.to_colour,
                       pending.previous, pending.selector, mode, pending,
                       ready_by_colour(pending.previous, pending.colour_key, pods))
-    state = "overdue" if pending.overdue else f"due {pending.deadline}"
+    state = "overdue" if pending.overdue else f"due {pending.deadline}: its cockpit may still be verifying it"
     left = (f"unverified switch of {target} to {pending.to_colour} by {pending.operator} ({state}); "
             f"the Service selects {selector_text(service.selector)} now")
     if undo:

@@ -59,7 +59,7 @@ class PatchOnly:
     """An API client for a user RBAC allows to patch but not update Services (no PUT)."""
 
     def __init__(self, inner):
-        self.inner, self.verbs = inner, []
+        self.inner, self.verbs, self.dry_runs = inner, [], []
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -69,6 +69,7 @@ class PatchOnly:
 
     async def patch(self, path, body, patch_type="strategic", dry_run=False):
         self.verbs.append(("PATCH", patch_type, body))
+        self.dry_runs.append(dry_run)
         return await self.inner.patch(path, body, patch_type, dry_run)
 
 
@@ -203,6 +204,7 @@ async def test_dry_run_sends_dry_run_all_and_changes_nothing(client, journal_pat
     api = PatchOnly(client)
     result = await drive(client, journal_path, switch(api), dry_run=True)
     assert result.dry_run and not result.changed and result.message.startswith("[dry run] nothing changed")
+    assert api.dry_runs == [True] and api.verbs[0][2]["spec"] == {"selector": {"color": "green"}}  # dryRun=All
     assert selector_of(kubectl) == BLUE and marker_of(kubectl) is None and cockpit_events(kubectl) == []
     assert [e.get("dry_run") for e in Journal(journal_path).entries() if e["event"] == "start"] == [True]
 

@@ -86,13 +86,20 @@ class Redactor:
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def redact(self, text: str) -> str:
-        """``text`` with every sensitive part replaced by its mask (unchanged when disabled)."""
+    def redact(self, text: str, *, keep_width: bool = False) -> str:
+        """``text`` with every sensitive part replaced by its mask (unchanged when disabled).
+
+        ``keep_width`` pads or cuts each mask to the width of what it replaces, so a column
+        drawn on screen never shifts.
+        """
         if not self.enabled or not text:
             return text
         out, last = [], 0
         for start, end, prefix in self._spans(text):
-            out += [text[last:start], self.mask_for(prefix, text[start:end])]
+            mask = self.mask_for(prefix, text[start:end])
+            if keep_width:
+                mask = mask[: end - start].ljust(end - start)
+            out += [text[last:start], mask]
             last = end
         out.append(text[last:])
         return "".join(out)

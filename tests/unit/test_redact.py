@@ -40,3 +40,8 @@ def test_disabled_redactor_returns_text_unchanged_and_bad_patterns_are_named():
     assert Redactor(enabled=False).redact("10.0.0.1") == "10.0.0.1"
     with pytest.raises(ValueError, match=r"'\(' is not a valid"):
         Redactor(["("])
+
+
+def test_keep_width_pads_or_cuts_each_mask_to_what_it_replaces():
+    r = Redactor([r"\bw\d\b"])
+    assert r.redact("10.0.0.13 | w3 | 1.2.3.4 |", keep_width=True) == "ip-1      | na | ip-2    |"

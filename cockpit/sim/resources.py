@@ -115,6 +115,11 @@ _TYPES = [
                  subresources=(_status("APIService"),)),
     ResourceType("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", True,
                  categories=("gateway-api",), subresources=(_status("HTTPRoute"),)),
+    # Argo Rollouts' analysis CRDs: cockpit reads their Prometheus metrics as analyses.
+    ResourceType("argoproj.io", "v1alpha1", "analysistemplates", "AnalysisTemplate", True,
+                 categories=("all", "argoproj")),
+    ResourceType("argoproj.io", "v1alpha1", "clusteranalysistemplates", "ClusterAnalysisTemplate", False,
+                 categories=("argoproj",)),
 ]
 
 RESOURCES: dict[str, ResourceType] = {(t.key or t.plural): t for t in _TYPES}

@@ -117,7 +117,7 @@ _TYPES = [
                  categories=("gateway-api",), subresources=(_status("HTTPRoute"),)),
     # Argo Rollouts' analysis CRDs: cockpit reads their Prometheus metrics as analyses.
     ResourceType("argoproj.io", "v1alpha1", "analysistemplates", "AnalysisTemplate", True,
-                 categories=("all", "argoproj")),
+                 categories=("argoproj",)),
     ResourceType("argoproj.io", "v1alpha1", "clusteranalysistemplates", "ClusterAnalysisTemplate", False,
                  categories=("argoproj",)),
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cockpit.domain.records import HTTPRouteRecord, decode
 from cockpit.errors import UsageError
 from cockpit.kube.api import KubeApi, ObjectRef
 from cockpit.kube.paths import path_for
@@ -63,45 +64,44 @@ class Router:
 
 
 class HTTPRouteRouter(Router):
-    """Gateway API HTTPRoute: ``spec.rules[].backendRefs[].weight`` (default 1)."""
+    """Gateway API HTTPRoute: ``spec.rules[].backendRefs[].weight`` (default 1).
+
+    Weights are read from the decoded record; the raw ``backendRefs`` are kept only to build the
+    patch that writes them back (its ``test`` ops must match the stored lists exactly).
+    """
 
     kind = "httproute"
 
     def __init__(self, namespace: str, name: str, route: dict) -> None:
         super().__init__(namespace, name, path_for("httproutes", namespace, name),
                          _ref("HTTPRoute", "gateway.networking.k8s.io/v1", route))
-        self.rules = (route.get("spec") or {}).get("rules") or []
+        self.record: HTTPRouteRecord = decode("httproutes", route)  # type: ignore[assignment]
+        self.raw_refs = [rule.get("backendRefs") or [] for rule in (route.get("spec") or {}).get("rules") or []]
 
     def weights(self) -> dict[str, int]:
         """First declaration wins when a backend appears in several rules."""
         found: dict[str, int] = {}
-        for rule in self.rules:
-            for ref in rule.get("backendRefs") or []:
-                found.setdefault(ref.get("name", ""), int(ref.get("weight", 1)))
+        for rule in self.record.rules:
+            for ref in rule.backends:
+                found.setdefault(ref.name, ref.weight)
         return found
 
     def patch(self, after: dict[str, int]) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
-        for index, rule in enumerate(self.rules):
-            refs = rule.get("backendRefs") or []
-            new = [_with_weight(ref, after.get(ref.get("name", ""))) for ref in refs]
+        for index, (rule, refs) in enumerate(zip(self.record.rules, self.raw_refs)):
+            # Leave a backendRef untouched unless its effective weight (unset = 1) really changes.
+            new = [raw if after.get(ref.name, ref.weight) == ref.weight else {**raw, "weight": after[ref.name]}
+                   for ref, raw in zip(rule.backends, refs)]
             if new != refs:
                 path = f"/spec/rules/{index}/backendRefs"
                 ops += [{"op": "test", "path": path, "value": refs}, {"op": "replace", "path": path, "value": new}]
         return ops
 
     def command(self, after: dict[str, int]) -> str:
-        ops = [{"op": "replace", "path": f"/spec/rules/{i}/backendRefs/{j}/weight", "value": after[ref["name"]]}
-               for i, rule in enumerate(self.rules) for j, ref in enumerate(rule.get("backendRefs") or [])
-               if ref.get("name") in after]
+        ops = [{"op": "replace", "path": f"/spec/rules/{i}/backendRefs/{j}/weight", "value": after[ref.name]}
+               for i, rule in enumerate(self.record.rules) for j, ref in enumerate(rule.backends)
+               if ref.name in after]
         return f"kubectl -n {self.namespace} patch httproute {self.name} --type=json -p '{json.dumps(ops)}'"
-
-
-def _with_weight(ref: dict, weight: int | None) -> dict:
-    # Leave a backendRef untouched unless its effective weight (unset = 1) really changes.
-    if weight is None or weight == int(ref.get("weight", 1)):
-        return ref
-    return {**ref, "weight": weight}
 
 
 class IngressCanaryRouter(Router):

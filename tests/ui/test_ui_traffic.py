@@ -140,3 +140,24 @@ async def test_a_service_left_mid_switch_shows_red_until_s_finishes_it(sim, tmp_
         await until(pilot, lambda: not any("⚠ unverified" in r[2] for r in rows(app, "traffic")),
                     what="the marker gone from the pane")
     assert selector_of(kubectl) == GREEN and marker_of(kubectl) is None
+
+
+async def test_dry_run_from_the_tui_and_the_cli_changes_nothing_and_says_so(sim, tmp_path, kubectl, capsys):
+    journal = tmp_path / "journal.jsonl"
+    app = build_app(tui_args(sim, tmp_path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: row(app, "traffic", "shop/api"), what="web pair and api route")
+        for keys in (("2", "s"), ("escape", "j", "j", "plus")):
+            await pilot.press(*keys)
+            screen = await asked_plan(pilot, app)
+            await pilot.press("d")
+            await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="the dry run")
+            assert screen.result.dry_run and screen.result.message.startswith("[dry run] nothing changed")
+    for args in (("switch", "shop/web"), ("shift", "shop/api", "--weights", "stable=70,canary=30")):
+        code, out, _ = await asyncio.to_thread(run_cli, capsys, sim, journal, *args, "--dry-run")
+        assert code == 0 and out.splitlines()[-1].startswith("[dry run] nothing changed")
+    assert selector_of(kubectl) == BLUE and marker_of(kubectl) is None
+    assert route_weights(kubectl) == {"api-stable": 90, "api-canary": 10} and cockpit_events(kubectl) == []
+    for action in ("switch", "shift"):
+        tui, cli = runs(journal, action)
+        assert shape(tui) == shape(cli) and all(e["dry_run"] for e in tui + cli if e["event"] == "start")

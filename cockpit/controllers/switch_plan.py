@@ -172,7 +172,7 @@ def _plan(service: ServiceRecord, spec: SwitchSpec, title: str, checks: tuple[Ch
     colour = spec.from_colour if back else spec.to_colour
     shown_before = spec.to_colour if back else spec.from_colour
     sends = "nothing (a finish only reads and verifies)" if spec.mode == "finish" else \
-        f"the same PATCH with dryRun=All (the server validates it, nothing changes)"
+        "the same PATCH with dryRun=All (the server validates it, nothing changes)"
     return Plan(
         action="switch", target=spec.target, title=title,
         before=_text(before, shown_before, spec.ready_by_colour), after=_text(after, colour, spec.ready_by_colour),

@@ -39,12 +39,12 @@ async def settle(pilot) -> None:
 
 
 def rows(app, pane: str) -> list[list[str]]:
-    """The visible rows of a pane's table as plain strings, in display order."""
+    """The visible rows of a pane's table as plain strings (a name shortened on screen in
+    full), in display order."""
+    from cockpit.ui.panes.base import cell_text
+
     table = app.query_one(f"#{pane}-table")
-    out = []
-    for index in range(table.row_count):
-        out.append([getattr(c, "plain", str(c)) for c in table.get_row_at(index)])
-    return out
+    return [[cell_text(c) for c in table.get_row_at(index)] for index in range(table.row_count)]
 
 
 def row(app, pane: str, name: str) -> list[str]:

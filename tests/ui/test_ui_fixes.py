@@ -111,3 +111,23 @@ async def test_a_maximised_rollouts_pane_shows_the_full_image():
         await pilot.press("m")
         await until(pilot, lambda: any(full in cell for r in rows(app, "rollouts") for cell in r),
                     what=f"{full} in full in the maximised pane")
+
+
+async def test_fit_columns_grow_so_names_are_never_cut_into_look_alikes():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        long_a, long_b = "kube-system/metrics-server-a", "kube-system/metrics-server-b"
+        from tests.support.builders import deployment
+        for name in (long_a, long_b):
+            namespace, short = name.split("/")
+            app.cache.put("deployments", deployment(namespace, short))
+        await settle(pilot)
+        names = [r[0] for r in rows(app, "rollouts")]
+        assert long_a in names and long_b in names, names
+        table = app.pane("rollouts").table
+        shown = [table.get_row(key)[0].plain for key in table.rows]  # the text the screen shows
+        width = table.columns["name"].width
+        assert all(len(text) <= width for text in shown)
+        a, b = (next(t for t in shown if t.endswith(suffix)) for suffix in ("-a", "-b"))
+        assert a != b and "…" in a, (a, b)

@@ -26,17 +26,37 @@ Cells = tuple[Any, ...]
 
 
 class SortText(Text):
-    """A cell that carries the key its row sorts by (DataTable.sort only sees cell values)."""
+    """A cell that carries the key its row sorts by (DataTable.sort only sees cell values).
 
-    def __init__(self, text: str, sort_key: Any, style: str = "") -> None:
-        super().__init__(text, style=style)
+    With ``width``, a longer text is shortened in the middle (``kube-system/met…server-b``), so
+    names that differ only at the end stay distinguishable; ``full`` keeps the whole text for
+    filtering, and ``wanted`` tells a FIT column how wide it would like to be.
+    """
+
+    def __init__(self, text: str, sort_key: Any, style: str = "", width: int = 0) -> None:
+        super().__init__(middle_ellipsis(text, width) if width else text, style=style)
         self.sort_key = sort_key
+        self.full = text
+        self.wanted = len(text)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, SortText) and self.plain == other.plain
                 and self.sort_key == other.sort_key and self.style == other.style)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class FitText(Text):
+    """A cell shown shortened for now that would like ``wanted`` cells (e.g. a full image name)."""
+
+    def __init__(self, text: str, wanted: int, style: str = "") -> None:
+        super().__init__(text, style=style)
+        self.wanted = wanted
+
+
+def wanted_width(cell: Any) -> int:
+    """How wide a cell would like its column: its full text, or what a FitText asks for."""
+    return getattr(cell, "wanted", 0) or len(cell_text(cell))
 
 
 def sort_by_first(table: DataTable, column: str, reverse: bool = False) -> None:
@@ -52,8 +72,19 @@ def same_cell(a: Any, b: Any) -> bool:
 
 
 def cell_text(cell: Any) -> str:
-    """Plain text of a cell (for filtering and tests)."""
+    """Plain text of a cell (for filtering and tests): the full text of a shortened one."""
+    full = getattr(cell, "full", None)
+    if full is not None:
+        return full
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells by dropping its middle, keeping both ends readable."""
+    if len(text) <= width or width < 5:
+        return text
+    head = (width - 1) // 2
+    return f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
 
 
 class PaneTable(DataTable):
@@ -109,7 +140,9 @@ class Pane(Vertical, can_focus=False):
     COLUMNS: ClassVar[Sequence[tuple[str, str, int | None]]] = ()
     TABLE_BINDINGS: ClassVar[Sequence[Binding]] = ()
     KINDS: ClassVar[tuple[str, ...]] = ()
-    # Columns that take the width left over, in order, each up to a cap (None = no cap).
+    # Columns that grow to fit their widest cell first (names are never cut into look-alikes),
+    # in order; then FLEX columns take the width left over, in order, each up to a cap (None = no cap).
+    FIT: ClassVar[tuple[str, ...]] = ()
     FLEX: ClassVar[tuple[tuple[str, int | None], ...]] = ()
 
     def __init__(self, registry: ActionRegistry, cache: Any, clock: Callable[[], datetime], **kwargs: Any) -> None:
@@ -120,6 +153,8 @@ class Pane(Vertical, can_focus=False):
         self.registry = registry
         self.rows: dict[str, Cells] = {}
         self.filter_text = ""
+        self._fit: dict[str, int] = {}  # FIT column -> widest cell seen (grow-only between rebuilds)
+        self._refit = False
         self._table: PaneTable | None = None
         bindings = [*self.TABLE_BINDINGS, *action_bindings(registry, self.PANE)]
         self._binding_list = bindings
@@ -141,10 +176,16 @@ class Pane(Vertical, can_focus=False):
         yield from self.compose_extra()
 
     def column_widths(self, available: int) -> list[int]:
-        """Column widths for a table ``available`` cells wide: FLEX gets what is left over."""
+        """Column widths for a table ``available`` cells wide: FIT columns grow to their content,
+        then FLEX columns get what is left over."""
         widths = [width or 0 for _, _, width in self.COLUMNS]
         spare = available - (sum(widths) + 2 * len(widths) + 2)  # cell padding and the scrollbar
         keys = [key for key, _, _ in self.COLUMNS]
+        for key in self.FIT:
+            if key in keys:
+                extra = max(0, min(spare, self._fit.get(key, 0) - widths[keys.index(key)]))
+                widths[keys.index(key)] += extra
+                spare -= extra
         for key, cap in self.FLEX:
             extra = max(0, spare if cap is None else min(spare, cap))
             widths[keys.index(key)] += extra
@@ -157,6 +198,16 @@ class Pane(Vertical, can_focus=False):
         if widths != self._widths and self._table is not None and self._table.is_mounted:
             self._widths = widths
             self.rebuild_table()
+
+    def _measure(self, cells: Cells) -> None:
+        """Track the widest cell of each FIT column; a new widest one asks for a re-layout."""
+        keys = [key for key, _, _ in self.COLUMNS]
+        for key in self.FIT:
+            if key in keys:
+                wanted = wanted_width(cells[keys.index(key)])
+                if wanted > self._fit.get(key, 0):
+                    self._fit[key] = wanted
+                    self._refit = True
 
     def rebuild_table(self) -> None:
         """Re-create columns and visible rows (O(rows); only on resize, maximise or filter)."""
@@ -266,6 +317,7 @@ class Pane(Vertical, can_focus=False):
         """Add or update one row; returns True when the table changed."""
         old = self.rows.get(key)
         self.rows[key] = cells
+        self._measure(cells)
         return self._show(key, cells, old)
 
     def drop(self, key: str) -> bool:
@@ -328,6 +380,10 @@ class Pane(Vertical, can_focus=False):
         if changed:
             self.resort()
             self._restore_cursor(cursor_key)  # the selection follows its object, not its row number
+        if self._refit:  # a wider name arrived: widen its column (a rebuild only when widths change)
+            self._refit = False
+            if self.is_mounted:
+                self.on_resize()
 
     def refresh_from(self, cache: Any, changes: dict[str, set[str]]) -> None:
         """Update rows from the cache for the changed uids per kind (``None`` = everything)."""

@@ -13,7 +13,7 @@ from cockpit.domain import rollout
 from cockpit.domain.images import short_image
 from cockpit.ui import views
 from cockpit.ui.fmt import age, bar, shorten
-from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
+from cockpit.ui.panes.base import Cells, FitText, Pane, SortText, sort_by_first
 
 # Condition reasons in words that fit a narrow state column (kubectl says "timed out progressing").
 SHORT_REASONS = {"ProgressDeadlineExceeded": "timed out", "ReplicaSetCreateError": "cannot create pods"}
@@ -42,9 +42,10 @@ class RolloutsPane(Pane):
         ("state", "state", 19),
         ("progress", "progress", 8),
     )
-    # Spare width goes to the name, the state's reason, then all of it to the images, so a
-    # maximised pane shows the full image references.
-    FLEX = (("name", 8), ("state", 16), ("images", None))
+    # Names and images grow to their content (a maximised pane shows full image references);
+    # the state's reason takes what is left.
+    FIT = ("name", "images")
+    FLEX = (("state", 16), ("images", 24), ("state", None))
     TABLE_BINDINGS: ClassVar = [
         Binding("enter", "pane('toggle_expand')", "Expand", id="rollout.expand"),
     ]
@@ -105,15 +106,14 @@ class RolloutsPane(Pane):
         progress = Text(f"{round(status.progress * 100):>3}% ")
         progress.append_text(bar(status.progress, 4, self.colour("bar-filled"), self.colour("bar-empty")))
         order = rollout.sort_key(status, dep, diagnosis)
-        return (SortText(dep.key, order), "Rolling" if dep.strategy == "RollingUpdate" else dep.strategy,
-                counts, str(dep.revision or "-"), Text(images), state, progress)
+        return (SortText(dep.key, order, width=self._column_width("name")), "Rolling" if dep.strategy == "RollingUpdate" else dep.strategy,
+                counts, str(dep.revision or "-"), images, state, progress)
 
-    def _images_text(self, images: tuple[str, ...]) -> str:
+    def _images_text(self, images: tuple[str, ...]) -> FitText:
         """The full image references when they fit the column, else ``name:tag`` each."""
-        full = ",".join(images)
-        if len(full) <= self._column_width("images"):
-            return full or "-"
-        return ",".join(short_image(i) for i in images) or "-"
+        full = ",".join(images) or "-"
+        short = ",".join(short_image(i) for i in images) or "-"
+        return FitText(full if len(full) <= self._column_width("images") else short, len(short))
 
     def _state_cell(self, status: Any, diagnosis: Any) -> Text:
         """``✘ Failed: ProgressDeadlineExceeded``, shortened to ``✘ Failed: timed out`` when the
@@ -169,10 +169,10 @@ class RolloutsPane(Pane):
 
     def on_resize(self) -> None:
         """Refit the columns (and the detail's reason column) to the new width."""
-        widths = (self._column_width("state"), self._column_width("images"))
+        widths = [self._column_width(key) for key in ("name", "state", "images")]
         super().on_resize()
-        if (self._column_width("state"), self._column_width("images")) != widths and self.rows:
-            self.retheme(self.cache)  # the state and image texts depend on their column's width
+        if [self._column_width(key) for key in ("name", "state", "images")] != widths and self.rows:
+            self.retheme(self.cache)  # the name, state and image texts depend on their column's width
         if self.expanded:
             self.show_detail(self.cache)
 

@@ -121,25 +121,31 @@ def pending_marker() -> str:
                          "bob (kube user admin)").to_annotation()
 
 
-async def test_a_service_left_mid_switch_shows_red_until_s_finishes_it(sim, tmp_path, kubectl):
+@pytest.mark.parametrize("how", ["s finishes it", "the palette undoes it"])
+async def test_a_service_left_mid_switch_shows_red_until_resolved(sim, tmp_path, kubectl, how):
     kubectl("-n", "shop", "patch", "service", "web", "--type=merge", "-p",
             json.dumps({"spec": {"selector": GREEN}, "metadata": {"annotations": {PENDING: pending_marker()}}}))
     app = build_app(tui_args(sim, tmp_path))
     async with app.run_test(size=(160, 45)) as pilot:
-        await until(pilot, lambda: "⚠ unverified" in row(app, "traffic", "shop/web")[2] or
-                    "⚠ unverified" in rows(app, "traffic")[1][2], what="the unverified switch marked")
+        await until(pilot, lambda: "⚠ unverified" in rows(app, "traffic")[1][2], what="the unverified switch marked")
         table = app.query_one("#traffic-table")
         name = table.get_row_at(0)[0]
         assert app.pane("traffic").colour("state-failed") in str(name.style)  # red
-        await pilot.press("2", "s")
-        screen = await asked_plan(pilot, app)
-        assert screen.plan.title == "finish the unverified switch of shop/web to green"
+        await pilot.press("2")
+        if how == "s finishes it":
+            await pilot.press("s")
+            screen = await asked_plan(pilot, app)
+            assert screen.plan.title == "finish the unverified switch of shop/web to green"
+        else:
+            await app.run_pane_action("traffic.undo_switch")
+            screen = await asked_plan(pilot, app)
+            assert screen.plan.title == "undo the unverified switch of shop/web (back to blue)"
         screen = await apply_plan(pilot, app)
         assert screen.result.ok, screen.failed
         await pilot.press("escape")
         await until(pilot, lambda: not any("⚠ unverified" in r[2] for r in rows(app, "traffic")),
                     what="the marker gone from the pane")
-    assert selector_of(kubectl) == GREEN and marker_of(kubectl) is None
+    assert selector_of(kubectl) == (GREEN if how == "s finishes it" else BLUE) and marker_of(kubectl) is None
 
 
 async def test_dry_run_from_the_tui_and_the_cli_changes_nothing_and_says_so(sim, tmp_path, kubectl, capsys):

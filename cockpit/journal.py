@@ -135,11 +135,13 @@ class Journal:
     def _append_durably(self, line: str) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                data = line.encode("utf-8")
-                written = os.write(fd, data)
-                if written != len(data):  # a short write would leave a torn line
+                # A crash or a full disk can leave a torn last line without its newline; start
+                # ours on a fresh line so the torn bytes never merge with this entry.
+                data = (b"\n" if _torn_tail(fd) else b"") + line.encode("utf-8")
+                written = os.write(fd, data)  # one write per entry: O_APPEND keeps it whole
+                if written != len(data):
                     raise OSError(f"short write ({written} of {len(data)} bytes)")
                 os.fsync(fd)
             finally:
@@ -152,17 +154,33 @@ class Journal:
         return list(read_journal(self.path))
 
 
+def _torn_tail(fd: int) -> bool:
+    """Whether the file behind ``fd`` ends without a newline (a torn last entry)."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
 def read_journal(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Yield the entries of a journal file; a torn last line (crash mid-write) is skipped."""
+    """Yield the entries of a journal file.
+
+    A line that is not a JSON object (torn by a crash mid-write, or edited by hand) is reported
+    as an entry ``{"event": "damaged", "line_number": N, "text": ...}`` instead of vanishing.
+    """
     try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
                 line = line.strip()
-                if not line:
-                    continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue
+                if line:
+                    yield _parse_line(number, line)
     except FileNotFoundError:
         return
+
+
+def _parse_line(number: int, line: str) -> dict[str, Any]:
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"event": "damaged", "line_number": number, "text": line[:200], "error": exc.msg}
+    if not isinstance(entry, dict):
+        return {"event": "damaged", "line_number": number, "text": line[:200], "error": "not an object"}
+    return entry

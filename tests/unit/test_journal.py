@@ -125,12 +125,18 @@ def test_bus_publishes_entries_and_survives_bad_listener(tmp_path):
     assert [e["event"] for e in seen] == ["start"]
 
 
-def test_torn_last_line_is_skipped(tmp_path):
+def test_a_torn_line_is_reported_and_never_corrupts_the_next_entry(tmp_path):
     path = tmp_path / "j.jsonl"
-    Journal(path).record("start")
-    with open(path, "a") as fh:
-        fh.write('{"event": "res')
-    assert [e["event"] for e in read_journal(path)] == ["start"]
+    journal = Journal(path)
+    journal.record("start", action="switch")
+    with open(path, "a") as fh:  # what a crash or a full disk leaves: half a line, no newline
+        fh.write('{"event": "rollback", "act')
+    journal.record("result", action="switch")
+    entries = list(read_journal(path))
+    assert [e["event"] for e in entries] == ["start", "damaged", "result"]
+    assert entries[1]["line_number"] == 2 and entries[1]["text"].startswith('{"event": "rollback"')
+    assert entries[2]["action"] == "switch"
+    assert path.read_bytes().endswith(b"\n")
 
 
 async def test_guard_records_start_and_result(tmp_path):

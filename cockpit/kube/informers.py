@@ -273,10 +273,11 @@ class ClusterCache:
     * ``store(kind)`` -> :class:`Store` (kinds: ``KINDS``, plurals such as ``"pods"``);
     * ``take_changes()`` -> ``{kind: {uid, ...}}`` changed since the last call (thread-safe);
     * ``status`` in connecting / live / reconnecting / stale, ``status_since`` (epoch seconds),
-      ``last_error`` (one line); "stale" once reconnecting has lasted ``stale_after`` seconds;
+      ``last_error`` (one line); "stale" once reconnecting has lasted ``stale_after`` seconds,
+      or once the API server has not answered a heartbeat for ``silent_after`` seconds;
     * ``forbidden`` / ``unavailable``: kinds RBAC denies / the server does not serve;
-    * ``server_version``: the API server's gitVersion (e.g. ``"v1.32.4"``), re-read every
-      ``version_every`` seconds because a control-plane upgrade changes it;
+    * ``server_version``: the API server's gitVersion (e.g. ``"v1.32.4"``), re-read with every
+      heartbeat because a control-plane upgrade changes it;
     * ``on_change``: called (on the cache's loop) when changes become pending after a
       ``take_changes()``, and on every status change; at most once per batch, so a UI can
       poke itself (``call_from_thread`` or an asyncio.Event) and flush a few times a second.
@@ -290,14 +291,18 @@ class ClusterCache:
         kinds: tuple[str, ...] = KINDS,
         on_change: Callable[[], None] | None = None,
         stale_after: float = 15.0,
-        version_every: float = 30.0,
         backoff_cap: float = 10.0,
+        heartbeat_every: float = 2.0,
+        silent_after: float = 6.0,
     ):
         self.client = client
         self.namespace = namespace
         self.on_change = on_change
         self.stale_after = stale_after
-        self.version_every = version_every
+        self.heartbeat_every = heartbeat_every
+        self.silent_after = silent_after
+        self._answered = time.monotonic()  # the API server's last answer to a heartbeat
+        self._silence_error = ""
         self.server_version = ""
         self.version_info: dict = {}
         self._stores = {kind: Store(kind) for kind in kinds}
@@ -380,7 +385,9 @@ class ClusterCache:
 
     @property
     def last_error(self) -> str:
-        """The newest one-line error of a reconnecting informer ("" when none)."""
+        """The newest one-line error of a reconnecting informer, or the silence ("" when none)."""
+        if self._silence_error and self.silent_for >= self.silent_after:
+            return self._silence_error
         errors = [i for i in self._informers.values() if i.state == "reconnecting" and i.last_error]
         return max(errors, key=lambda i: i.since).last_error if errors else ""
 
@@ -408,6 +415,8 @@ class ClusterCache:
             self._poke()
 
     def _compute_status(self) -> str:
+        if self.silent_for >= self.silent_after:
+            return "stale"  # a hung server keeps watches open but says nothing: not "live"
         states = [i for i in self._informers.values() if i.state not in ("forbidden", "unavailable")]
         failing = [i for i in states if i.state == "reconnecting"]
         if failing:
@@ -417,7 +426,14 @@ class ClusterCache:
             return "connecting"
         return "live"
 
+    @property
+    def silent_for(self) -> float:
+        """Seconds since the API server last answered a heartbeat."""
+        return time.monotonic() - self._answered
+
     def _since_for(self, status: str) -> float:
+        if status == "stale" and self.silent_for >= self.silent_after:
+            return time.time() - self.silent_for  # the silence began at the last answer
         if status == "stale":
             return self._status[1]  # stale continues the outage that began when reconnecting
         failing = [i.since for i in self._informers.values() if i.state == "reconnecting"]
@@ -431,23 +447,36 @@ class ClusterCache:
                 log.exception("on_change callback failed")
 
     async def _monitor(self) -> None:
-        """Turn a long outage into "stale" and keep ``server_version`` fresh."""
-        next_version, was_live = 0.0, False
+        """Turn a long outage or a silent server into "stale" and keep ``server_version`` fresh.
+
+        Watches alone cannot tell a quiet cluster from a hung API server (bookmarks come about
+        once a minute), so a heartbeat GET /version runs every ``heartbeat_every`` seconds.
+        """
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while True:
+                self._state_changed()
+                await asyncio.sleep(0.5)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
         while True:
-            self._state_changed()
-            live = self.status == "live"
-            # Re-read at once after an outage too: the control plane may have been upgraded.
-            if live and (not was_live or time.monotonic() >= next_version):
-                next_version = time.monotonic() + self.version_every
-                await self._refresh_version()
-            was_live = live
-            await asyncio.sleep(0.5)
+            await self._refresh_version()  # also notices a control plane upgraded under us
+            await asyncio.sleep(self.heartbeat_every)
 
     async def _refresh_version(self) -> None:
         try:
-            info = await self.client.version()
-        except (ConnectionProblem, ApiError):
+            info = await asyncio.wait_for(self.client.version(), self.silent_after)
+        except asyncio.TimeoutError:
+            self._silence_error = f"the API server has not answered for {self.silent_for:.0f} s"
             return
+        except (ConnectionProblem, ApiError):
+            # A refused or failing server did answer; the informers report that outage themselves.
+            self._answered = time.monotonic()
+            return
+        self._answered = time.monotonic()
+        self._silence_error = ""
         if info.get("gitVersion") != self.server_version:
             self.version_info = info
             self.server_version = str(info.get("gitVersion") or "")

@@ -180,3 +180,16 @@ async def test_server_restarted_with_new_state_leaves_no_ghosts(tmp_path, cache_
         for sim in (second, first):
             if sim is not None:
                 await asyncio.to_thread(sim.stop)
+
+
+async def test_a_hung_api_server_turns_the_status_stale_then_live_again(sim, cache_for):
+    """A server that stops answering keeps its watches open: only the heartbeat notices."""
+    cache = await cache_for(sim, kinds=("nodes",), heartbeat_every=0.2, silent_after=1.0)
+    await async_wait_until(lambda: cache.status == "live", what="the cache to be live")
+    sim.faults.set("api_latency", 30)  # every request hangs, as a stopped API server process does
+    try:
+        await async_wait_until(lambda: cache.status == "stale", timeout=20, what="the status to turn stale")
+        assert "has not answered" in cache.last_error
+    finally:
+        sim.faults.set("api_latency", 0)
+    await async_wait_until(lambda: cache.status == "live", timeout=20, what="the status to be live again")

@@ -5,7 +5,9 @@ unless ``--yes``; refused without a terminal) -> journal -> apply -> Kubernetes 
 ``--dry-run`` sends the writes with dryRun=All and changes nothing; ``--json`` prints one JSON
 document on stdout. SIGINT and SIGTERM both cancel the run; a switch cancelled after its write
 switches back (and verifies that) before the command ends.
-Exit status: 0 done, 1 refused, declined or failed, 2 usage or connection problem, 130 interrupted.
+``--analysis`` gates the change on metric analyses (see :mod:`cockpit.cli.analysis`).
+Exit status: 0 done, 1 refused, declined or failed, 2 usage or connection problem, 3 held by an
+inconclusive analysis, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from cockpit.cli import analysis as analysis_options
 from cockpit.cli import session as session_module
 from cockpit.cli.session import Session, action_options, run_command
 from cockpit.controllers.operation import Operation
@@ -44,6 +47,9 @@ def _register_switch(subparsers, common) -> None:
                         help="how long the EndpointSlices may take to list only the new colour")
     parser.add_argument("--drill-verify-failure", action="store_true",
                         help="game-day drill: treat verification as failed to exercise the automatic switch back")
+    parser.add_argument("--verify-for", type=analysis_options.duration, default=0.0, metavar="DURATION",
+                        help="after the switch, keep measuring the new colour with --analysis this long (60s, 2m)")
+    analysis_options.add_options(parser, "--verify-for")
     parser.set_defaults(handler=run_switch)
 
 
@@ -64,6 +70,7 @@ def _register_shift(subparsers, common) -> None:
                         help="pause between steps")
     parser.add_argument("--stable", metavar="BACKEND", help="the stable backend (default: guessed by name)")
     parser.add_argument("--canary", metavar="BACKEND", help="the canary backend (default: guessed by name)")
+    analysis_options.add_options(parser, "--pause (after each --step below 100%%)")
     parser.set_defaults(handler=run_shift)
 
 
@@ -87,10 +94,13 @@ def run_switch(args: argparse.Namespace) -> int:
     from cockpit.controllers.switch import SwitchOperation
 
     async def body(session: Session) -> int:
-        operation = SwitchOperation(session.services.api, args.target, args.to, undo=args.undo,
-                                    operator=session.services.operator, verify_timeout=args.verify_timeout,
-                                    drill_verify_failure=args.drill_verify_failure)
-        return await drive_interruptibly(session, operation)
+        namespace = args.target.partition("/")[0]
+        async with analysis_options.analysis_gate(args, session.services.api, namespace, args.verify_for) as gate:
+            operation = SwitchOperation(session.services.api, args.target, args.to, undo=args.undo,
+                                        operator=session.services.operator, verify_timeout=args.verify_timeout,
+                                        drill_verify_failure=args.drill_verify_failure, gate=gate,
+                                        verify_for=args.verify_for)
+            return await drive_interruptibly(session, operation)
 
     return run_command(args, body, "switch")
 
@@ -106,10 +116,15 @@ def run_shift(args: argparse.Namespace) -> int:
             session.out.line(view.text())
             session.out.result(True, "view", args.target, view)
             return 0
-        operation = ShiftOperation(session.services.api, args.target, kind=args.kind, abort=args.abort,
-                                   weights=parse_weights(args.weights) if args.weights else None,
-                                   steps=parse_plan(args.plan) if args.step else None, pause=args.pause, **roles)
-        return await drive_interruptibly(session, operation)
+        if args.analysis and not args.step:
+            raise UsageError("--analysis gates the steps of --step")
+        namespace = args.target.partition("/")[0]
+        async with analysis_options.analysis_gate(args, session.services.api, namespace, args.pause) as gate:
+            operation = ShiftOperation(session.services.api, args.target, kind=args.kind, abort=args.abort,
+                                       weights=parse_weights(args.weights) if args.weights else None,
+                                       steps=parse_plan(args.plan) if args.step else None, pause=args.pause,
+                                       gate=gate, **roles)
+            return await drive_interruptibly(session, operation)
 
     return run_command(args, body, "shift")
 
@@ -124,6 +139,8 @@ async def drive_interruptibly(session: Session, operation: Operation[Any]) -> in
         return INTERRUPTED
     if result.details.get("cancelled"):
         return INTERRUPTED
+    if result.details.get("held"):
+        return analysis_options.HELD
     return 0 if result.ok else 1
 
 

@@ -12,7 +12,9 @@ Modes (one ``ShiftOperation`` each):
 * ``step``: walk the canary through a plan (10, 25, 50, 100), one journaled ``step`` each, a
   readiness check before each and a pause between; steps at or below the canary's current
   share are skipped, so a plan never moves weight away from the canary; a failed step returns
-  all traffic to stable;
+  all traffic to stable. With an analysis gate the pause after each step below 100% is the
+  window its analyses measure: a pass promotes, a failure aborts to stable at once, an
+  inconclusive verdict holds the step (``held`` in the result);
 * ``abort``: all traffic to the stable backend (never blocked by a readiness check).
 """
 
@@ -22,9 +24,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.controllers.analysis_gate import AnalysisGate, canary_args, with_gate_checks
 from cockpit.controllers.base import ChangedSincePreview, Check, split_target
 from cockpit.controllers.operation import Plan, Result, Run, dry_run_result
 from cockpit.controllers.shift_routers import Router, router_for
+from cockpit.domain.analysis import Phase
 from cockpit.domain.records import decode
 from cockpit.domain.traffic import endpoints_by_service, percentages
 from cockpit.errors import UsageError
@@ -142,7 +146,7 @@ class ShiftOperation:
 
     def __init__(self, api: KubeApi, target: str, *, kind: str = "httproute", weights: dict[str, int] | None = None,
                  nudge: int | None = None, steps: list[int] | None = None, abort: bool = False, pause: float = 0.0,
-                 stable: str | None = None, canary: str | None = None) -> None:
+                 stable: str | None = None, canary: str | None = None, gate: AnalysisGate | None = None) -> None:
         modes = [m for m, given in (("weights", weights), ("nudge", nudge), ("step", steps), ("abort", abort)) if given]
         if len(modes) != 1:
             raise UsageError("say what to shift: weights, a step plan or abort")
@@ -152,6 +156,7 @@ class ShiftOperation:
         self.action, self.reason = ACTIONS[self.mode]
         self.weights, self.nudge, self.steps, self.pause = weights or {}, nudge or 0, steps or [], pause
         self.stable, self.canary = stable, canary
+        self.gate = gate
 
     # ----- preview --------------------------------------------------------------------------
 
@@ -161,7 +166,8 @@ class ShiftOperation:
         router = await router_for(self.api, self.kind, namespace, name)
         view = await view_of(self.api, router, self.stable, self.canary)
         if self.mode == "step":
-            return self._step_plan(router, view)
+            plan = self._step_plan(router, view)
+            return await with_gate_checks(self.gate, plan, self._gate_args(plan.spec), self.pause) if self.gate else plan
         after = self._after(router, view)
         spec = ShiftSpec(self.mode, router.kind, view.stable, view.canary, view.weights(), after, path=router.path,
                          patch=router.patch(after))
@@ -246,7 +252,7 @@ class ShiftOperation:
         expected, done = spec.before, []
         for step in spec.steps:
             label = f"step {step.index}/{len(spec.steps)}"
-            if done and spec.pause > 0 and not run.dry_run:
+            if done and spec.pause > 0 and not run.dry_run and self.gate is None:
                 run.say("pause", f"pausing {spec.pause:g}s before the next step", "info")
                 await asyncio.sleep(spec.pause)
             router = await self._router()
@@ -266,11 +272,39 @@ class ShiftOperation:
                 return await self._abort(plan, run, done, f"{label} failed: {exc}")
             done.append(step)
             expected = spec.before if run.dry_run else step.weights
+            stopped = await self._analyse(plan, run, step, done)
+            if stopped is not None:
+                return stopped
         if run.dry_run:
             return dry_run_result(plan, f"the server accepted every step ({len(done)})")
         return Result(self.action, self.target, True, f"plan complete: {weights_text(expected)}",
                       before={"weights": spec.before}, after={"weights": expected},
                       details={"kind": spec.kind, "steps": _steps_json(done), "skipped": list(spec.skipped)})
+
+    def _gate_args(self, spec: ShiftSpec) -> dict[str, str]:
+        namespace, name = split_target(self.target, self.kind)
+        return canary_args(namespace, name, spec.canary)
+
+    async def _analyse(self, plan: Plan[Any], run: Run, step: ShiftStep, done: list[ShiftStep]) -> Result | None:
+        """Gate a step on its analyses over the pause: None promotes, else the abort or the hold."""
+        spec: ShiftSpec = plan.spec
+        if self.gate is None or run.dry_run or step.percent >= 100:
+            return None
+        label = f"step {step.index}/{len(spec.steps)}"
+        verdict = await self.gate.judge(self._gate_args(spec), spec.pause, run, label)
+        if verdict.phase == Phase.SUCCESSFUL:
+            return None
+        if verdict.phase == Phase.FAILED:
+            run.record_quietly("step", step="analysis-failed", reason=verdict.reason(), analysis=verdict.describe())
+            result = await self._abort(plan, run, done, f"{label} failed: {verdict.reason()}")
+        else:
+            run.say("hold", f"{label} held at {weights_text(step.weights)}: {verdict.reason()}", "warn")
+            run.record_quietly("step", step="held", reason=verdict.reason(), analysis=verdict.describe())
+            result = self._stopped(plan, done, step.weights, f"held at {label} ({weights_text(step.weights)}): "
+                                   f"{verdict.reason()}; promote or abort by hand")
+            result.details["held"] = True
+        result.details["analysis"] = verdict.describe()
+        return result
 
     async def _router(self) -> Router:
         namespace, name = split_target(self.target, self.kind)

@@ -9,6 +9,9 @@ ends verified or switched back whatever happens (cancel, API errors, journal err
 
 On a Service carrying an unverified switch the same operation finishes it (verify; switch back
 if that fails) or, with ``undo``, switches it back.
+
+With an analysis gate, a verified switch is then measured for ``verify_for`` seconds on the new
+colour and switched back automatically when an analysis fails (see :mod:`.analysis_gate`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from cockpit.controllers.analysis_gate import AnalysisGate, colour_args, verify_switch, with_gate_checks
 from cockpit.controllers.base import ChangedSincePreview, split_target
 from cockpit.controllers.operation import Plan, Result, Run, dry_run_result
 from cockpit.controllers.switch_plan import (
@@ -46,7 +50,8 @@ class SwitchOperation:
 
     def __init__(self, api: KubeApi, target: str, to_colour: str | None = None, *, undo: bool = False,
                  operator: str = "cockpit", verify_timeout: float = 30.0, poll_interval: float = 0.1,
-                 drill_verify_failure: bool = False) -> None:
+                 drill_verify_failure: bool = False, gate: AnalysisGate | None = None,
+                 verify_for: float = 0.0) -> None:
         self.api = api
         self.target = target
         self.to_colour = to_colour
@@ -55,6 +60,7 @@ class SwitchOperation:
         self.verify_timeout = verify_timeout
         self.poll_interval = poll_interval
         self.drill = drill_verify_failure
+        self.gate, self.verify_for = gate, verify_for
 
     async def preview(self) -> Plan[SwitchSpec]:
         """Read the Service and the colours behind it; check the preconditions by name."""
@@ -62,7 +68,13 @@ class SwitchOperation:
         service: ServiceRecord = decode("services", await self.api.get(path_for("services", namespace, name)))  # type: ignore[assignment]
         deployments = await self._records("deployments", namespace)
         pods = await self._records("pods", namespace)
-        return build_plan(self.target, service, deployments, pods, self.to_colour, self.undo, self.verify_timeout)
+        plan = build_plan(self.target, service, deployments, pods, self.to_colour, self.undo, self.verify_timeout)
+        if self.gate is None or plan.spec is None or plan.spec.mode != "switch":
+            return plan
+        return await with_gate_checks(self.gate, plan, self._gate_args(plan.spec), self.verify_for)
+
+    def _gate_args(self, spec: SwitchSpec) -> dict[str, str]:
+        return colour_args(spec.namespace, spec.name, spec.to_colour)
 
     async def apply(self, plan: Plan[Any], run: Run) -> Result:
         """Write, verify, and switch back by itself when verification fails or the run is cancelled."""
@@ -79,7 +91,10 @@ class SwitchOperation:
         written, cancelled = await finish_despite_cancel(self._write(plan, run, txn))
         if isinstance(written, Result):  # the write's outcome could not be learned: say what to check
             return written
-        return await txn.verify_or_switch_back(cancelled)
+        result = await txn.verify_or_switch_back(cancelled)
+        if self.gate is None or not result.details.get("verified"):
+            return result
+        return await verify_switch(self.gate, txn, result, self._gate_args(spec), self.verify_for, run)
 
     # ----- the write ------------------------------------------------------------------------
 

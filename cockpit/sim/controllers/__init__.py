@@ -15,13 +15,17 @@ def build(cluster) -> list:
     from cockpit.sim.controllers.nodes import CordonTaints, NodeLifecycle
     from cockpit.sim.controllers.replicaset import ReplicaSetController
     from cockpit.sim.controllers.kubelet import Kubelet
+    from cockpit.sim.controllers.job import JobController
     from cockpit.sim.controllers.namespace import NamespaceController
+    from cockpit.sim.controllers.serviceaccounts import ServiceAccountsController
+    from cockpit.sim.controllers.statefulset import StatefulSetController
     from cockpit.sim.controllers.scheduler import Scheduler
 
     return [GarbageCollector(cluster), DeploymentController(cluster), ReplicaSetController(cluster),
             DaemonSetController(cluster), Scheduler(cluster), Kubelet(cluster), EndpointsController(cluster),
             DisruptionController(cluster), CordonTaints(cluster), NodeLifecycle(cluster),
-            NamespaceController(cluster), ChurnGenerator(cluster)]
+            NamespaceController(cluster), JobController(cluster), StatefulSetController(cluster),
+            ServiceAccountsController(cluster), ChurnGenerator(cluster)]
 
 
 def start_tasks(cluster) -> list[asyncio.Task]:

@@ -8,7 +8,8 @@ import time
 
 from cockpit.sim.controllers.base import Controller
 
-OWNER_KINDS = ("deployments", "replicasets", "daemonsets", "services", "nodes", "pods")
+OWNER_KINDS = ("deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "cronjobs", "services", "nodes",
+               "pods")
 CHURN_ANNOTATION = "sim.cockpit.dev/churn"
 
 

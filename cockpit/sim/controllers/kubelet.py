@@ -3,8 +3,9 @@
 Each pod on a node goes Pending (ContainerCreating) -> Running -> Ready on simulated timers.
 Image tags containing "broken" never pull (ErrImagePull <-> ImagePullBackOff), tags containing
 "crash" crash-loop with a growing restartCount, images in ``faults.never_ready_images`` run but
-never pass readiness. A pod with a deletionTimestamp is removed after its grace period. Nothing
-moves on a node whose kubelet is down.
+never pass readiness. Pods of a Job (restartPolicy Never or OnFailure) exit 0 after
+``JOB_RUN_SECONDS`` of running (phase Succeeded). A pod with a deletionTimestamp is removed after
+its grace period. Nothing moves on a node whose kubelet is down.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from cockpit.sim.controllers.base import Controller
 from cockpit.sim.controllers.podstatus import StatusBuilder, containers_of
-from cockpit.sim.objects import image_tag, key_of
+from cockpit.sim.objects import controller_of, image_tag, key_of
 
 PULL_SECONDS = 1.0
 START_SECONDS = 0.5
@@ -22,6 +23,7 @@ CRASH_AFTER = 2.0
 FIRST_PULL_BACKOFF = 1.0
 BACKOFF_START, BACKOFF_CAP = 10.0, 300.0
 NEVER_READY_RECHECK = 10.0
+JOB_RUN_SECONDS = 3.0
 
 
 @dataclass
@@ -187,6 +189,12 @@ class Kubelet(Controller):
             return
         self.cluster.ready_since[run.uid] = self.clock.monotonic()
         self._write(key, "ready", run)
+        if _runs_to_completion(pod):
+            self._schedule(key, run, "completed", JOB_RUN_SECONDS)
+
+    def _on_completed(self, key, pod: dict, run: PodRun) -> None:
+        self.cluster.ready_since.pop(run.uid, None)
+        self._write(key, "completed", run)
 
     def _on_crashed(self, key, pod: dict, run: PodRun) -> None:
         run.restarts += 1
@@ -238,6 +246,12 @@ class Kubelet(Controller):
     def _event(self, pod: dict, container: dict, etype: str, reason: str, message: str) -> None:
         self.cluster.events.record(pod, etype, reason, message, "kubelet", host=pod["spec"]["nodeName"],
                                    field_path=f"spec.containers{{{container['name']}}}")
+
+
+def _runs_to_completion(pod: dict) -> bool:
+    """A Job's pod: its containers exit (0) instead of serving forever."""
+    ref = controller_of(pod)
+    return bool(ref and ref.get("kind") == "Job") and pod["spec"].get("restartPolicy") != "Always"
 
 
 def _pod_ready(pod: dict) -> bool:

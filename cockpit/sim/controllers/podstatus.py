@@ -42,7 +42,9 @@ class StatusBuilder:
             ip = host_ip if pod["spec"].get("hostNetwork") else self.cluster.alloc_pod_ip(node)
             st["podIP"], st["podIPs"] = ip, [{"ip": ip}]
         st.setdefault("startTime", now)
-        if stage != "terminating":
+        if stage == "completed":
+            st["phase"] = "Succeeded"
+        elif stage != "terminating":
             st["phase"] = "Pending" if stage in PENDING_STAGES else "Running"
         self._conditions(pod, st, stage, now)
         old = {c["name"]: c for c in st.get("containerStatuses") or ()}
@@ -55,10 +57,14 @@ class StatusBuilder:
         conds = st.setdefault("conditions", [])
         ready = stage == "ready"
         names = ",".join(c["name"] for c in containers_of(pod))
-        _set(conds, "PodReadyToStartContainers", stage != "creating", now)
+        _set(conds, "PodReadyToStartContainers", stage not in ("creating", "completed"), now)
         _set(conds, "Initialized", True, now)
         for ctype in ("Ready", "ContainersReady"):
-            _set(conds, ctype, ready, now, "ContainersNotReady", f"containers with unready status: [{names}]")
+            if stage == "completed":
+                _set(conds, ctype, False, now, "PodCompleted")
+                next(c for c in conds if c["type"] == ctype).pop("message", None)
+            else:
+                _set(conds, ctype, ready, now, "ContainersNotReady", f"containers with unready status: [{names}]")
         _set(conds, "PodScheduled", True, now)
         order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
         conds.sort(key=lambda c: order.index(c["type"]) if c["type"] in order else len(order))
@@ -79,6 +85,11 @@ class StatusBuilder:
                     "startedAt": _started_at(old, now),
                     "containerID": _container_id(uid, c["name"], restarts - 1)}}
                 out["containerID"] = _container_id(uid, c["name"], restarts - 1)
+        elif stage == "completed":
+            started = _started_at(old, now)
+            out.update(imageID=_image_id(image), containerID=_container_id(uid, c["name"], restarts))
+            out["state"] = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
+                                           "finishedAt": now, "containerID": out["containerID"]}}
         elif stage == "terminating":
             if old:
                 out = {**old, "ready": False}
@@ -117,7 +128,7 @@ def _waiting(stage: str, c: dict, restarts: int, pod_ref: str) -> dict:
 def _set(conds: list[dict], ctype: str, ok: bool, now: str, reason: str = "", message: str = "") -> None:
     new = {"type": ctype, "status": "True" if ok else "False", "lastProbeTime": None}
     if not ok and reason:
-        new.update(reason=reason, message=message)
+        new.update(reason=reason, **({"message": message} if message else {}))
     set_condition(conds, new, now)
     if ok:
         for cond in conds:

@@ -201,3 +201,26 @@ async def test_a_write_nobody_can_confirm_says_how_to_check_and_fix(client, jour
     assert "kubectl -n shop get service web" in result.message and "cockpit switch shop/web" in result.message
     assert selector_of(kubectl) == BLUE  # it did not land here; the message never claimed it had
     assert journal_steps(journal_path)[-2:] == ["step:write-unknown", "result"]
+
+
+def test_cli_last_line_says_what_is_selected_when_the_api_stays_away(sim, kubectl, journal_path, wait_for):
+    """The API goes away after the write for longer than verification and the switch back may take."""
+    hold_old_endpoints(kubectl, "blue")
+    process = start_cockpit(sim, journal_path, "switch", "shop/web", "--yes", "--verify-timeout", "2")
+    seen: list[str] = []
+    try:
+        read_until(process, " write: ", seen)
+        sim.faults.set("refuse_for", 12)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    lines = ("".join(seen) + rest).splitlines()
+    assert process.returncode == 1, lines
+    assert "API unreachable for" in "\n".join(lines)
+    assert "could NOT be switched back" in lines[-1] and "shop/web selects app=web,color=green now" in lines[-1]
+    assert lines[-1].endswith("switch it back with: kubectl -n shop patch service web --type=merge -p "
+                              "'{\"spec\":{\"selector\":{\"color\":\"blue\"}}}'"), lines[-1]
+    sim.faults.set("refuse_for", 0)
+    wait_for(lambda: kubectl("-n", "shop", "get", "service", "web", check=False).returncode == 0, timeout=20)
+    assert selector_of(kubectl) == GREEN and marker_of(kubectl) is not None  # a later run will find it
+    assert journal_steps(journal_path)[-4:] == ["step:write", "rollback", "result", "event_failed"]

@@ -1,20 +1,26 @@
-"""The kubeadm upgrade orchestrator: plan, run (resumable, halting), pause, skip, abort, status.
+"""The kubeadm upgrade engine: plan, then run (resumable, halting) under the Lease lock.
 
 ``UpgradeController.plan()`` reads the cluster and returns the pure plan (refused with the
-violated rule, or ordered with per-node commands). ``run()`` takes the Lease lock, then walks
-the batches; each node goes through the steps of :mod:`cockpit.domain.steps`, recording every
-step on the Node before and after it, so a killed run resumes where it stopped. The first
+violated rule, or ordered with per-node commands). ``run_locked()`` takes the Lease lock, then
+walks the batches; each node goes through the steps of :mod:`cockpit.domain.steps`, recording
+every step on the Node before and after it, so a killed run resumes where it stopped. The first
 failure halts the run: nodes of the same batch stop at their next step boundary and no other
-node is touched until the operator retries (``run()`` again), skips or aborts.
+node is touched until the operator retries, skips or aborts. The operations that the CLI and
+the TUI drive (run, pause, resume, skip, abort) are in :mod:`.upgrade_ops`.
 
-Progress events (action ``"upgrade"``):
+Reads and cockpit's own annotation writes ride out a short API outage (:mod:`.api_retry`);
+a longer one stops the run, saying on which node and step, with the node's step left recorded
+so that the next run continues there.
+
+Progress events (action ``"upgrade"``) feed log lines and run-level messages; the board itself
+reads the Node annotations and the Lease:
 - per node (target = node name): ``step`` = a Step value; ``data`` = {node, step, state, label,
-  started (ISO, step start), elapsed (s), fraction (0..1), last_lines, run, target, error};
-  ``level`` "error" when a step failed (then also ``failing_lines``), "ok" when the node is done.
+  started, elapsed, fraction, last_lines, run, target, error}; ``level`` "error" when a step
+  failed (then also ``failing_lines``), "ok" when the node is done.
 - output lines (SSH stdout/stderr, drain messages): same shape plus ``log: True``, ``stream``
-  ("stdout" | "stderr" | "drain"), ``line``; drain events also carry ``drain`` (the drain data).
-- run level (target ``"cluster"``): ``step`` in plan (data.plan = plan_to_dict), lock, batch
-  (data.nodes), paused, resumed, halted, done, aborted (data: run, target, summary).
+  ("stdout" | "stderr" | "drain"), ``line``.
+- run level (target ``"cluster"``): ``step`` in plan, lock, api, batch (data.nodes), paused,
+  resumed, halted, stopped, done, aborted (data: run, target, summary).
 """
 
 from __future__ import annotations
@@ -22,28 +28,33 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from cockpit.controllers.base import Emitter, Progress, Reporter
 from cockpit.controllers.drain import DrainController, list_all
 from cockpit.controllers.guard import ActionGuard
-from cockpit.controllers.upgrade_facts import (STATIC_COMPONENTS, drain_warnings, facts_from, kubelet_version,
-                                               plan_lines, plan_to_dict, probe_nodes, read_snapshot,
-                                               static_pods_behind, teach_addresses)
-from cockpit.controllers.upgrade_lock import RunLock
-from cockpit.domain import drain as drain_rules
-from cockpit.domain.drain import DrainOptions
-from cockpit.domain.steps import (STEP_LABELS, NodeProgress, RunBoard, State, Step, clear_annotations,
-                                  progress_from_annotations)
+from cockpit.controllers.transient import Outage, is_transient, retrying
+from cockpit.controllers.upgrade_facts import (STATIC_COMPONENTS, drain_warnings, facts_from, plan_lines,
+                                               plan_to_dict, probe_nodes, read_snapshot, static_pods_behind,
+                                               teach_addresses)
+from cockpit.controllers.upgrade_lock import LockLost, RunLock
 from cockpit.domain import versions
+from cockpit.domain.drain import DrainOptions
+from cockpit.domain.records import NodeRecord, PodRecord, decode
+from cockpit.domain.steps import STEP_LABELS, NodeProgress, RunBoard, State, Step
 from cockpit.domain.upgrade import CONTROL_PLANE, FIRST_CONTROL_PLANE, PlannedNode, UpgradePlan, plan_upgrade
 from cockpit.domain.versions import try_parse
 from cockpit.errors import CockpitError
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import as_records
 from cockpit.ssh import commands
 
 TAIL = 20  # output lines kept per node for the Nodes pane and failure messages
+# (node, reason, message, warning): records a Kubernetes Event on the Node; never raises.
+NodeEventFn = Callable[[str, str, str, bool], Awaitable[None]]
 
 
 @dataclass
@@ -58,6 +69,7 @@ class UpgradeOptions:
     poll_interval: float = 1.0
     lease_duration: int = 30
     sudo: bool = True
+    api_outage_budget: float = 60.0  # how long reads and annotation writes retry an unreachable API
 
     def __post_init__(self) -> None:
         # One spelling of the target everywhere (plan, commands, node annotations, journal);
@@ -69,13 +81,19 @@ class StepFailed(CockpitError):
     """A step's command or check failed; the message says what and shows the last lines."""
 
 
-class Aborted(CockpitError):
-    """The operator aborted the run."""
+class PlanRefused(CockpitError):
+    """The plan breaks a skew rule (the message names it)."""
+
+    exit_status = 1
+
+    def __init__(self, message: str, plan: UpgradePlan) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 @dataclass
 class RunResult:
-    """How a run ended: ``outcome`` is done, halted, paused or aborted."""
+    """How a run ended: ``outcome`` is done, halted, stopped (API outage), paused or aborted."""
 
     outcome: str
     run: str
@@ -98,17 +116,26 @@ def new_run_id() -> str:
     return "run-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
 
+def resume_at(step: Step) -> Step:
+    """Where a run picks a node up that was left at ``step``: the recorded step (every step is
+    idempotent), except that a kubelet not seen Ready gets restarted again, not only waited for
+    once more (the restart is skipped when the kubelet already runs the target and is Ready)."""
+    return Step.RESTARTING_KUBELET if step is Step.WAITING_READY else step
+
+
 class UpgradeController:
-    """Plans and runs a kubeadm upgrade; the TUI and the CLI drive the same object."""
+    """Plans and runs a kubeadm upgrade; the operations in :mod:`.upgrade_ops` drive it."""
 
     def __init__(self, client, pool, guard: ActionGuard, options: UpgradeOptions,
-                 reporter: Reporter | None = None, *, lock: RunLock | None = None) -> None:
+                 reporter: Reporter | None = None, *, lock: RunLock | None = None,
+                 node_event: NodeEventFn | None = None) -> None:
         self.client = client
         self.pool = pool
         self.guard = guard
         self.options = options
         self.reporter = reporter
         self.lock = lock or RunLock(client, duration=options.lease_duration)
+        self.node_event = node_event
         self.run_id = new_run_id()
         self.board: RunBoard | None = None
         self.plan_: UpgradePlan | None = None
@@ -118,9 +145,15 @@ class UpgradeController:
         self._halt = asyncio.Event()
         self._aborted = False
         self._abort_reason = ""
-        self._lease_paused = False  # the current pause came from `cockpit upgrade pause`
+        self._lease_paused = False  # the current pause came from a pause request on the Lease
+        self._stopped: tuple[str, Step, str] | None = None  # (node, step, why) of an API outage
         self._started: dict[str, float] = {}
         self._cluster = Emitter(reporter, "upgrade", "cluster")
+
+    @property
+    def journal_target(self) -> str:
+        """The journal target of the run as a whole (``cluster->1.33.1``)."""
+        return f"cluster->{self.options.target}"
 
     # ------------------------------------------------------------------ plan
 
@@ -143,10 +176,10 @@ class UpgradeController:
         """The last plan as human lines."""
         return plan_lines(self.plan_, self.options.sudo) if self.plan_ else []
 
-    # ------------------------------------------------------------------ operator controls
+    # ------------------------------------------------------------------ in-process controls
 
     def pause(self) -> None:
-        """Pause at the next step boundary (in-process; ``upgrade pause`` uses the Lease)."""
+        """Pause at the next step boundary."""
         self._running.clear()
 
     def resume(self) -> None:
@@ -162,41 +195,69 @@ class UpgradeController:
     # ------------------------------------------------------------------ run
 
     async def run(self) -> RunResult:
-        """Run (or resume) the upgrade to the target. Raises PlanRefused / LockHeld before acting."""
-        self.guard.check_mutation_allowed("upgrade", self.options.target)
+        """Plan, then run (or resume) under the lock. Raises PlanRefused / LockHeld before acting."""
         plan = await self.plan(probe_ssh=False)
         if plan.refused:
             raise PlanRefused("upgrade refused: " + "; ".join(v.line() for v in plan.violations), plan)
+        return await self.run_locked()
+
+    async def run_locked(self) -> RunResult:
+        """Take the lock (journaling a stale holder taken over), run the last plan, release the lock."""
+        assert self.plan_ is not None and not self.plan_.refused
         previous = await self.lock.acquire(self.options.target, self.run_id)
         if previous is not None:
-            self._cluster("lock", f"took over a stale lock from {previous.identity}", "warn",
+            now = datetime.now(timezone.utc)
+            self.guard.record("upgrade", self.journal_target, "lock-takeover", previous=previous.to_dict())
+            self._cluster("lock", f"took over a stale lock from {previous.describe(now)}", "warn",
                           previous=previous.identity)
         renewer = asyncio.create_task(self._renew_loop())
         try:
-            return await self.guard.run("upgrade", f"cluster->{self.options.target}", self._run_plan,
-                                        run=self.run_id, plan=plan_to_dict(plan, self.options.sudo))
+            return await self._run_plan()
         finally:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
+            await self._release()
+
+    async def _release(self) -> None:
+        try:
             await self.lock.release()
+        except Exception as exc:  # noqa: BLE001 - the lease expires by itself; say so instead
+            if not is_transient(exc):
+                raise
+            self._cluster("lock", f"could not release the lock ({exc}); it expires after "
+                                  f"{self.lock.duration}s", "warn")
 
     async def _renew_loop(self) -> None:
         interval = max(0.2, self.lock.duration / 3)
+        last_renewed = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
-                paused = await self.lock.renew()
-            except CockpitError as exc:
-                self._cluster("lock", f"lock renewal failed: {exc}", "error")
-                self.abort(f"stopped: the upgrade lock could not be renewed ({exc})")
+                holder = await self.lock.renew()
+            except Exception as exc:  # noqa: BLE001 - judged below
+                down = time.monotonic() - last_renewed
+                if is_transient(exc) and down + interval < self.lock.duration:
+                    self._cluster("api", f"API unreachable for {down:.0f} s, retrying the lock renewal", "warn")
+                    continue
+                reason = str(exc) if isinstance(exc, (LockLost, CockpitError)) else type(exc).__name__
+                self._cluster("lock", f"lock renewal failed: {reason}", "error")
+                self.abort(f"stopped: the upgrade lock could not be renewed ({reason})")
                 return
-            if paused and self._running.is_set():
-                self._cluster("paused", "pause requested (cockpit upgrade pause)", "warn")
-                self.pause()
-            elif not paused and not self._running.is_set() and self._lease_paused:
-                self._cluster("resumed", "resume requested", "info")
-                self.resume()
-            self._lease_paused = paused
+            last_renewed = time.monotonic()
+            if holder.abort_requested:
+                self._cluster("aborted", "abort requested (cockpit upgrade abort)", "warn")
+                self.abort("aborted by `cockpit upgrade abort`")
+                return
+            self._follow_pause_request(holder.paused)
+
+    def _follow_pause_request(self, paused: bool) -> None:
+        if paused and self._running.is_set():
+            self._cluster("paused", "pause requested (cockpit upgrade pause)", "warn")
+            self.pause()
+        elif not paused and not self._running.is_set() and self._lease_paused:
+            self._cluster("resumed", "resume requested", "info")
+            self.resume()
+        self._lease_paused = paused
 
     async def _run_plan(self) -> RunResult:
         plan = self.plan_
@@ -208,6 +269,8 @@ class UpgradeController:
                 continue
             self._cluster("batch", f"batch: {', '.join(todo)}", nodes=todo)
             await asyncio.gather(*(self._run_node(plan.nodes[name]) for name in todo))
+            if self._stopped:
+                return self._finish("stopped", self._stopped_message())
             if self._aborted:
                 return self._finish("aborted", self._abort_reason)
             if self.board.halted_on():
@@ -216,14 +279,20 @@ class UpgradeController:
                                               "(retry with `cockpit upgrade run`, or skip/abort)")
         return await self._verify_done()
 
+    def _stopped_message(self) -> str:
+        assert self._stopped is not None
+        node, step, why = self._stopped
+        return (f"the upgrade stopped on {node} at step {step.value} ({why}); "
+                f"run `cockpit upgrade run --to {self.options.target}` to resume")
+
     def _initial_progress(self, planned: PlannedNode) -> NodeProgress:
-        base = NodeProgress(planned.name, target=self.options.target, run=self.run_id)
         if planned.done:
             return NodeProgress(planned.name, Step.DONE, State.DONE, self.options.target, self.run_id)
-        return NodeProgress(planned.name, planned.start_step, State.PENDING, base.target, base.run)
+        return NodeProgress(planned.name, resume_at(planned.start_step), State.PENDING, self.options.target,
+                            self.run_id)
 
     async def _verify_done(self) -> RunResult:
-        version = (await self.client.version()).get("gitVersion", "")
+        version = (await self._api(self.client.version, "read /version")).get("gitVersion", "")
         if try_parse(version) != try_parse(self.options.target):
             return self._finish("halted", f"all nodes finished but /version reports {version}")
         return self._finish("done", f"all nodes at {self.options.target}; /version reports {version}")
@@ -231,31 +300,58 @@ class UpgradeController:
     def _finish(self, outcome: str, message: str) -> RunResult:
         nodes = {n: {"step": p.step.value, "state": p.state.value, "error": p.error}
                  for n, p in (self.board.nodes.items() if self.board else [])}
-        level = {"done": "ok", "halted": "error"}.get(outcome, "warn")
+        level = {"done": "ok", "halted": "error", "stopped": "error"}.get(outcome, "warn")
         self._cluster(outcome, message, level, run=self.run_id, target=self.options.target,
                       summary=self.board.summary() if self.board else {})
         return RunResult(outcome, self.run_id, self.options.target, nodes, message)
+
+    async def _api(self, call: Callable[[], Awaitable[Any]], what: str) -> Any:
+        """An idempotent API call that rides out a short outage, saying so on the run's line."""
+        outage = Outage(lambda line, level: self._cluster("api", f"{what}: {line}", level))
+        return await retrying(call, time.monotonic() + self.options.api_outage_budget, outage,
+                              first_delay=min(0.2, self.options.poll_interval * 2))
 
     # ------------------------------------------------------------------ one node
 
     async def _run_node(self, planned: PlannedNode) -> None:
         assert self.board is not None
+        try:
+            await self._walk(planned)
+        except Exception as exc:  # noqa: BLE001 - only an API outage stops here; the rest is raised
+            if not is_transient(exc):
+                raise
+            step = self.board.nodes[planned.name].step
+            self._stopped = self._stopped or (planned.name, step, str(exc))
+            self._halt.set()
+            self._emit_node(self.board.nodes[planned.name], f"{planned.name}: stopped at "
+                            f"{STEP_LABELS[step]}: {exc}", "error")
+
+    async def _walk(self, planned: PlannedNode) -> None:
+        assert self.board is not None
         progress = self.board.nodes[planned.name]
         step = progress.resume_step()
+        first = True
         while step is not Step.DONE:
             if not await self._boundary(planned.name):
                 return
             progress = await self._record(progress.start(step, _now()))
             self._started[planned.name] = time.monotonic()
             self._emit_node(progress, f"{planned.name}: {STEP_LABELS[step]}")
+            if first:
+                await self._event(planned.name, "UpgradeNodeStarted", f"upgrade to {self.options.target} "
+                                  f"({self.run_id}) at step {step.value}")
+                first = False
             try:
                 await self._do_step(step, planned)
             except (CockpitError, TimeoutError, OSError) as exc:
+                if is_transient(exc):
+                    raise
                 await self._fail(progress, exc)
                 return
             progress = await self._record(progress.succeed(_now()))
             step = progress.step
         self._emit_node(progress, f"{planned.name}: done at {self.options.target}", "ok")
+        await self._event(planned.name, "UpgradeNodeCompleted", f"node at {self.options.target} ({self.run_id})")
 
     async def _boundary(self, node: str) -> bool:
         """Step boundary: stop if halted/aborted, wait while paused. False = stop this node."""
@@ -277,7 +373,7 @@ class UpgradeController:
         """Leave a node of a halted/aborted batch paused at its next step (not 'running')."""
         assert self.board is not None
         current = self.board.nodes[node]
-        if current.state is State.RUNNING:
+        if current.state is State.RUNNING and not self._stopped:
             why = "aborted" if self._aborted else "halted: " + ", ".join(self.board.halted_on()) + " failed"
             stopped = await self._record(current.pause())
             self._emit_node(stopped, f"{node}: stopped before {STEP_LABELS[stopped.step]} ({why})", "warn")
@@ -289,14 +385,21 @@ class UpgradeController:
         self._halt.set()
         self._emit_node(failed, f"{progress.node}: {STEP_LABELS[progress.step]} failed: {message}", "error",
                         failing_lines=tail)
+        await self._event(progress.node, "UpgradeStepFailed", f"{progress.step.value} failed: {message}",
+                          warning=True)
 
     async def _record(self, progress: NodeProgress) -> NodeProgress:
-        """Write the node's progress annotations (the source of truth for resume and the TUI)."""
+        """Write the node's progress annotations (the source of truth for resume and the board)."""
         assert self.board is not None
-        self.board.nodes[progress.node] = progress
         body = {"metadata": {"annotations": progress.annotations()}}
-        await self.client.patch(path_for("nodes", name=progress.node), body, "merge")
+        path = path_for("nodes", name=progress.node)
+        await self._api(lambda: self.client.patch(path, body, "merge"), f"record {progress.node}'s step")
+        self.board.nodes[progress.node] = progress
         return progress
+
+    async def _event(self, node: str, reason: str, message: str, *, warning: bool = False) -> None:
+        if self.node_event is not None:
+            await self.node_event(node, reason, message, warning)
 
     def _emit_node(self, progress: NodeProgress, message: str, level: str = "info", **extra) -> None:
         started = self._started.get(progress.node)
@@ -342,7 +445,7 @@ class UpgradeController:
     async def _kubeadm_upgrade(self, node: PlannedNode) -> None:
         if node.role == FIRST_CONTROL_PLANE:
             await self._ssh(node.name, Step.KUBEADM_UPGRADE, commands.kubeadm_upgrade_apply(self.options.target))
-            version = (await self.client.version()).get("gitVersion", "")
+            version = (await self._api(self.client.version, "read /version")).get("gitVersion", "")
             if try_parse(version) != try_parse(self.options.target):
                 raise StepFailed(f"kubeadm upgrade apply exited 0 but /version reports {version}")
         else:
@@ -361,8 +464,9 @@ class UpgradeController:
         deadline = time.monotonic() + self.options.ready_timeout
         params = {"fieldSelector": f"spec.nodeName={node.name}"}
         while True:
-            pods = await list_all(self.client, path_for("pods", "kube-system"), params)
-            behind = static_pods_behind(pods, node.name, self.options.target)
+            pods = await self._api(lambda: list_all(self.client, path_for("pods", "kube-system"), params),
+                                   f"list {node.name}'s static pods")
+            behind = static_pods_behind(as_records(PodRecord, pods), node.name, self.options.target)
             if not behind:
                 self._note(node.name, Step.KUBEADM_UPGRADE,
                            f"static pods {', '.join(STATIC_COMPONENTS)} run v{self.options.target}")
@@ -384,7 +488,7 @@ class UpgradeController:
         await ctl.drain(node.name, self.options.drain)
 
     async def _upgrade_kubelet(self, node: PlannedNode) -> None:
-        current = kubelet_version(await self._node(node.name))
+        current = (await self._node(node.name)).kubelet_version
         if try_parse(current) == try_parse(self.options.target):
             self._note(node.name, Step.UPGRADING_KUBELET, f"kubelet already reports v{current}; not reinstalling")
             return
@@ -394,7 +498,7 @@ class UpgradeController:
 
     async def _restart_kubelet(self, node: PlannedNode) -> None:
         obj = await self._node(node.name)
-        if try_parse(kubelet_version(obj)) == try_parse(self.options.target) and drain_rules.is_ready(obj):
+        if try_parse(obj.kubelet_version) == try_parse(self.options.target) and obj.ready:
             self._note(node.name, Step.RESTARTING_KUBELET, "kubelet already runs the target version; no restart")
             return
         await self._ssh(node.name, Step.RESTARTING_KUBELET, commands.daemon_reload())
@@ -405,16 +509,16 @@ class UpgradeController:
         target = try_parse(self.options.target)
         while True:
             obj = await self._node(node.name)
-            if drain_rules.is_ready(obj) and try_parse(kubelet_version(obj)) == target:
+            if obj.ready and try_parse(obj.kubelet_version) == target:
                 return
             if time.monotonic() > deadline:
                 raise StepFailed(await self._not_ready_message(node.name, obj))
             await asyncio.sleep(self.options.poll_interval)
 
-    async def _not_ready_message(self, name: str, obj: dict) -> str:
-        ready = "Ready" if drain_rules.is_ready(obj) else "NotReady"
+    async def _not_ready_message(self, name: str, obj: NodeRecord) -> str:
+        ready = "Ready" if obj.ready else "NotReady"
         text = (f"node/{name} not Ready at v{self.options.target} within {self.options.ready_timeout:g}s "
-                f"(now {ready}, kubelet v{kubelet_version(obj)})")
+                f"(now {ready}, kubelet {versions.canonical(obj.kubelet_version)})")
         try:
             probe = await self.pool.run(name, commands.kubelet_is_active(), timeout=15, sudo=False)
             text += f"; systemctl is-active kubelet: {probe.stdout.strip() or probe.exit_status}"
@@ -429,8 +533,9 @@ class UpgradeController:
 
     # ------------------------------------------------------------------ helpers
 
-    async def _node(self, name: str) -> dict:
-        return await self.client.get(path_for("nodes", name=name))
+    async def _node(self, name: str) -> NodeRecord:
+        raw = await self._api(lambda: self.client.get(path_for("nodes", name=name)), f"read node/{name}")
+        return decode("nodes", raw)
 
     async def _os_family(self, node: PlannedNode) -> str:
         result = await self._ssh(node.name, Step.UPGRADING_KUBEADM, commands.os_release(), sudo=False, quiet=True)
@@ -470,74 +575,3 @@ class UpgradeController:
             raise StepFailed(f"`{line}` on {node} exited {result.exit_status}: "
                              f"{' | '.join(result.tail(3)) or 'no output'}")
         return result
-
-
-class PlanRefused(CockpitError):
-    """The plan breaks a skew rule (the message names it)."""
-
-    exit_status = 1
-
-    def __init__(self, message: str, plan: UpgradePlan) -> None:
-        super().__init__(message)
-        self.plan = plan
-
-
-# ---------------------------------------------------------------------- status / skip / abort
-
-
-async def read_status(client, lock: RunLock | None = None) -> dict:
-    """The run as recorded in the cluster: the lock holder and every node's progress."""
-    from cockpit.controllers.upgrade_facts import is_control_plane
-
-    lock = lock or RunLock(client)
-    holder = await lock.holder()
-    nodes = await client.list(path_for("nodes"))
-    now = datetime.now(timezone.utc)
-    rows = []
-    for node in sorted(nodes.get("items") or [], key=lambda n: (not is_control_plane(n), n["metadata"]["name"])):
-        progress = progress_from_annotations(node["metadata"]["name"], node["metadata"].get("annotations"))
-        rows.append({"node": progress.node, "step": progress.step.value, "state": progress.state.value,
-                     "label": STEP_LABELS[progress.step], "fraction": progress.fraction, "target": progress.target,
-                     "run": progress.run, "error": progress.error, "started": progress.started,
-                     "kubelet": kubelet_version(node), "ready": drain_rules.is_ready(node),
-                     "unschedulable": bool((node.get("spec") or {}).get("unschedulable")),
-                     "cordoned_by_cockpit": drain_rules.read_cordon_record(node) is not None})
-    return {"lock": holder.to_dict() | {"stale": holder.stale(now), "line": holder.describe(now)} if holder else None,
-            "nodes": rows}
-
-
-async def skip_node(client, guard: ActionGuard, node: str, reporter: Reporter | None = None) -> str:
-    """Mark ``node`` skipped (the run moves past it) and lift cockpit's own cordon on it."""
-    guard.check_mutation_allowed("upgrade-skip", node)
-    obj = await client.get(path_for("nodes", name=node))
-    progress = progress_from_annotations(node, obj["metadata"].get("annotations"))
-    skipped = progress.skip()
-    guard.record("upgrade-skip", node, "step", before=progress.state.value, step=progress.step.value)
-    await client.patch(path_for("nodes", name=node), {"metadata": {"annotations": skipped.annotations()}}, "merge")
-    _, message = await DrainController(client, guard, reporter).uncordon(node)
-    return f"node/{node} skipped at {progress.step.value}; {message}"
-
-
-async def abort_run(client, guard: ActionGuard, *, force: bool = False, reporter: Reporter | None = None) -> list[str]:
-    """Give up the run: clear unfinished nodes' progress, lift cockpit's cordons, drop the lock."""
-    guard.check_mutation_allowed("upgrade-abort", "cluster")
-    lock = RunLock(client)
-    holder = await lock.holder()
-    now = datetime.now(timezone.utc)
-    if holder and not holder.stale(now) and not force:
-        raise CockpitError(f"a run is live ({holder.describe(now)}); pause or stop it first, or use --force")
-    guard.record("upgrade-abort", "cluster", "start", lock=holder.to_dict() if holder else None)
-    lines = []
-    nodes = await client.list(path_for("nodes"))
-    for node in nodes.get("items") or []:
-        name = node["metadata"]["name"]
-        progress = progress_from_annotations(name, node["metadata"].get("annotations"))
-        if progress.state in (State.PENDING, State.DONE) and progress.step in (Step.PENDING, Step.DONE):
-            continue
-        await client.patch(path_for("nodes", name=name), {"metadata": {"annotations": clear_annotations()}}, "merge")
-        _, message = await DrainController(client, guard, reporter).uncordon(name)
-        lines.append(f"node/{name}: cleared {progress.step.value} ({progress.state.value}); {message}")
-    if holder:
-        await lock.break_lock()
-        lines.append(f"lock released (was {holder.identity})")
-    return lines

@@ -1,31 +1,42 @@
 """The upgrade run's lock: a coordination.k8s.io/v1 Lease (kube-system/cockpit-upgrade-lock).
 
 One cockpit at a time may run an upgrade. The holder renews ``spec.renewTime`` while it runs;
-another cockpit is refused with the holder's identity, target and last renewal. A lease that
-was not renewed within ``leaseDurationSeconds`` is stale and may be taken over, and so is one
-held by a process on this very host that no longer exists (a ``kill -9``), so an operator can
-resume at once instead of waiting for the lease to expire. The Lease also carries a pause
-request (annotation ``cockpit.dev/pause-requested``) so ``cockpit upgrade pause`` works from
-another terminal.
+every other cockpit is refused with the holder's identity, target and last renewal. Liveness is
+decided by the renewal time alone: a lease not renewed within ``leaseDurationSeconds`` is stale
+and may be taken over (the taker journals whom it took over from). The holder identity names
+the user, the host, the boot id (or machine id) and the PID, so two operator machines that
+share a hostname never mistake each other's lock for their own.
+
+The Lease also carries the requests other terminals send the running cockpit: a pause
+(annotation ``cockpit.dev/pause-requested``) and an abort (``cockpit.dev/abort-requested``),
+which the holder reads at every renewal.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+from cockpit.domain.records import decode
 from cockpit.errors import CockpitError
 from cockpit.journal import current_user
+from cockpit.kube.api import ObjectRef
 from cockpit.kube.errors import Conflict, NotFound
 from cockpit.kube.paths import path_for
 
 LEASE_NAMESPACE = "kube-system"
 LEASE_NAME = "cockpit-upgrade-lock"
+LEASE_REF = ObjectRef("Lease", "coordination.k8s.io/v1", LEASE_NAME, LEASE_NAMESPACE)
 A_LOCK_TARGET = "cockpit.dev/upgrade-target"
 A_LOCK_RUN = "cockpit.dev/upgrade-run"
 A_PAUSE = "cockpit.dev/pause-requested"
+A_ABORT = "cockpit.dev/abort-requested"
+RENEW_ATTEMPTS = 5  # conflicts with a concurrent pause/abort request before giving up a renewal
+BOOT_ID_FILES = ("/proc/sys/kernel/random/boot_id", "/etc/machine-id")
 
 
 class LockHeld(CockpitError):
@@ -33,13 +44,13 @@ class LockHeld(CockpitError):
 
     exit_status = 1
 
-    def __init__(self, message: str, holder: LockHolder) -> None:
+    def __init__(self, message: str, holder: LockHolder | None) -> None:
         super().__init__(message)
         self.holder = holder
 
 
 class LockLost(CockpitError):
-    """Our lease was taken over by somebody else while we ran."""
+    """Our lease was taken over by somebody else (or deleted) while we ran."""
 
     exit_status = 1
 
@@ -59,14 +70,26 @@ def parse_micro_time(text: str | None) -> datetime | None:
         return None
 
 
+def boot_id(files: tuple[str, ...] = BOOT_ID_FILES) -> str:
+    """The first 12 hex digits of this boot's id (or the machine id); ``unknown`` without either."""
+    for name in files:
+        try:
+            text = Path(name).read_text().strip().replace("-", "")
+        except OSError:
+            continue
+        if text:
+            return text[:12]
+    return "unknown"
+
+
 def make_identity() -> str:
-    """``user@host:pid`` (what ``holderIdentity`` says about us)."""
-    return f"{current_user()}@{socket.gethostname()}:{os.getpid()}"
+    """``user@host/bootid:pid``: what ``holderIdentity`` says about this process."""
+    return f"{current_user()}@{socket.gethostname()}/{boot_id()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
 class LockHolder:
-    """Who holds the lease and since when it was last renewed."""
+    """Who holds the lease, since when it was last renewed, and what was asked of them."""
 
     identity: str
     renew_time: datetime | None
@@ -75,72 +98,56 @@ class LockHolder:
     run: str
     paused: bool
     resource_version: str = ""
+    abort_requested: bool = False
 
     def expires(self) -> datetime | None:
         """When the lease goes stale unless renewed."""
         return self.renew_time + timedelta(seconds=self.duration) if self.renew_time else None
 
     def stale(self, now: datetime) -> bool:
-        """Past its duration, released, or held by a dead process on this host."""
-        if not self.identity:
-            return True
+        """Released, never renewed, or not renewed within its duration (the only liveness test)."""
         expires = self.expires()
-        return expires is None or expires < now or _dead_local_process(self.identity)
+        return not self.identity or expires is None or expires < now
 
     def describe(self, now: datetime) -> str:
         """One line for refusals and ``upgrade status``."""
         age = f"{(now - self.renew_time).total_seconds():.0f}s ago" if self.renew_time else "never"
+        notes = ", pause requested" if self.paused else ""
+        notes += ", abort requested" if self.abort_requested else ""
         return (f"{self.identity or '(released)'} (run {self.run or '?'}, target {self.target or '?'}, "
-                f"renewed {age}, lease {self.duration}s{', pause requested' if self.paused else ''})")
+                f"renewed {age}, lease {self.duration}s{notes})")
 
     def to_dict(self) -> dict:
         """JSON form."""
         return {"holder": self.identity, "renewTime": micro_time(self.renew_time) if self.renew_time else None,
                 "leaseDurationSeconds": self.duration, "target": self.target, "run": self.run,
-                "pauseRequested": self.paused}
-
-
-def _dead_local_process(identity: str) -> bool:
-    """True when ``identity`` names a process on this host that no longer runs."""
-    _, _, host_pid = identity.partition("@")
-    host, _, pid_text = host_pid.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(int(pid_text))
-
-
-def _is_zombie(pid: int) -> bool:
-    # A SIGKILLed child not yet reaped by its parent still answers kill(pid, 0).
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+                "pauseRequested": self.paused, "abortRequested": self.abort_requested}
 
 
 def holder_of(lease: dict) -> LockHolder:
-    """Read the holder out of a Lease object."""
-    spec = lease.get("spec") or {}
-    ann = (lease.get("metadata") or {}).get("annotations") or {}
+    """Read the holder out of a Lease object as the API returned it."""
+    record = decode("leases", lease)
+    ann = record.annotations
     return LockHolder(
-        identity=spec.get("holderIdentity") or "",
-        renew_time=parse_micro_time(spec.get("renewTime")),
-        duration=int(spec.get("leaseDurationSeconds") or 0),
+        identity=record.holder,
+        renew_time=record.renew_time,
+        duration=int(record.lease_duration_seconds or 0),
         target=ann.get(A_LOCK_TARGET, ""),
         run=ann.get(A_LOCK_RUN, ""),
         paused=ann.get(A_PAUSE) == "true",
-        resource_version=(lease.get("metadata") or {}).get("resourceVersion", ""),
+        resource_version=record.resource_version,
+        abort_requested=ann.get(A_ABORT) == "true",
     )
 
 
+def live_holder(holder: LockHolder | None, now: datetime | None = None) -> LockHolder | None:
+    """``holder`` when it is a live run, else None."""
+    now = now or datetime.now(timezone.utc)
+    return holder if holder is not None and not holder.stale(now) else None
+
+
 class RunLock:
-    """Acquire, renew and release the upgrade Lease."""
+    """Acquire, renew and release the upgrade Lease; send pause/abort requests to its holder."""
 
     def __init__(self, client, identity: str | None = None, duration: int = 30,
                  namespace: str = LEASE_NAMESPACE, name: str = LEASE_NAME) -> None:
@@ -173,28 +180,32 @@ class RunLock:
         lease = await self.read()
         now = datetime.now(timezone.utc)
         if lease is None:
-            await self._create(target, run, now)
-            return None
+            return await self._create(target, run, now)
         holder = holder_of(lease)
         if holder.identity not in ("", self.identity) and not holder.stale(now):
             raise LockHeld(f"another cockpit holds the upgrade lock {self.namespace}/{self.name}: "
                            f"{holder.describe(now)}; see `cockpit upgrade status`", holder)
         self.previous = holder if holder.identity not in ("", self.identity) else None
-        await self._replace(lease, target, run, now, transitions=1)
+        await self._replace(lease, target, run, now)
         return self.previous
 
-    async def renew(self) -> bool:
-        """Renew ``renewTime``; returns whether a pause was requested. Raises LockLost."""
-        lease = await self.read()
-        if lease is None or holder_of(lease).identity != self.identity:
-            raise LockLost(f"the upgrade lock {self.namespace}/{self.name} was taken over by "
-                           f"{holder_of(lease).identity if lease else 'nobody (deleted)'}; stopping")
-        lease["spec"]["renewTime"] = micro_time(datetime.now(timezone.utc))
-        try:
-            await self.client.replace(self.path, lease)
-        except Conflict:
-            return await self.renew()
-        return holder_of(lease).paused
+    async def renew(self) -> LockHolder:
+        """Renew ``renewTime``; returns the holder as renewed (pause/abort requests). Raises LockLost.
+
+        A conflict means somebody wrote the Lease since we read it (a pause request, or a
+        takeover): read it again and judge; only our own lease is ever renewed.
+        """
+        for _ in range(RENEW_ATTEMPTS):
+            lease = await self.read()
+            if lease is None or holder_of(lease).identity != self.identity:
+                raise LockLost(f"the upgrade lock {self.namespace}/{self.name} was taken over by "
+                               f"{holder_of(lease).identity if lease else 'nobody (deleted)'}; stopping")
+            lease["spec"]["renewTime"] = micro_time(datetime.now(timezone.utc))
+            try:
+                return holder_of(await self.client.replace(self.path, lease))
+            except Conflict:
+                continue
+        raise LockLost(f"the upgrade lock {self.namespace}/{self.name} kept changing under this cockpit; stopping")
 
     async def release(self) -> None:
         """Give the lock up (delete the Lease if it is still ours)."""
@@ -205,23 +216,40 @@ class RunLock:
             except NotFound:
                 pass
 
-    async def request_pause(self, paused: bool) -> LockHolder:
-        """Ask the running cockpit (any process) to pause at the next step boundary, or resume."""
-        lease = await self.read()
-        if lease is None:
-            raise CockpitError("no upgrade is running (no lock lease)")
-        body = {"metadata": {"annotations": {A_PAUSE: "true" if paused else None}}}
-        return holder_of(await self.client.patch(self.path, body, "merge"))
+    async def request(self, annotation: str, value: bool, *, dry_run: bool = False) -> LockHolder:
+        """Ask the holder (any process) to pause/abort at its next step boundary, or lift the request."""
+        body = {"metadata": {"annotations": {annotation: "true" if value else None}}}
+        try:
+            return holder_of(await self.client.patch(self.path, body, "merge", dry_run=dry_run))
+        except NotFound:
+            raise CockpitError("no upgrade is running (no lock lease)") from None
 
-    async def break_lock(self) -> LockHolder | None:
-        """Delete the lease whoever holds it (``upgrade abort --force``)."""
+    async def request_pause(self, paused: bool, *, dry_run: bool = False) -> LockHolder:
+        """Ask the running cockpit to pause at the next step boundary (or lift that request)."""
+        return await self.request(A_PAUSE, paused, dry_run=dry_run)
+
+    async def break_lock(self, *, dry_run: bool = False) -> LockHolder | None:
+        """Delete the lease whoever holds it (an abort); returns who held it."""
         lease = await self.read()
         if lease is None:
             return None
-        await self.client.delete(self.path)
+        try:
+            await self.client.delete(self.path, dry_run=dry_run)
+        except NotFound:
+            pass
         return holder_of(lease)
 
-    async def _create(self, target: str, run: str, now: datetime) -> None:
+    async def wait_released(self, timeout: float, interval: float = 0.2) -> LockHolder | None:
+        """Wait until the lease is gone or stale; returns the holder still live at the deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            holder = live_holder(await self.holder())
+            if holder is None or loop.time() >= deadline:
+                return holder
+            await asyncio.sleep(interval)
+
+    async def _create(self, target: str, run: str, now: datetime) -> LockHolder | None:
         body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": self.name, "namespace": self.namespace,
                              "annotations": {A_LOCK_TARGET: target, A_LOCK_RUN: run}},
@@ -230,14 +258,20 @@ class RunLock:
             await self.client.create(self.collection, body)
         except Conflict:
             # Somebody created it between our read and our create: judge them like any holder.
-            await self.acquire(target, run)
+            lease = await self.read()
+            holder = holder_of(lease) if lease else None
+            if holder is not None and not holder.stale(datetime.now(timezone.utc)):
+                raise LockHeld(f"lost the race for the upgrade lock to {holder.describe(now)}", holder) from None
+            return await self.acquire(target, run)
+        return None
 
-    async def _replace(self, lease: dict, target: str, run: str, now: datetime, transitions: int) -> None:
+    async def _replace(self, lease: dict, target: str, run: str, now: datetime) -> None:
         spec = lease.get("spec") or {}
-        lease["spec"] = self._spec(now, int(spec.get("leaseTransitions") or 0) + transitions)
-        ann = lease.setdefault("metadata", {}).setdefault("annotations", {}) or {}
+        lease["spec"] = self._spec(now, int(spec.get("leaseTransitions") or 0) + 1)
+        ann = dict((lease.setdefault("metadata", {}).get("annotations")) or {})
         ann.update({A_LOCK_TARGET: target, A_LOCK_RUN: run})
         ann.pop(A_PAUSE, None)
+        ann.pop(A_ABORT, None)
         lease["metadata"]["annotations"] = ann
         try:
             await self.client.replace(self.path, lease)

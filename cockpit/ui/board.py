@@ -1,15 +1,11 @@
 """The upgrade board's state for the Nodes pane: per-node progress, output tails and logs.
 
-Two feeds describe the same run and both go through here:
-
-- live ``Progress`` events of the upgrade controller (action ``upgrade``; per node with
-  ``data`` node/step/state/started/last_lines, output lines with ``data["log"]``), and
-- the Node annotations ``cockpit.dev/upgrade-*`` (via ``progress_from_annotations`` on the
-  live NodeRecords), which is all a restarted cockpit has.
-
-The controller writes the annotation *before* it emits the event, so an annotation that
-arrives later can be an echo of an event already shown; echoes are recognised and ignored,
-anything else (a skip, an abort, another cockpit's run) replaces what the board shows.
+The cluster is the only source of the board's progress: every node's step and state come from
+its ``cockpit.dev/upgrade-*`` annotations (via ``progress_from_annotations`` on the live
+NodeRecords) and the run's holder from the lock Lease, so every cockpit watching the cluster
+shows the same board, and a restarted one shows it at once. The upgrade controller's Progress
+events only add what the cluster does not keep: the per-node log lines (SSH output, drain
+messages, step messages) and the latest run-level message.
 Nothing here draws widgets: :func:`upgrade_cell` and friends return Rich Text.
 """
 
@@ -23,7 +19,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cockpit.domain.steps import STEP_LABELS, NodeProgress, State, Step, progress_from_annotations, progress_from_event
+from cockpit.domain.steps import STEP_LABELS, NodeProgress, State, Step, progress_from_annotations
 from cockpit.ui.fmt import bar
 
 LOG_LINES = 500  # SSH output lines kept per node for the log view
@@ -40,17 +36,16 @@ STATE_LOOK = {
     State.DONE: ("✔", "state-complete"),
 }
 LEVEL_COLOUR = {"error": "state-failed", "warn": "state-paused", "ok": "state-complete"}
+OUTPUT_STREAMS = ("stdout", "stderr", "drain")
 
 Colour = Callable[[str], str]
 
 
 @dataclass
 class NodeEntry:
-    """What the board shows for one node."""
+    """What the board shows for one node: its recorded progress."""
 
     progress: NodeProgress
-    last_lines: list[str] = field(default_factory=list)
-    failing_lines: list[str] = field(default_factory=list)
 
 
 def is_idle(progress: NodeProgress) -> bool:
@@ -98,69 +93,51 @@ def upgrade_cell(progress: NodeProgress, now: datetime, colour: Colour) -> Text:
 
 
 class UpgradeBoard:
-    """Per-node upgrade progress, output tails and bounded logs, fed by events and annotations."""
+    """Per-node upgrade progress (from annotations) and bounded logs (from controller events)."""
 
     def __init__(self, log_lines: int = LOG_LINES) -> None:
         self.entries: dict[str, NodeEntry] = {}
         self.logs: dict[str, deque[tuple[str, str]]] = {}
         self.run_line: tuple[str, str] = ("", "info")
         self._log_lines = log_lines
-        self._annotated: dict[str, NodeProgress] = {}
-        self._echoes: dict[str, deque[NodeProgress]] = {}
 
     # -- feeds -------------------------------------------------------------------------------
 
     def from_annotations(self, name: str, annotations: dict[str, str] | None) -> bool:
         """Take a node's recorded progress; True when what the board shows changed."""
         progress = progress_from_annotations(name, annotations)
-        if self._annotated.get(name) == progress:
+        entry = self.entries.get(name)
+        if entry is not None and entry.progress == progress:
             return False
-        self._annotated[name] = progress
-        if progress in self._echoes.get(name, ()):
-            return False  # the record of an event already shown, arriving after it
-        if is_idle(progress) and name not in self.entries:
+        if entry is None and is_idle(progress):
             return False
-        self._set(name, progress)
+        self.entries[name] = NodeEntry(progress)
         return True
 
     def from_event(self, event: Any) -> str:
-        """Take a controller Progress event for one node; returns the node name."""
+        """Log a controller Progress event for one node (output line or step message); returns the node."""
         data = getattr(event, "data", None) or {}
-        progress = progress_from_event(data)
-        name = progress.node
+        name = str(data.get("node") or getattr(event, "target", ""))
         if data.get("log"):
             if str(data.get("line", "")).strip():
                 self.log(name, str(data.get("stream", "stdout")), str(data["line"]))
             return name
-        self._echoes.setdefault(name, deque(maxlen=64)).append(progress)
-        # The board has moved past the last annotation seen, so that annotation no longer says
-        # what is shown: forget it, or a later record equal to it (the node cleared by an abort
-        # before any flush saw its step annotations) would be dropped as a duplicate.
-        self._annotated.pop(name, None)
-        entry = self._set(name, progress)
-        entry.last_lines = [str(line) for line in data.get("last_lines") or entry.last_lines]
-        if data.get("failing_lines"):
-            entry.failing_lines = [str(line) for line in data["failing_lines"]]
         self.log(name, str(getattr(event, "level", "info")), str(getattr(event, "message", "")))
         return name
 
     def forget(self, name: str) -> None:
         """A node was deleted: drop what the board knew about it."""
-        for table in (self.entries, self.logs, self._annotated, self._echoes):
+        for table in (self.entries, self.logs):
             table.pop(name, None)
 
     def log(self, name: str, stream: str, line: str) -> None:
         """Append one line to the node's bounded log (stream: stdout, stderr, drain or a level)."""
         self.logs.setdefault(name, deque(maxlen=self._log_lines)).append((stream, line))
 
-    def _set(self, name: str, progress: NodeProgress) -> NodeEntry:
-        entry = self.entries.get(name)
-        if entry is None:
-            entry = self.entries[name] = NodeEntry(progress)
-        if progress.state is not State.FAILED:
-            entry.failing_lines = []
-        entry.progress = progress
-        return entry
+    def output_tail(self, name: str, count: int = TAIL_LINES) -> list[str]:
+        """The node's last ``count`` output lines (commands' stdout/stderr, drain messages)."""
+        lines = [line for stream, line in self.logs.get(name, ()) if stream in OUTPUT_STREAMS]
+        return lines[-count:]
 
     # -- views -------------------------------------------------------------------------------
 
@@ -227,7 +204,7 @@ class UpgradeBoard:
         text = Text()
         if entry.progress.error:
             text.append("\n" + entry.progress.error.splitlines()[0], style=f"bold {colour('state-failed')}")
-        for line in (entry.failing_lines or entry.last_lines)[-TAIL_LINES:]:
+        for line in self.output_tail(entry.progress.node):
             text.append(f"\n  │ {line}", style=colour("state-failed"))
         return text
 

@@ -126,16 +126,25 @@ def test_kubelet_that_never_returns_halts_at_waiting_ready(cluster, kubectl, tmp
         assert_untouched(after[later])
 
 
-def test_kill_9_mid_run_then_run_again_finishes(cluster, kubectl, tmp_path, capsys, wait_for):
+def test_kill_9_after_the_kubelet_install_resumes_without_reinstalling(cluster, kubectl, tmp_path, capsys, wait_for):
+    """Killed at waiting-ready (kubelet package already installed), the next run continues at the
+    kubelet restart: no package is installed again and kubeadm is not run again on that node."""
     journal = tmp_path / "journal.jsonl"
-    proc = start_upgrade_process(cluster, journal, TARGET, *FAST)
+    cluster.call(lambda: cluster.faults.set("kubelet_never_returns", "cp-2"))
+    proc = start_upgrade_process(cluster, journal, TARGET, *FAST, "--lease-duration", "2", "--ready-timeout", "120s")
     try:
-        wait_for(lambda: ann(nodes(kubectl, cluster)["cp-2"], "upgrade-step") is not None, timeout=60)
+        wait_for(lambda: ann(nodes(kubectl, cluster)["cp-2"], "upgrade-step") == "waiting-ready", timeout=90)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(10)
-    mid = nodes(kubectl, cluster)
-    assert ann(mid["cp-1"], "upgrade-state") == "done"
+    killed_holder = json.loads(kubectl("get", "lease", "-n", "kube-system", "cockpit-upgrade-lock", "-o", "json",
+                                       sim=cluster).stdout)["spec"]["holderIdentity"]
+    assert killed_holder.endswith(f":{proc.pid}") and "/" in killed_holder  # user@host/bootid:pid
+    first = len(list(read_journal(journal)))
+    cluster.call(lambda: cluster.faults.set("kubelet_never_returns", None))
+    # Liveness is the renewal time alone: the dead run's lease blocks until it expires (2 s).
+    wait_for(lambda: main(cockpit_args(cluster, journal, "upgrade", "status", "--json")) == 0
+             and json.loads(capsys.readouterr().out)["result"]["lock"]["stale"], timeout=30)
     rc = main(cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST))
     out = capsys.readouterr().out
     assert rc == 0, out[-3000:]
@@ -143,10 +152,17 @@ def test_kill_9_mid_run_then_run_again_finishes(cluster, kubectl, tmp_path, caps
     for name, node in after.items():
         assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{TARGET}", name
         assert not node["spec"].get("unschedulable"), name
-    # cp-1 finished before the kill: the second run ran no command on it again.
-    second = [e for e in read_journal(journal) if e.get("event") == "command"]
-    applies = [e for e in second if "kubeadm upgrade apply" in e["command"]]
-    assert len(applies) == 1
+        assert ann(node, "upgrade-state") == "done", name
+    second = list(read_journal(journal))[first:]
+    on_cp2 = [e["command"] for e in second if e.get("event") == "command" and e["target"] == "cp-2"]
+    assert any("systemctl restart kubelet" in c for c in on_cp2), on_cp2  # the restart step ran again
+    assert not any("install" in c or "kubeadm" in c for c in on_cp2), on_cp2  # no reinstall, no kubeadm
+    on_cp1 = [e for e in second if e.get("event") == "command" and e["target"] == "cp-1"]
+    assert on_cp1 == []  # finished before the kill: untouched
+    takeover = [e for e in second if e.get("event") == "lock-takeover"]
+    assert len(takeover) == 1 and takeover[0]["previous"]["holder"] == killed_holder
+    starts = [i for i, e in enumerate(second) if e.get("action") == "upgrade" and e.get("event") == "start"]
+    assert starts and starts[0] < second.index(takeover[0])  # the journal's start precedes the Lease write
 
 
 def test_second_cockpit_is_refused_by_the_lease(cluster, kubectl, tmp_path, capsys):
@@ -157,9 +173,9 @@ def test_second_cockpit_is_refused_by_the_lease(cluster, kubectl, tmp_path, caps
                       "renewTime": _now_micro(), "acquireTime": _now_micro()}}
     kubectl("create", "-f", "-", input=json.dumps(lease), sim=cluster)
     rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "run", "--to", TARGET, *FAST))
-    out = capsys.readouterr().out
+    err = capsys.readouterr().err
     assert rc == 1
-    assert "alice@bastion-2:4242" in out and "another cockpit holds the upgrade lock" in out
+    assert "held by alice@bastion-2:4242" in err and "no other live run holds the upgrade lock" in err
     for node in nodes(kubectl, cluster).values():
         assert_untouched(node)
     rc = main(cockpit_args(cluster, tmp_path / "j", "upgrade", "status", "--json"))
@@ -207,5 +223,5 @@ def test_changed_host_key_halts_before_anything_runs_even_when_accepting_new_key
 def test_read_only_refuses_the_run_before_taking_the_lock(cluster, kubectl, tmp_path, capsys):
     rc = main(cockpit_args(cluster, tmp_path / "j", "--read-only", "upgrade", "run", "--to", TARGET, *FAST))
     assert rc == 1
-    assert "read-only mode" in capsys.readouterr().out
+    assert "read-only mode" in capsys.readouterr().err
     assert kubectl("get", "lease", "-n", "kube-system", "cockpit-upgrade-lock", check=False, sim=cluster).returncode

@@ -3,6 +3,7 @@ against the simulated demo cluster over real SSH, and the Nodes pane follows the
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -75,7 +76,9 @@ async def start_upgrade(pilot, app) -> OperationScreen:
 
 
 def journal_events(path, action: str) -> list[str]:
-    return [e["event"] for e in read_journal(path) if e.get("action") == action]
+    """The operation's own records (the run also journals each node's commands under ``upgrade``)."""
+    return [e["event"] for e in read_journal(path)
+            if e.get("action") == action and e["event"] in ("preview", "start", "result", "failure")]
 
 
 async def lock_events(client, reason: str) -> list[dict]:
@@ -223,7 +226,8 @@ async def test_skip_from_the_tui_and_the_cli_leave_the_same_records_and_events(c
     _mark_failed(kubectl, cluster, "worker-1")
     _mark_failed(kubectl, cluster, "worker-2")
     cli_journal = tmp_path / "cli.jsonl"
-    assert main(cockpit_args(cluster, cli_journal, "upgrade", "skip", "worker-2", "--yes")) == 0
+    argv = cockpit_args(cluster, cli_journal, "upgrade", "skip", "worker-2", "--yes")
+    assert await asyncio.to_thread(main, argv) == 0  # the CLI runs its own event loop
     capsys.readouterr()
     app = upgrade_app(cluster, tmp_path)
     async with app.run_test(size=(160, 45)) as pilot:
@@ -259,10 +263,14 @@ async def test_read_only_refuses_every_upgrade_control_in_the_tui(cluster, kubec
         app.pane("nodes").table.move_cursor(row=[r[0] for r in rows(app, "nodes")].index("worker-1"))
         await pilot.pause()
         assert not app.check_action("run_pane_action", (action_id,))  # hidden: the key does nothing
-        await app.run_pane_action(action_id)  # and the palette's way in is refused
-        await pilot.pause()
-        assert "read-only" in app.banner_text
+        await app.run_pane_action(action_id)  # the palette's way in: the driver refuses it
+        if action_id == "upgrade.start":
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen), what="target prompt")
+            await pilot.press("ctrl+a", "ctrl+k", *TARGET, "enter")
+        await until(pilot, lambda: "read-only" in app.banner_text, what="the read-only refusal")
         assert not isinstance(app.screen, (PromptScreen, OperationScreen))
+    refused = [e for e in read_journal(tmp_path / "journal.jsonl") if e["event"] == "refused"]
+    assert refused and refused[0]["reason"] == "read-only mode"
     after = kubectl("get", "nodes", "-o", "json", sim=cluster).stdout
     assert [n["metadata"].get("annotations") for n in json.loads(after)["items"]] == \
         [n["metadata"].get("annotations") for n in json.loads(before)["items"]]

@@ -119,6 +119,8 @@ class PaneAction:
             like pause, set False: they still pass the read-only choke point and journal).
         prompt: ``async prompt(ctx) -> Prompt`` asked (with an Input screen) before the preview.
         operation: ``operation(ctx) -> Operation``; the driver runs it on the OperationScreen.
+        hosted: the operation outlives its screen (the upgrade run): it runs in a worker of its
+            pane (``pane.host_operation``); the screen asks, then says it started.
     """
 
     id: str
@@ -133,6 +135,7 @@ class PaneAction:
     confirm: bool = True
     prompt: PromptFn | None = None
     operation: OperationFn | None = None
+    hosted: bool = False
 
     def __post_init__(self) -> None:
         if self.mutating and self.preview is None and self.operation is None:

@@ -1,27 +1,36 @@
 """Nodes pane: one row per node (control plane first), a header with version skew, and the
-node-upgrade board (issue 5).
+node-upgrade board.
 
 The ``upgrade`` column shows each node's step, a progress bar and the time in the step; a
 detail line under the table tells the selected node's state in words, with the error and the
 failing command's last output lines when it failed; ``l`` opens a log view streaming the
-selected node's SSH output. The board (``cockpit.ui.board``) is fed by the upgrade
-controller's Progress events (``apply_progress``) and by the Node annotations, so a restarted
-cockpit shows the same board. While an upgrade is on the board the column takes the room the
-taints use otherwise (maximise the pane to see both).
+selected node's SSH output. The board's progress comes from the Node annotations and the lock
+Lease only (``cockpit.ui.board``), so every cockpit shows the same board. This cockpit's own
+run is a worker of this pane (:meth:`NodesPane.host_operation`); its controller's Progress
+events arrive as :class:`NodesPane.UpgradeProgress` messages and feed the log lines and the
+run-level message only. While an upgrade is on the board the column takes the room the taints
+use otherwise (maximise the pane to see both).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 
+from cockpit.controllers.base import Progress
+from cockpit.controllers.driver import Driver, Services
+from cockpit.controllers.operation import Result
+from cockpit.errors import CockpitError
 from cockpit.ui import views
 from cockpit.ui.board import LOCK_KEY, LOG_LINES, UpgradeBoard, log_line, upgrade_cell
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
+from cockpit.ui.upgrade_session import PaneUpgrade
 
 # Well-known taint key prefixes left out of the compact form (``control-plane:NoSchedule``).
 TAINT_PREFIXES = ("node-role.kubernetes.io/", "node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
@@ -58,8 +67,24 @@ class NodesPane(Pane):
         Binding("l", "pane('toggle_log')", "Log", id="upgrade.log", tooltip="show the selected node's SSH output"),
     ]
 
+    class UpgradeProgress(Message):
+        """A Progress event of this cockpit's upgrade run (log lines, step and run messages)."""
+
+        def __init__(self, progress: Progress) -> None:
+            super().__init__()
+            self.progress = progress
+
+    class UpgradeEnded(Message):
+        """This cockpit's upgrade run ended: its Result, or the one-line reason it failed."""
+
+        def __init__(self, result: Result | None, error: str = "") -> None:
+            super().__init__()
+            self.result = result
+            self.error = error
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.upgrade = PaneUpgrade()
         self._pod_node: dict[str, str] = {}  # pod uid -> node name, to move counts on change
         self._pod_count: dict[str, int] = {}
         self._node_uid: dict[str, str] = {}  # node name -> uid
@@ -132,7 +157,7 @@ class NodesPane(Pane):
 
     def _upgrade_cell(self, name: str) -> Text:
         progress = self.board.progress(name)
-        return upgrade_cell(progress, self.app.now(), self.colour) if progress else Text("")
+        return upgrade_cell(progress, self.now(), self.colour) if progress else Text("")
 
     def _forget(self, uid: str) -> None:
         for name, known in list(self._node_uid.items()):
@@ -151,31 +176,108 @@ class NodesPane(Pane):
 
     def selected_node(self) -> str | None:
         """Name of the node under the cursor."""
-        record = self.selected_record(self.app.cache)
+        record = self.selected_record(self.cache)
         return record.name if record is not None else None
 
     # -- the upgrade board -------------------------------------------------------------------
 
     def apply_progress(self, event: Any) -> None:
-        """One upgrade Progress event for a node: redraw its row, the detail and the log."""
-        was_active = self.board.active()
-        name = self.board.from_event(event)
-        if (getattr(event, "data", None) or {}).get("log"):
-            self._log_appended(name)
+        """One upgrade Progress event: a node's log line or step message, or the run's message."""
+        target = str(getattr(event, "target", "")).removeprefix("node/")
+        if target == "cluster":
+            level = str(getattr(event, "level", "info"))
+            if getattr(event, "step", "") not in ("plan", "lock") or level != "info":
+                self.set_run_line(str(getattr(event, "message", "")), level)
             return
-        self._redraw_node(name)
+        name = self.board.from_event(event)
         self._log_appended(name)
-        self._refresh_header(self.app.cache)
-        self._after_board_change(was_active)
+        if name == self.selected_node():
+            self._show_detail()
+
+    def on_nodes_pane_upgrade_progress(self, message: UpgradeProgress) -> None:
+        """The run worker's events arrive here (on the pane's message queue)."""
+        self.apply_progress(message.progress)
+        if message.progress.target == "cluster" and message.progress.step in ("paused", "resumed"):
+            level = message.progress.level
+            self.notify(message.progress.message, title="upgrade",
+                        severity="warning" if level == "warn" else "information")
+
+    def on_nodes_pane_upgrade_ended(self, message: UpgradeEnded) -> None:
+        """Say how this cockpit's run ended."""
+        result = message.result
+        if result is None:
+            self.set_run_line(f"upgrade: {message.error}", "error")
+            self.notify(message.error, title="upgrade failed to run", severity="error")
+            return
+        outcome = str(result.details.get("outcome", "done" if result.ok else "halted"))
+        severity = {"done": "information", "halted": "error", "stopped": "error"}.get(outcome, "warning")
+        self.notify(result.message, title=f"upgrade {outcome}", severity=severity, timeout=10)
+
+    # -- this cockpit's run (a worker of this pane) ---------------------------------------------
+
+    async def host_operation(self, operation: Any, services: Services, screen: Any) -> Result:
+        """Run an upgrade ``operation`` through the driver in this pane's worker.
+
+        ``screen`` (the OperationScreen) shows the plan, asks and follows the progress until the
+        run has taken the lock; then this returns a "started" Result for the screen, which
+        points to the board, and the run goes on here. A refusal, a decline, a dry run or a
+        no-op ends before that and is returned (or raised) to the screen as usual.
+        """
+        if self.upgrade.running():
+            raise CockpitError("an upgrade is already running in this cockpit: pause (P) or abort (A) it")
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[Any] = loop.create_future()
+        finished: asyncio.Future[Result] = loop.create_future()
+        operation.on_started = lambda ctl: self._started(ctl, started)
+
+        def report(progress: Progress) -> None:
+            if not started.done():
+                screen.report(progress)
+            self.post_message(self.UpgradeProgress(progress))
+
+        driver = Driver(services, screen.ask, report)
+        self.upgrade.begin(self.run_worker(self._drive(driver, operation, finished), group="upgrade",
+                                           name=f"upgrade {operation.target}", exit_on_error=False))
+        await asyncio.wait({started, finished}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():
+            return finished.result()
+        ctl = started.result()
+        return Result(operation.action, operation.target, True,
+                      f"upgrade to {ctl.options.target} started ({ctl.run_id}); this screen is done: follow the run "
+                      "on the Nodes board (l shows a node's log, P pauses, A aborts)", changed=False)
+
+    def _started(self, controller: Any, started: asyncio.Future[Any]) -> None:
+        self.upgrade.controller = controller
+        if not started.done():
+            started.set_result(controller)
+
+    async def _drive(self, driver: Driver, operation: Any, finished: asyncio.Future[Result]) -> None:
+        try:
+            result = await driver.run(operation)
+        except Exception as exc:  # noqa: BLE001 - refused, declined or broken: a message, not a crash
+            error = str(exc) or type(exc).__name__
+            self.upgrade.end(None, error)
+            if not finished.done():
+                finished.set_exception(exc)
+            if self.upgrade.controller is not None:
+                self.post_message(self.UpgradeEnded(None, error))
+            return
+        finally:
+            await operation.close()
+        self.upgrade.end(result)
+        if not finished.done():
+            finished.set_result(result)
+        if self.upgrade.controller is not None:
+            self.post_message(self.UpgradeEnded(result))
 
     def set_run_line(self, message: str, level: str = "info") -> None:
         """The latest run-level event (batch, paused, halted, done ...) for the header."""
         self.board.run_line = (message, level)
-        self._refresh_header(self.app.cache)
+        self._refresh_header(self.cache)
 
     def _redraw_node(self, name: str) -> None:
         uid = self._node_uid.get(name)
-        record = self.app.cache.store("nodes").get(uid) if uid else None
+        record = self.cache.store("nodes").get(uid) if uid else None
         if record is not None:
             self.sync([(uid, self._cells(record, uid))])
         if name == self.selected_node():
@@ -218,7 +320,7 @@ class NodesPane(Pane):
 
     def _show_detail(self) -> None:
         name = self.selected_node()
-        text = self.board.detail(name, self.app.now(), self.colour) if name else Text("")
+        text = self.board.detail(name, self.now(), self.colour) if name else Text("")
         self._detail.update(text)
         self._detail.display = bool(text.plain)
 

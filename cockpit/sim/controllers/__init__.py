@@ -11,6 +11,7 @@ def build(cluster) -> list:
     from cockpit.sim.controllers.deployment import DeploymentController
     from cockpit.sim.controllers.disruption import DisruptionController
     from cockpit.sim.controllers.endpoints import EndpointsController
+    from cockpit.sim.controllers.eventmirror import EventMirror
     from cockpit.sim.controllers.gc import ChurnGenerator, GarbageCollector
     from cockpit.sim.controllers.nodes import CordonTaints, NodeLifecycle
     from cockpit.sim.controllers.replicaset import ReplicaSetController
@@ -25,7 +26,7 @@ def build(cluster) -> list:
             DaemonSetController(cluster), Scheduler(cluster), Kubelet(cluster), EndpointsController(cluster),
             DisruptionController(cluster), CordonTaints(cluster), NodeLifecycle(cluster),
             NamespaceController(cluster), JobController(cluster), StatefulSetController(cluster),
-            ServiceAccountsController(cluster), ChurnGenerator(cluster)]
+            ServiceAccountsController(cluster), EventMirror(cluster), ChurnGenerator(cluster)]
 
 
 def start_tasks(cluster) -> list[asyncio.Task]:

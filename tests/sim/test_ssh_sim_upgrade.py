@@ -11,6 +11,7 @@ import json
 import pytest
 
 from cockpit.ssh import SshDropped, SshPool, commands
+from tests.support.wait import async_wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +40,7 @@ async def pool(ssh_sim):
         yield pool
 
 
-async def test_first_control_plane_upgrade_moves_the_control_plane(ssh_sim, pool, wait_for) -> None:
+async def test_first_control_plane_upgrade_moves_the_control_plane(ssh_sim, pool) -> None:
     await pool.run("cp-1", commands.install_kubeadm("debian", "1.33.1"), timeout=60, check=True)
     plan = json.loads((await pool.run("cp-1", commands.kubeadm_upgrade_plan("1.33.1"), timeout=60, check=True)).stdout)
     assert any(c["name"] == "kube-apiserver" and c["nodeName"] == "cp-1" and c["newVersion"] == "v1.33.1"
@@ -56,18 +57,18 @@ async def test_first_control_plane_upgrade_moves_the_control_plane(ssh_sim, pool
     assert _pod_image(ssh_sim, "kube-scheduler-cp-2").endswith(":v1.33.1")
 
 
-async def test_kubelet_upgrade_and_restart_reports_new_version(ssh_sim, pool, wait_for) -> None:
+async def test_kubelet_upgrade_and_restart_reports_new_version(ssh_sim, pool) -> None:
     await pool.run("cp-1", commands.install_kubeadm("debian", "1.33.1"), timeout=60, check=True)
     await pool.run("cp-1", commands.kubeadm_upgrade_apply("1.33.1"), timeout=120, check=True)
     await pool.run("worker-1", commands.install_kubelet_kubectl("debian", "1.33.1"), timeout=60, check=True)
     assert _node(ssh_sim, "worker-1")["status"]["nodeInfo"]["kubeletVersion"] == "v1.32.4"  # not restarted yet
     await pool.run("worker-1", commands.daemon_reload(), timeout=30, check=True)
     await pool.run("worker-1", commands.restart_kubelet(), timeout=30, check=True)
-    wait_for(lambda: _node(ssh_sim, "worker-1")["status"]["nodeInfo"]["kubeletVersion"] == "v1.33.1"
-             and _ready(_node(ssh_sim, "worker-1")), timeout=20, message="worker-1 Ready at v1.33.1")
+    await async_wait_until(lambda: _node(ssh_sim, "worker-1")["status"]["nodeInfo"]["kubeletVersion"] == "v1.33.1"
+                           and _ready(_node(ssh_sim, "worker-1")), what="worker-1 Ready at v1.33.1")
 
 
-async def test_kubectl_drain_and_uncordon_over_ssh(ssh_sim, pool, wait_for) -> None:
+async def test_kubectl_drain_and_uncordon_over_ssh(ssh_sim, pool) -> None:
     lines: list[tuple[str, str]] = []
     result = await pool.run("cp-1", commands.kubectl_drain("worker-2", delete_emptydir_data=True, timeout="120s"),
                             timeout=120, on_line=lambda s, l: lines.append((s, l)))
@@ -94,7 +95,7 @@ async def test_drop_during_kubeadm_upgrade_node_leaves_config_untouched(ssh_sim,
     assert ssh_sim.call(lambda: ssh_sim.cluster.node_runtime("worker-4").config_version) == before
 
 
-async def test_kubelet_that_never_returns(ssh_sim, pool, wait_for) -> None:
+async def test_kubelet_that_never_returns(ssh_sim, pool) -> None:
     ssh_sim.call(ssh_sim.faults.set, "kubelet_never_returns", "worker-5")
     await pool.run("worker-5", commands.restart_kubelet(), timeout=30, check=True)
     probe = await pool.run("worker-5", commands.kubelet_is_active(), timeout=30)

@@ -24,9 +24,11 @@ from cockpit.controllers.base import ActionFailed, Emitter, PreconditionFailed, 
 from cockpit.controllers.guard import ActionGuard
 from cockpit.domain import drain as plan
 from cockpit.domain.drain import DrainOptions, DrainPreflight, EvictionRefusal
+from cockpit.domain.records import NodeRecord, PdbRecord, PodRecord
 from cockpit.journal import current_user
 from cockpit.kube.errors import ApiError, NotFound
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import as_record, as_records, get_record, list_records
 
 PAGE = 500  # kubectl's --chunk-size default
 
@@ -96,21 +98,23 @@ class DrainController:
     async def preflight(self, node: str, options: DrainOptions, server_dry_run: bool = False) -> DrainPreflight:
         """What a drain of ``node`` would do (reads only; ``server_dry_run`` also asks the API
         server to dry-run each eviction, which catches RBAC and budget refusals as it sees them)."""
-        node_obj = await self.client.get(path_for("nodes", name=node))
-        pods = await node_pods(self.client, node, options.pod_selector)
+        node_obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
+        raw_pods = await node_pods(self.client, node, options.pod_selector)
+        pods = as_records(PodRecord, raw_pods)
         missing = await self._missing_daemonsets(pods)
         filtered = plan.filter_pods(pods, options, missing)
-        evicting = _objects_for(filtered.evict, pods)
-        pdbs = await list_all(self.client, path_for("poddisruptionbudgets"))
-        nodes = await list_all(self.client, path_for("nodes"))
-        every_pod = await list_all(self.client, path_for("pods"))
+        evicting = plan.decided(filtered.evict, pods)
+        pdbs = await list_records(self.client, PdbRecord, path_for("poddisruptionbudgets"))
+        nodes = await list_records(self.client, NodeRecord, path_for("nodes"))
+        every_pod = await list_records(self.client, PodRecord, path_for("pods"))
         return DrainPreflight(
             node=node,
-            already_cordoned=bool((node_obj.get("spec") or {}).get("unschedulable")),
+            already_cordoned=node_obj.unschedulable,
             filtered=filtered,
             pdbs=plan.pdb_impacts(evicting, pdbs),
             capacity=plan.capacity_check({node}, nodes, every_pod, evicting),
-            server_refusals=await self._dry_run_evictions(evicting, options) if server_dry_run else {},
+            server_refusals=(await self._dry_run_evictions(_objects_for(filtered.evict, raw_pods), options)
+                             if server_dry_run else {}),
         )
 
     async def _dry_run_evictions(self, pods: list[dict], options: DrainOptions) -> dict[str, str]:
@@ -123,7 +127,7 @@ class DrainController:
                 out[key] = ("retry: " if refusal.retryable else "") + refusal.message
         return out
 
-    async def _missing_daemonsets(self, pods: list[dict]) -> frozenset[str]:
+    async def _missing_daemonsets(self, pods: list[PodRecord]) -> frozenset[str]:
         missing = set()
         for key in plan.daemonset_keys(pods):
             namespace, _, name = key.partition("/")
@@ -143,8 +147,8 @@ class DrainController:
         """
         emit = Emitter(self.reporter, "drain", node)
         self.guard.check_mutation_allowed("cordon", node)
-        obj = await self.client.get(path_for("nodes", name=node))
-        was = bool((obj.get("spec") or {}).get("unschedulable"))
+        obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
+        was = obj.unschedulable
         annotations = {}
         if plan.read_cordon_record(obj) is None:
             annotations[plan.CORDONED_BY] = plan.cordon_record(self.run_id, self.user, _now(), was)
@@ -165,8 +169,8 @@ class DrainController:
         cordoned before. An existing record is kept, as in :meth:`cordon`.
         """
         self.guard.check_mutation_allowed("cordon", node)
-        obj = await self.client.get(path_for("nodes", name=node))
-        was = bool((obj.get("spec") or {}).get("unschedulable"))
+        obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
+        was = obj.unschedulable
         if plan.read_cordon_record(obj) is None:
             record = plan.cordon_record(self.run_id, self.user, _now(), was)
             body = {"metadata": {"annotations": {plan.CORDONED_BY: record}}}
@@ -177,8 +181,8 @@ class DrainController:
     async def _drop_unused_record(self, node: str) -> None:
         """Remove cockpit's cordon record from a node that ended up schedulable (the remote drain
         failed before cordoning), so nothing claims a cordon that does not exist."""
-        obj = await self.client.get(path_for("nodes", name=node))
-        if plan.read_cordon_record(obj) is None or (obj.get("spec") or {}).get("unschedulable"):
+        obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
+        if plan.read_cordon_record(obj) is None or obj.unschedulable:
             return
         body = {"metadata": {"annotations": {plan.CORDONED_BY: None}}}
         self.guard.record("cordon", node, "step", patch=body, reason="remote drain did not cordon")
@@ -188,10 +192,10 @@ class DrainController:
         """Uncordon ``node`` if cockpit cordoned it (or ``force``); returns (changed, message)."""
         emit = Emitter(self.reporter, "drain", node)
         self.guard.check_mutation_allowed("uncordon", node)
-        obj = await self.client.get(path_for("nodes", name=node))
+        obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
         allowed, message = plan.uncordon_decision(obj, force)
         has_record = plan.read_cordon_record(obj) is not None
-        if not allowed and not (has_record and not (obj.get("spec") or {}).get("unschedulable")):
+        if not allowed and not (has_record and not obj.unschedulable):
             emit("uncordon", message, "warn" if "leaving" in message else "info")
             return False, message
         body = {"metadata": {"annotations": {plan.CORDONED_BY: None}}}
@@ -241,13 +245,14 @@ class DrainController:
         return result
 
     async def _evict_all(self, node: str, options: DrainOptions, result: DrainResult, emit: Emitter) -> None:
-        pods = await node_pods(self.client, node, options.pod_selector)
+        raw_pods = await node_pods(self.client, node, options.pod_selector)
+        pods = as_records(PodRecord, raw_pods)
         filtered = plan.filter_pods(pods, options, await self._missing_daemonsets(pods))
         if filtered.errors:
             raise DrainFailed(f"cannot drain node/{node}: " + "; ".join(filtered.error_lines()), result)
         for line in filtered.warning_lines():
             emit("evict", line, "warn")
-        targets = _objects_for(filtered.evict, pods)
+        targets = _objects_for(filtered.evict, raw_pods)
         gate = asyncio.Semaphore(max(1, options.max_concurrency))
         tasks = [asyncio.create_task(self._evict_one(pod, node, options, result, emit, gate, len(targets)))
                  for pod in targets]
@@ -263,7 +268,7 @@ class DrainController:
         async with gate:
             current = pod
             attempt = 0
-            while not plan.is_terminating(current):
+            while not as_record(PodRecord, current).terminating:
                 attempt += 1
                 refusal = await self._post_eviction(current, options)
                 if refusal is None:
@@ -316,12 +321,11 @@ class DrainController:
         if not name:
             return {}
         try:
-            obj = await self.client.get(path_for("poddisruptionbudgets", namespace, name))
+            pdb = await get_record(self.client, PdbRecord, path_for("poddisruptionbudgets", namespace, name))
         except ApiError:
             return {}
-        allowed, current, desired, expected = plan.pdb_numbers(obj)
-        return {"disruptionsAllowed": allowed, "currentHealthy": current, "desiredHealthy": desired,
-                "expectedPods": expected}
+        return {"disruptionsAllowed": pdb.disruptions_allowed, "currentHealthy": pdb.current_healthy,
+                "desiredHealthy": pdb.desired_healthy, "expectedPods": pdb.expected_pods}
 
     async def _refetch(self, pod: dict, node: str) -> dict | None:
         """Re-read the pod before a retry; None if it is gone, replaced or moved (kured#1169)."""

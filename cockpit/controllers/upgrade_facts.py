@@ -1,8 +1,9 @@
 """Reads for the upgrade planner, and the exact commands each node's steps will run.
 
-``gather_facts`` reads the API server version, every node (kubelet version, osImage, Ready,
-cordon, recorded progress), the control-plane static pod images, the pods (for capacity) and
-the PDBs, and turns them into the pure :class:`cockpit.domain.upgrade.ClusterFacts`.
+``read_snapshot`` reads the API server version and, as records, every node (kubelet version,
+osImage, Ready, cordon, recorded progress), the pods (control-plane static pod images,
+capacity) and the PDBs; ``facts_from`` turns them into the pure
+:class:`cockpit.domain.upgrade.ClusterFacts`.
 ``step_commands`` lists, per step, the remote commands built by :mod:`cockpit.ssh.commands`.
 """
 
@@ -10,27 +11,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cockpit.controllers.drain import list_all
 from cockpit.domain import drain as drain_rules
+from cockpit.domain import versions
 from cockpit.domain.images import image_tag
+from cockpit.domain.records import NodeRecord, PdbRecord, PodRecord
 from cockpit.domain.steps import Step, progress_from_annotations
 from cockpit.domain.upgrade import FIRST_CONTROL_PLANE, ClusterFacts, NodeFacts, PlannedNode, UpgradePlan
 from cockpit.domain.versions import try_parse
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import list_records
 from cockpit.ssh import commands
 
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 STATIC_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
 @dataclass
 class Snapshot:
-    """Raw objects read once for planning (kept for the pre-flight views)."""
+    """Objects read once for planning (kept for the pre-flight views)."""
 
     version: str
-    nodes: list[dict]
-    pods: list[dict]
-    pdbs: list[dict]
+    nodes: list[NodeRecord]
+    pods: list[PodRecord]
+    pdbs: list[PdbRecord]
     os_families: dict[str, str] = field(default_factory=dict)
     kubeadm_versions: dict[str, str] = field(default_factory=dict)
 
@@ -38,24 +40,16 @@ class Snapshot:
 async def read_snapshot(client) -> Snapshot:
     """Read everything the planner needs (a handful of list calls)."""
     version = (await client.version()).get("gitVersion", "")
-    nodes = await list_all(client, path_for("nodes"))
-    pods = await list_all(client, path_for("pods"))
-    pdbs = await list_all(client, path_for("poddisruptionbudgets"))
+    nodes = await list_records(client, NodeRecord, path_for("nodes"))
+    pods = await list_records(client, PodRecord, path_for("pods"))
+    pdbs = await list_records(client, PdbRecord, path_for("poddisruptionbudgets"))
     return Snapshot(version, nodes, pods, pdbs)
-
-
-def internal_ip(node: dict) -> str:
-    """The node's InternalIP address ("" when it reports none)."""
-    for address in (node.get("status") or {}).get("addresses") or []:
-        if address.get("type") == "InternalIP":
-            return address.get("address", "")
-    return ""
 
 
 def teach_addresses(pool, snapshot: Snapshot) -> None:
     """Let the SSH pool fall back to each node's InternalIP when its name is no Host alias."""
     for node in snapshot.nodes:
-        pool.set_address((node.get("metadata") or {}).get("name", ""), internal_ip(node) or None)
+        pool.set_address(node.name, node.internal_ip or None)
 
 
 def os_family_from_image(os_image: str) -> str:
@@ -68,38 +62,32 @@ def os_family_from_image(os_image: str) -> str:
     return ""
 
 
-def is_control_plane(node: dict) -> bool:
-    """kubeadm's control-plane label is present."""
-    return CONTROL_PLANE_LABEL in ((node.get("metadata") or {}).get("labels") or {})
+def kubelet_version(node: NodeRecord) -> str:
+    """The node's kubelet version in the bare form (``1.32.4``), as the plan prints versions."""
+    return versions.bare(node.kubelet_version)
 
 
-def kubelet_version(node: dict) -> str:
-    """``1.32.4`` from ``status.nodeInfo.kubeletVersion`` (``v1.32.4``)."""
-    return ((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "").lstrip("v")
+def _static_component(pod: PodRecord) -> bool:
+    """A kube-apiserver/controller-manager/scheduler mirror pod in kube-system."""
+    return (pod.namespace == "kube-system" and pod.is_mirror
+            and any(pod.name.startswith(f"{c}-") for c in STATIC_COMPONENTS))
 
 
-def static_pod_images(pods: list[dict]) -> dict[str, list[tuple[str, str]]]:
+def static_pod_images(pods: list[PodRecord]) -> dict[str, list[tuple[str, str]]]:
     """Per node, ``(pod name, image)`` for each container of its apiserver/controller-manager/scheduler mirror pods."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for pod in pods:
-        meta = pod.get("metadata") or {}
-        if meta.get("namespace") != "kube-system" or not drain_rules.is_mirror(pod):
-            continue
-        if not any(meta.get("name", "").startswith(f"{c}-") for c in STATIC_COMPONENTS):
-            continue
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            out.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(
-                (meta.get("name", ""), container.get("image", "")))
+    for pod in filter(_static_component, pods):
+        out.setdefault(pod.node_name, []).extend((pod.name, c.image) for c in pod.containers)
     return out
 
 
-def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:
+def static_pod_versions(pods: list[PodRecord]) -> dict[str, tuple[str, ...]]:
     """Per node, the image tags of its kube-apiserver/controller-manager/scheduler mirror pods."""
     return {node: tuple(image_tag(image) for _, image in images)
             for node, images in static_pod_images(pods).items()}
 
 
-def static_pods_behind(pods: list[dict], node: str, target: str) -> list[str]:
+def static_pods_behind(pods: list[PodRecord], node: str, target: str) -> list[str]:
     """Why ``node``'s control plane is not yet at ``target``: one line per lagging or missing
     mirror pod, naming it and the image it still runs ([] when all three run ``target``).
 
@@ -108,57 +96,46 @@ def static_pods_behind(pods: list[dict], node: str, target: str) -> list[str]:
     """
     wanted = try_parse(target)
     images = static_pod_images(pods).get(node, [])
-    tags = static_pod_versions(pods).get(node, ())
     lines = [f"kube-system/{name} still runs {image or 'no image'}"
-             for (name, image), tag in zip(images, tags) if try_parse(tag) != wanted]
+             for name, image in images if try_parse(image_tag(image)) != wanted]
     present = {c for c in STATIC_COMPONENTS for name, _ in images if name.startswith(f"{c}-")}
     lines += [f"no {c} mirror pod on node/{node} yet" for c in STATIC_COMPONENTS if c not in present]
     return lines
 
 
-def _pod_counts(pods: list[dict]) -> tuple[dict[str, int], dict[str, int]]:
-    running: dict[str, int] = {}
+def _pod_counts(pods: list[PodRecord]) -> tuple[dict[str, int], dict[str, int]]:
+    running = drain_rules.running_pods(pods)
     movable: dict[str, int] = {}
-    for pod in pods:
-        node = (pod.get("spec") or {}).get("nodeName")
-        if not node or drain_rules.is_finished(pod):
-            continue
-        running[node] = running.get(node, 0) + 1
-        if not drain_rules.is_mirror(pod) and pod in drain_rules.rescheduled_pods([pod]):
-            movable[node] = movable.get(node, 0) + 1
+    for pod in drain_rules.rescheduled_pods([p for p in pods if p.node_name and not p.is_mirror]):
+        movable[pod.node_name] = movable.get(pod.node_name, 0) + 1
     return running, movable
 
 
 def facts_from(snapshot: Snapshot) -> ClusterFacts:
-    """The pure planner's input from a raw snapshot."""
+    """The pure planner's input from a snapshot."""
     images = static_pod_versions(snapshot.pods)
     running, movable = _pod_counts(snapshot.pods)
-    nodes = []
-    for node in snapshot.nodes:
-        meta, status = node.get("metadata") or {}, node.get("status") or {}
-        name = meta.get("name", "")
-        os_image = (status.get("nodeInfo") or {}).get("osImage", "")
-        nodes.append(NodeFacts(
-            name=name,
-            control_plane=is_control_plane(node),
-            kubelet=kubelet_version(node),
-            os_family=snapshot.os_families.get(name) or os_family_from_image(os_image),
-            kubeadm=snapshot.kubeadm_versions.get(name, ""),
-            os_image=os_image,
-            ready=drain_rules.is_ready(node),
-            unschedulable=bool((node.get("spec") or {}).get("unschedulable")),
-            movable_pods=movable.get(name, 0),
-            running_pods=running.get(name, 0),
-            allocatable_pods=int((status.get("allocatable") or {}).get("pods", 110)),
-            static_pod_versions=images.get(name, ()),
-            progress=progress_from_annotations(name, meta.get("annotations")),
-        ))
-    return ClusterFacts(api_version=snapshot.version, nodes=tuple(nodes),
+    nodes = tuple(NodeFacts(
+        name=node.name,
+        control_plane=node.is_control_plane,
+        kubelet=kubelet_version(node),
+        os_family=snapshot.os_families.get(node.name) or os_family_from_image(node.os_image),
+        kubeadm=snapshot.kubeadm_versions.get(node.name, ""),
+        os_image=node.os_image,
+        ready=node.ready,
+        unschedulable=node.unschedulable,
+        movable_pods=movable.get(node.name, 0),
+        running_pods=running.get(node.name, 0),
+        allocatable_pods=node.allocatable_pods,
+        static_pod_versions=images.get(node.name, ()),
+        progress=progress_from_annotations(node.name, node.annotations),
+    ) for node in snapshot.nodes)
+    return ClusterFacts(api_version=snapshot.version, nodes=nodes,
                         min_pdb_disruptions=_min_pdb_disruptions(snapshot.pdbs))
 
 
-def _min_pdb_disruptions(pdbs: list[dict]) -> int | None:
-    guarding = [drain_rules.pdb_numbers(p)[0] for p in pdbs if drain_rules.pdb_numbers(p)[3] > 0]
+def _min_pdb_disruptions(pdbs: list[PdbRecord]) -> int | None:
+    guarding = [p.disruptions_allowed for p in pdbs if p.expected_pods > 0]
     return min(guarding) if guarding else None
 
 
@@ -168,7 +145,7 @@ async def probe_nodes(pool, snapshot: Snapshot, timeout: float = 30) -> None:
     A node that cannot be probed keeps the osImage guess; the run probes again before acting.
     """
     for node in snapshot.nodes:
-        name = node["metadata"]["name"]
+        name = node.name
         try:
             release = await pool.run(name, commands.os_release(), timeout=timeout, sudo=False)
             snapshot.os_families[name] = commands.os_family_from_os_release(release.stdout)
@@ -181,17 +158,16 @@ async def probe_nodes(pool, snapshot: Snapshot, timeout: float = 30) -> None:
 
 def drain_warnings(snapshot: Snapshot, options: drain_rules.DrainOptions) -> list[str]:
     """Per node, what would refuse or stall its drain (kubectl's filters, blocking PDBs), up front."""
-    by_node: dict[str, list[dict]] = {}
+    by_node: dict[str, list[PodRecord]] = {}
     for pod in snapshot.pods:
-        by_node.setdefault((pod.get("spec") or {}).get("nodeName", ""), []).append(pod)
+        by_node.setdefault(pod.node_name, []).append(pod)
     out = []
     for node in snapshot.nodes:
-        name = node["metadata"]["name"]
-        pods = by_node.get(name, [])
+        pods = by_node.get(node.name, [])
         filtered = drain_rules.filter_pods(pods, options)
-        out += [f"node {name}: drain would be refused: {line}" for line in filtered.error_lines()]
-        evicting = [p for p in pods if p["metadata"].get("uid") in {d.uid for d in filtered.evict}]
-        out += [f"node {name}: {impact.line()}" for impact in drain_rules.pdb_impacts(evicting, snapshot.pdbs)
+        out += [f"node {node.name}: drain would be refused: {line}" for line in filtered.error_lines()]
+        evicting = drain_rules.decided(filtered.evict, pods)
+        out += [f"node {node.name}: {impact.line()}" for impact in drain_rules.pdb_impacts(evicting, snapshot.pdbs)
                 if impact.effect in ("blocks", "multiple")]
     return out
 

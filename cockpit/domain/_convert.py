@@ -19,7 +19,9 @@ from cockpit.domain.records import (
     EventRecord,
     HTTPRouteRecord,
     LeaseRecord,
+    NodeAddress,
     NodeRecord,
+    OwnerReference,
     PdbRecord,
     PodRecord,
     ReplicaSetRecord,
@@ -27,6 +29,7 @@ from cockpit.domain.records import (
     ServicePort,
     ServiceRecord,
     Taint,
+    Toleration,
 )
 
 
@@ -43,6 +46,8 @@ def _common(meta: w.Meta) -> dict:
         "owner_kind": owner.kind if owner else "",
         "owner_name": owner.name if owner else "",
         "owner_uid": owner.uid if owner else "",
+        "owners": tuple(OwnerReference(o.kind, o.name, o.uid, o.controller, o.api_version)
+                        for o in meta.owner_references or ()),
     }
 
 
@@ -61,10 +66,24 @@ def _selector(sel: w.Selector | None) -> LabelSelector:
 
 
 def _containers(spec: w.PodSpec | None) -> tuple[Container, ...]:
-    if spec is None:
-        return ()
+    return _container_list(spec.containers) if spec else ()
+
+
+def _container_list(containers: list[w.ContainerSpec] | None) -> tuple[Container, ...]:
     return tuple(Container(c.name, c.image, tuple(ContainerPort(p.container_port, p.name, p.protocol)
-                                                  for p in c.ports or ())) for c in spec.containers)
+                                                  for p in c.ports or ())) for c in containers or ())
+
+
+def _tolerations(spec: w.PodSpec) -> tuple[Toleration, ...]:
+    return tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect, t.toleration_seconds)
+                 for t in spec.tolerations or ())
+
+
+def _allocatable_pods(allocatable: dict[str, str | int] | None) -> int:
+    try:
+        return int((allocatable or {}).get("pods", 110))
+    except ValueError:
+        return 110  # a quantity with a suffix; pod counts are plain numbers in practice
 
 
 def _conditions(conds: list[w.Condition] | None) -> tuple[Condition, ...]:
@@ -94,6 +113,9 @@ def _node(o: w.Node) -> NodeRecord:
         container_runtime=info.container_runtime_version,
         architecture=info.architecture,
         pressures=tuple(c.type for c in o.status.conditions or () if c.type != "Ready" and c.status == "True"),
+        addresses=tuple(NodeAddress(a.type, a.address) for a in o.status.addresses or ()),
+        conditions=_conditions(o.status.conditions),
+        allocatable_pods=_allocatable_pods(o.status.allocatable),
     )
 
 
@@ -123,6 +145,11 @@ def _pod(o: w.Pod) -> PodRecord:
         pod_ip=o.status.pod_ip,
         deletion_timestamp=o.metadata.deletion_timestamp,
         has_local_storage=any(v.empty_dir is not None for v in o.spec.volumes or ()),
+        containers=_container_list(o.spec.containers),
+        init_containers=_container_list(o.spec.init_containers),
+        tolerations=_tolerations(o.spec),
+        priority=o.spec.priority,
+        priority_class=o.spec.priority_class_name,
     )
 
 
@@ -234,6 +261,7 @@ def _pdb(o: w.Pdb) -> PdbRecord:
         min_available=o.spec.min_available,
         max_unavailable=o.spec.max_unavailable,
         selector=_selector(o.spec.selector),
+        unhealthy_pod_eviction_policy=o.spec.unhealthy_pod_eviction_policy or "IfHealthyBudget",
         current_healthy=o.status.current_healthy,
         desired_healthy=o.status.desired_healthy,
         disruptions_allowed=o.status.disruptions_allowed,

@@ -20,6 +20,7 @@ class W(Struct, rename="camel", frozen=True):
 
 
 class OwnerRef(W):
+    api_version: str = ""
     kind: str = ""
     name: str = ""
     uid: str = ""
@@ -84,10 +85,22 @@ class Volume(W):
     empty_dir: dict | None = None
 
 
+class TolerationW(W):
+    key: str = ""
+    operator: str = ""
+    value: str = ""
+    effect: str = ""
+    toleration_seconds: int | None = None
+
+
 class PodSpec(W):
     node_name: str = ""
     containers: list[ContainerSpec] = []
+    init_containers: list[ContainerSpec] | None = None
     volumes: list[Volume] | None = None
+    tolerations: list[TolerationW] | None = None
+    priority: int | None = None
+    priority_class_name: str = ""
 
 
 class TemplateMeta(W):
@@ -171,6 +184,7 @@ class NodeStatus(W):
     conditions: list[Condition] | None = None
     addresses: list[Address] | None = None
     node_info: NodeInfo = NodeInfo()
+    allocatable: dict[str, str | int] | None = None
 
 
 class Node(W):
@@ -337,6 +351,7 @@ class PdbSpec(W):
     min_available: IntOrStr = None
     max_unavailable: IntOrStr = None
     selector: Selector | None = None
+    unhealthy_pod_eviction_policy: str = ""
 
 
 class PdbStatus(W):

@@ -12,9 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-from cockpit.domain.selectors import LabelSelector
+from cockpit.domain.records import NodeRecord, PdbRecord, PodRecord, decode
 
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 CORDONED_BY = "cockpit.dev/cordoned-by"
 
 # kubectl's texts (pkg/drain/filters.go), reproduced so operators recognise them.
@@ -26,8 +25,6 @@ UNMANAGED_FATAL = "Pods declare no controller (use --force to override)"
 UNMANAGED_WARNING = "deleting Pods that declare no controller"
 ORPHAN_DS_WARNING = "deleting Pods of a DaemonSet that no longer exists"
 ORPHAN_DS_FATAL = "Pods of a DaemonSet that no longer exists (use --force to override)"
-
-FINISHED_PHASES = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
@@ -92,48 +89,17 @@ def _group(decisions: list[PodDecision]) -> list[tuple[str, list[str]]]:
     return list(grouped.items())
 
 
-def controller_ref(pod: dict) -> dict | None:
-    """The ownerReference with ``controller: true``, if any."""
-    for ref in pod.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref
-    return None
+def _decision(pod: PodRecord, action: str, reason: str, message: str = "") -> PodDecision:
+    return PodDecision(pod.namespace, pod.name, pod.uid, action, reason, message)
 
 
-def is_finished(pod: dict) -> bool:
-    """Succeeded or Failed: kubectl always deletes these and the eviction ignores PDBs."""
-    return pod.get("status", {}).get("phase") in FINISHED_PHASES
-
-
-def is_terminating(pod: dict) -> bool:
-    """The pod already has a deletionTimestamp."""
-    return bool(pod.get("metadata", {}).get("deletionTimestamp"))
-
-
-def is_mirror(pod: dict) -> bool:
-    """A static pod's mirror (the kubelet owns it; eviction would be pointless)."""
-    return MIRROR_ANNOTATION in (pod.get("metadata", {}).get("annotations") or {})
-
-
-def has_empty_dir(pod: dict) -> bool:
-    """Any emptyDir volume (kubectl's only notion of local storage)."""
-    return any("emptyDir" in v for v in pod.get("spec", {}).get("volumes") or [])
-
-
-def _decision(pod: dict, action: str, reason: str, message: str = "") -> PodDecision:
-    meta = pod.get("metadata", {})
-    return PodDecision(meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", ""), action, reason, message)
-
-
-def _deleted_long_ago(pod: dict, options: DrainOptions, now: datetime) -> bool:
-    stamp = pod.get("metadata", {}).get("deletionTimestamp")
-    if options.skip_wait_for_delete_timeout <= 0 or not stamp:
+def _deleted_long_ago(pod: PodRecord, options: DrainOptions, now: datetime) -> bool:
+    if options.skip_wait_for_delete_timeout <= 0 or pod.deletion_timestamp is None:
         return False
-    age = (now - parse_time(stamp)).total_seconds()
-    return age > options.skip_wait_for_delete_timeout
+    return (now - pod.deletion_timestamp).total_seconds() > options.skip_wait_for_delete_timeout
 
 
-def decide_pod(pod: dict, options: DrainOptions, missing_daemonsets: frozenset[str] = frozenset(),
+def decide_pod(pod: PodRecord, options: DrainOptions, missing_daemonsets: frozenset[str] = frozenset(),
                now: datetime | None = None) -> PodDecision:
     """Run kubectl's filter chain on one pod.
 
@@ -143,29 +109,26 @@ def decide_pod(pod: dict, options: DrainOptions, missing_daemonsets: frozenset[s
     now = now or datetime.now(timezone.utc)
     if _deleted_long_ago(pod, options, now):
         return _decision(pod, "skip", "terminating", "")
-    ref = controller_ref(pod)
-    finished = is_finished(pod)
-    if ref and ref.get("kind") == "DaemonSet" and not finished:
-        return _daemonset_decision(pod, ref, options, missing_daemonsets)
-    if is_mirror(pod):
+    if pod.daemonset_owned and not pod.finished:
+        return _daemonset_decision(pod, options, missing_daemonsets)
+    if pod.is_mirror:
         return _decision(pod, "skip", "mirror")
-    decision = _decision(pod, "evict", "finished" if finished else "managed")
-    if has_empty_dir(pod) and not finished:
+    decision = _decision(pod, "evict", "finished" if pod.finished else "managed")
+    if pod.has_local_storage and not pod.finished:
         if not options.delete_emptydir_data:
             return _decision(pod, "error", "local-storage", LOCAL_STORAGE_FATAL)
         decision = _decision(pod, "evict", "local-storage", LOCAL_STORAGE_WARNING)
-    if ref is None and not finished:
+    if pod.controller_ref is None and not pod.finished:
         if not options.force:
             return _decision(pod, "error", "unmanaged", UNMANAGED_FATAL)
         decision = _decision(pod, "evict", "unmanaged", UNMANAGED_WARNING)
-    if decision.reason == "managed" and is_terminating(pod):
+    if decision.reason == "managed" and pod.terminating:
         decision = _decision(pod, "evict", "terminating")
     return decision
 
 
-def _daemonset_decision(pod: dict, ref: dict, options: DrainOptions, missing: frozenset[str]) -> PodDecision:
-    key = f"{pod.get('metadata', {}).get('namespace', '')}/{ref.get('name', '')}"
-    if key in missing:
+def _daemonset_decision(pod: PodRecord, options: DrainOptions, missing: frozenset[str]) -> PodDecision:
+    if f"{pod.namespace}/{pod.owner_name}" in missing:
         if options.force:
             return _decision(pod, "evict", "daemonset-orphan", ORPHAN_DS_WARNING)
         return _decision(pod, "error", "daemonset-orphan", ORPHAN_DS_FATAL)
@@ -174,7 +137,7 @@ def _daemonset_decision(pod: dict, ref: dict, options: DrainOptions, missing: fr
     return _decision(pod, "skip", "daemonset", DAEMONSET_WARNING)
 
 
-def filter_pods(pods: list[dict], options: DrainOptions, missing_daemonsets: frozenset[str] = frozenset(),
+def filter_pods(pods: list[PodRecord], options: DrainOptions, missing_daemonsets: frozenset[str] = frozenset(),
                 now: datetime | None = None) -> PodFilterResult:
     """Sort a node's pods as kubectl drain would (the list is already node- and selector-filtered)."""
     result = PodFilterResult()
@@ -183,14 +146,15 @@ def filter_pods(pods: list[dict], options: DrainOptions, missing_daemonsets: fro
     return result
 
 
-def daemonset_keys(pods: list[dict]) -> set[str]:
+def daemonset_keys(pods: list[PodRecord]) -> set[str]:
     """``ns/name`` of every DaemonSet that controls one of ``pods`` (to check for orphans)."""
-    keys = set()
-    for pod in pods:
-        ref = controller_ref(pod)
-        if ref and ref.get("kind") == "DaemonSet":
-            keys.add(f"{pod['metadata'].get('namespace', '')}/{ref.get('name', '')}")
-    return keys
+    return {f"{pod.namespace}/{pod.owner_name}" for pod in pods if pod.daemonset_owned}
+
+
+def decided(decisions: list[PodDecision], pods: list[PodRecord]) -> list[PodRecord]:
+    """The pods those decisions are about, in the pods' order."""
+    wanted = {d.uid for d in decisions}
+    return [p for p in pods if p.uid in wanted]
 
 
 # --------------------------------------------------------------------------- PDB impact
@@ -227,40 +191,45 @@ class PdbImpact:
         return f"PDB {self.pdb} {text}: {numbers}; pods {', '.join(self.pods)}"
 
 
-def pdb_numbers(pdb: dict) -> tuple[int, int, int, int]:
-    """(disruptionsAllowed, currentHealthy, desiredHealthy, expectedPods) from a PDB's status."""
-    status = pdb.get("status") or {}
-    return (int(status.get("disruptionsAllowed", 0)), int(status.get("currentHealthy", 0)),
-            int(status.get("desiredHealthy", 0)), int(status.get("expectedPods", 0)))
-
-
-def pdbs_for_pod(pod: dict, pdbs: list[dict]) -> list[dict]:
+def pdbs_for_pod(pod: PodRecord, pdbs: list[PdbRecord]) -> list[PdbRecord]:
     """The PDBs in the pod's namespace whose selector matches it."""
-    meta = pod.get("metadata", {})
-    return [p for p in pdbs if p["metadata"].get("namespace") == meta.get("namespace")
-            and LabelSelector.from_spec((p.get("spec") or {}).get("selector")).matches(meta.get("labels"))]
+    return [p for p in pdbs if p.namespace == pod.namespace and p.selector.matches(pod.labels)]
 
 
-def pdb_impacts(evicting: list[dict], pdbs: list[dict]) -> list[PdbImpact]:
-    """The PDBs that guard the pods the drain will evict (finished/terminating pods skip PDBs)."""
+def ignores_budgets(pod: PodRecord) -> bool:
+    """The eviction API evicts these without looking at any PDB: finished, Pending, or terminating."""
+    return pod.finished or pod.phase == "Pending" or pod.terminating
+
+
+def evicted_at_once(pod: PodRecord, pdb: PdbRecord) -> bool:
+    """A running pod that is not Ready, under a PDB whose unhealthyPodEvictionPolicy lets it go
+    without spending a disruption: AlwaysAllow, or IfHealthyBudget while the budget is met."""
+    if pod.ready:
+        return False
+    if pdb.unhealthy_pod_eviction_policy == "AlwaysAllow":
+        return True
+    return pdb.current_healthy >= pdb.desired_healthy
+
+
+def pdb_impacts(evicting: list[PodRecord], pdbs: list[PdbRecord]) -> list[PdbImpact]:
+    """The PDBs that guard the pods the drain will evict, as the eviction API applies them."""
     guarded: dict[str, list[str]] = {}
-    by_key = {f"{p['metadata']['namespace']}/{p['metadata']['name']}": p for p in pdbs}
+    by_key = {p.key: p for p in pdbs}
     multiple: set[str] = set()
     for pod in evicting:
-        if is_finished(pod) or is_terminating(pod):
+        if ignores_budgets(pod):
             continue
         matched = pdbs_for_pod(pod, pdbs)
-        pod_key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        if len(matched) > 1:  # the server refuses before it looks at the pod's health
+            multiple.update(p.key for p in matched)
         for pdb in matched:
-            pdb_key = f"{pdb['metadata']['namespace']}/{pdb['metadata']['name']}"
-            guarded.setdefault(pdb_key, []).append(pod_key)
-            if len(matched) > 1:
-                multiple.add(pdb_key)
-    return [_impact(key, by_key[key], pods, key in multiple) for key, pods in sorted(guarded.items())]
+            if len(matched) > 1 or not evicted_at_once(pod, pdb):
+                guarded.setdefault(pdb.key, []).append(pod.key)
+    return [_impact(by_key[key], pods, key in multiple) for key, pods in sorted(guarded.items())]
 
 
-def _impact(key: str, pdb: dict, pods: list[str], multiple: bool) -> PdbImpact:
-    allowed, current, desired, expected = pdb_numbers(pdb)
+def _impact(pdb: PdbRecord, pods: list[str], multiple: bool) -> PdbImpact:
+    allowed = pdb.disruptions_allowed
     if multiple:
         effect = "multiple"
     elif allowed <= 0:
@@ -269,7 +238,8 @@ def _impact(key: str, pdb: dict, pods: list[str], multiple: bool) -> PdbImpact:
         effect = "paces"
     else:
         effect = "ok"
-    return PdbImpact(key, effect, tuple(pods), allowed, current, desired, expected)
+    return PdbImpact(pdb.key, effect, tuple(pods), allowed, pdb.current_healthy, pdb.desired_healthy,
+                     pdb.expected_pods)
 
 
 # --------------------------------------------------------------------------- capacity
@@ -291,56 +261,37 @@ class CapacityCheck:
                 f"{len(self.nodes)} schedulable nodes ({verdict})")
 
 
-def is_ready(node: dict) -> bool:
-    """The node's Ready condition is True."""
-    for cond in (node.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
-
-
-def _tolerates(pod: dict, taint: dict) -> bool:
-    for tol in pod.get("spec", {}).get("tolerations") or []:
-        if tol.get("effect") and tol.get("effect") != taint.get("effect"):
-            continue
-        if tol.get("operator") == "Exists" and (not tol.get("key") or tol.get("key") == taint.get("key")):
-            return True
-        if tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get("value", ""):
-            return True
-    return False
-
-
-def _accepts(node: dict, pods: list[dict]) -> bool:
-    """The node is schedulable, Ready, and every hard taint is tolerated by all the pods."""
-    if (node.get("spec") or {}).get("unschedulable") or not is_ready(node):
-        return False
-    hard = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") in ("NoSchedule", "NoExecute")]
-    return all(_tolerates(pod, taint) for taint in hard for pod in pods)
-
-
-def rescheduled_pods(evicting: list[dict]) -> list[dict]:
+def rescheduled_pods(evicting: list[PodRecord]) -> list[PodRecord]:
     """Evicted pods that a controller will recreate elsewhere (not finished, not DaemonSet)."""
-    return [p for p in evicting if not is_finished(p) and controller_ref(p)
-            and controller_ref(p).get("kind") != "DaemonSet"]
+    return [p for p in evicting if not p.finished and p.controller_ref is not None and not p.daemonset_owned]
 
 
-def capacity_check(draining: set[str], nodes: list[dict], pods: list[dict], evicting: list[dict]) -> CapacityCheck:
+def capacity_check(draining: set[str], nodes: list[NodeRecord], pods: list[PodRecord],
+                   evicting: list[PodRecord]) -> CapacityCheck:
     """Pod-count capacity: free ``allocatable.pods`` on the nodes that will stay schedulable."""
     moving = rescheduled_pods(evicting)
-    running: dict[str, int] = {}
-    for pod in pods:
-        node_name = pod.get("spec", {}).get("nodeName")
-        if node_name and not is_finished(pod):
-            running[node_name] = running.get(node_name, 0) + 1
+    running = running_pods(pods)
     free, names = 0, []
     for node in nodes:
-        name = node["metadata"]["name"]
-        if name in draining or not _accepts(node, moving):
+        if node.name in draining or not _takes(node, moving):
             continue
-        allocatable = int(((node.get("status") or {}).get("allocatable") or {}).get("pods", 110))
-        free += max(0, allocatable - running.get(name, 0))
-        names.append(name)
+        free += max(0, node.allocatable_pods - running.get(node.name, 0))
+        names.append(node.name)
     return CapacityCheck(free >= len(moving), len(moving), free, tuple(names))
+
+
+def _takes(node: NodeRecord, pods: list[PodRecord]) -> bool:
+    """Schedulable, Ready, and every pod tolerates its hard taints."""
+    return not node.unschedulable and node.ready and all(node.accepts(pod) for pod in pods)
+
+
+def running_pods(pods: list[PodRecord]) -> dict[str, int]:
+    """Per node name, the pods bound to it that are not finished."""
+    running: dict[str, int] = {}
+    for pod in pods:
+        if pod.node_name and not pod.finished:
+            running[pod.node_name] = running.get(pod.node_name, 0) + 1
+    return running
 
 
 # --------------------------------------------------------------------------- pre-flight
@@ -452,20 +403,20 @@ def classify_eviction_error(status: int, body: dict | None, message: str = "") -
 # --------------------------------------------------------------------------- cordon ownership
 
 
-def parse_time(stamp: str) -> datetime:
-    """An RFC 3339 timestamp from the API (``Z`` or offset, optional fraction)."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
 def cordon_record(run: str, user: str, now: datetime, was_unschedulable: bool) -> str:
     """The value of ``cockpit.dev/cordoned-by``: who cordoned, when, and the state before."""
     return json.dumps({"run": run, "user": user, "at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                        "was_unschedulable": was_unschedulable}, sort_keys=True)
 
 
-def read_cordon_record(node: dict) -> dict | None:
+def _node(node: NodeRecord | dict) -> NodeRecord:
+    # Raw Nodes are still passed by controllers that have not moved to records yet.
+    return node if isinstance(node, NodeRecord) else decode("nodes", node)  # type: ignore[return-value]
+
+
+def read_cordon_record(node: NodeRecord | dict) -> dict | None:
     """The parsed cordon record on a node, or None if cockpit did not cordon it."""
-    raw = ((node.get("metadata") or {}).get("annotations") or {}).get(CORDONED_BY)
+    raw = _node(node).annotations.get(CORDONED_BY)
     if not raw:
         return None
     try:
@@ -475,21 +426,21 @@ def read_cordon_record(node: dict) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def uncordon_decision(node: dict, force: bool) -> tuple[bool, str]:
+def uncordon_decision(node: NodeRecord | dict, force: bool) -> tuple[bool, str]:
     """Whether cockpit may uncordon ``node`` and why (only its own cordons, unless forced).
 
     Avoids the two classic bugs: leaving our own cordon behind, and lifting somebody else's.
     """
-    name = node["metadata"]["name"]
-    if not (node.get("spec") or {}).get("unschedulable"):
-        return False, f"node/{name} already uncordoned"
+    node = _node(node)
+    if not node.unschedulable:
+        return False, f"node/{node.name} already uncordoned"
     record = read_cordon_record(node)
     if force:
-        return True, f"node/{name} uncordoned (forced)"
+        return True, f"node/{node.name} uncordoned (forced)"
     if record is None:
-        return False, (f"node/{name} was not cordoned by cockpit; leaving it cordoned "
+        return False, (f"node/{node.name} was not cordoned by cockpit; leaving it cordoned "
                        "(use --force to uncordon anyway)")
     if record.get("was_unschedulable"):
-        return False, (f"node/{name} was already cordoned before cockpit's run {record.get('run')}; "
+        return False, (f"node/{node.name} was already cordoned before cockpit's run {record.get('run')}; "
                        "leaving it cordoned (use --force)")
-    return True, f"node/{name} uncordoned"
+    return True, f"node/{node.name} uncordoned"

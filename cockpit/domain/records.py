@@ -27,6 +27,18 @@ from cockpit.domain import _wire as w
 from cockpit.domain.selectors import NOTHING, LabelSelector
 
 IntOrStr = int | str | None
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+FINISHED_PHASES = ("Succeeded", "Failed")
+
+
+class OwnerReference(Struct, frozen=True):
+    """An ownerReference; ``controller`` marks the one controller that manages the object."""
+
+    kind: str
+    name: str
+    uid: str = ""
+    controller: bool = False
+    api_version: str = ""
 
 
 class Record(Struct, frozen=True, kw_only=True):
@@ -42,11 +54,21 @@ class Record(Struct, frozen=True, kw_only=True):
     owner_kind: str = ""
     owner_name: str = ""
     owner_uid: str = ""
+    owners: tuple[OwnerReference, ...] = ()
 
     @property
     def key(self) -> str:
         """``namespace/name`` for namespaced objects, ``name`` for cluster-scoped ones."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def controller_ref(self) -> OwnerReference | None:
+        """The ownerReference with ``controller: true``, if any."""
+        return next((o for o in self.owners if o.controller), None)
+
+    def is_controlled_by(self, owner_uid: str) -> bool:
+        """Whether the controller ownerReference points at ``owner_uid``."""
+        return bool(owner_uid) and self.owner_uid == owner_uid
 
 
 class Condition(Struct, frozen=True):
@@ -94,6 +116,36 @@ class Taint(Struct, frozen=True):
         return f"{self.key}{value}:{self.effect}"
 
 
+class Toleration(Struct, frozen=True):
+    """A pod toleration (``operator`` "Equal" or "Exists"; empty effect means every effect)."""
+
+    key: str = ""
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""
+    toleration_seconds: int | None = None
+
+    def tolerates(self, taint: Taint) -> bool:
+        """The scheduler's rule: effect and key must match when set; Equal compares the value."""
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        if self.operator == "Exists":
+            return True
+        return self.operator in ("", "Equal") and self.value == taint.value
+
+
+class NodeAddress(Struct, frozen=True):
+    """A node address: ``type`` InternalIP, ExternalIP, Hostname..."""
+
+    type: str
+    address: str
+
+
+HARD_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
+
+
 class NodeRecord(Record, frozen=True, kw_only=True):
     """A Node. ``roles`` from ``node-role.kubernetes.io/<role>`` labels; ``ready_status`` is the
     Ready condition's status ("True"/"False"/"Unknown"); ``pressures`` lists other True conditions."""
@@ -112,11 +164,25 @@ class NodeRecord(Record, frozen=True, kw_only=True):
     container_runtime: str = ""
     architecture: str = ""
     pressures: tuple[str, ...] = ()
+    addresses: tuple[NodeAddress, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    allocatable_pods: int = 110
 
     @property
     def is_control_plane(self) -> bool:
         """True for nodes labelled control-plane (or the legacy master role)."""
         return "control-plane" in self.roles or "master" in self.roles
+
+    @property
+    def hard_taints(self) -> tuple[Taint, ...]:
+        """Taints that keep pods off the node (NoSchedule, NoExecute)."""
+        return tuple(t for t in self.taints if t.effect in HARD_TAINT_EFFECTS)
+
+    def accepts(self, pod: PodRecord) -> bool:
+        """Schedulable, Ready, and ``pod`` tolerates every hard taint (pod-count capacity aside)."""
+        if self.unschedulable or not self.ready:
+            return False
+        return all(pod.tolerates(t) for t in self.hard_taints)
 
 
 class PodRecord(Record, frozen=True, kw_only=True):
@@ -136,16 +202,40 @@ class PodRecord(Record, frozen=True, kw_only=True):
     pod_ip: str = ""
     deletion_timestamp: datetime | None = None
     has_local_storage: bool = False
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    priority: int | None = None
+    priority_class: str = ""
 
     @property
     def is_mirror(self) -> bool:
         """A static pod's mirror (kubelet-managed; drain skips it)."""
-        return "kubernetes.io/config.mirror" in self.annotations
+        return MIRROR_ANNOTATION in self.annotations
 
     @property
     def terminating(self) -> bool:
         """Deletion requested (graceful termination under way)."""
         return self.deletion_timestamp is not None
+
+    @property
+    def finished(self) -> bool:
+        """Succeeded or Failed: it runs no more, and eviction ignores PDBs for it."""
+        return self.phase in FINISHED_PHASES
+
+    @property
+    def serving(self) -> bool:
+        """Ready and not terminating (what an EndpointSlice counts as a ready endpoint)."""
+        return self.ready and not self.terminating
+
+    @property
+    def daemonset_owned(self) -> bool:
+        """Managed by a DaemonSet (drain leaves these, or refuses without --ignore-daemonsets)."""
+        return self.owner_kind == "DaemonSet"
+
+    def tolerates(self, taint: Taint) -> bool:
+        """Whether one of the pod's tolerations tolerates ``taint``."""
+        return any(t.tolerates(taint) for t in self.tolerations)
 
 
 class DeploymentRecord(Record, frozen=True, kw_only=True):
@@ -257,6 +347,7 @@ class PdbRecord(Record, frozen=True, kw_only=True):
     min_available: IntOrStr = None
     max_unavailable: IntOrStr = None
     selector: LabelSelector = NOTHING
+    unhealthy_pod_eviction_policy: str = "IfHealthyBudget"
     current_healthy: int = 0
     desired_healthy: int = 0
     disruptions_allowed: int = 0

@@ -202,7 +202,8 @@ def _parse_term(term: str) -> Requirement:
     for op in ("!=", "==", "="):
         if op in term:
             key, _, value = term.partition(op)
-            return Requirement(_checked_key(key.strip()), op, (_checked_value(value.strip()),))  # type: ignore[arg-type]
+            values = (_checked_value(value.strip()),)
+            return Requirement(_checked_key(key.strip()), op, values)  # type: ignore[arg-type]
     if term.startswith("!"):
         return Requirement(_checked_key(term[1:].strip()), "DoesNotExist")
     return Requirement(_checked_key(term), "Exists")

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from cockpit.cli.main import main
-from cockpit.controllers.upgrade_facts import static_pod_versions, static_pods_behind
+from cockpit.controllers import upgrade_facts
+from cockpit.domain.records import decode
 from tests.support.e2e import ann, cockpit_args, nodes
 
 TARGET = "1.33.1"
@@ -19,7 +20,7 @@ OLD_IMAGE = "registry.k8s.io/kube-scheduler:v1.32.4"
 
 def mirror(component: str, node: str, tag: str) -> dict:
     """A control-plane mirror pod as the kubelet publishes it."""
-    return {"metadata": {"namespace": "kube-system", "name": f"{component}-{node}",
+    return {"metadata": {"namespace": "kube-system", "name": f"{component}-{node}", "uid": f"{component}-{node}",
                          "annotations": {"kubernetes.io/config.mirror": "hash"}},
             "spec": {"nodeName": node,
                      "containers": [{"name": component, "image": f"registry.k8s.io/{component}:{tag}"}]}}
@@ -27,6 +28,14 @@ def mirror(component: str, node: str, tag: str) -> dict:
 
 def control_plane(node: str, tag: str) -> list[dict]:
     return [mirror(c, node, tag) for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")]
+
+
+def static_pods_behind(pods: list[dict], node: str, target: str) -> list[str]:
+    return upgrade_facts.static_pods_behind([decode("pods", p) for p in pods], node, target)
+
+
+def static_pod_versions(pods: list[dict]) -> dict[str, tuple[str, ...]]:
+    return upgrade_facts.static_pod_versions([decode("pods", p) for p in pods])
 
 
 # ---------------------------------------------------------------------- the pure check

@@ -163,3 +163,60 @@ def test_service_without_selector_selects_nothing():
 def test_wrong_types_raise_validation_errors():
     with pytest.raises(msgspec.ValidationError):
         r.decode("pods", {"metadata": {"name": 5}})
+
+
+def test_pod_fields_for_drain_and_upgrade():
+    p = r.decode("pods", {
+        "metadata": {"name": "p", "namespace": "kube-system", "uid": "u",
+                     "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "cp-1", "uid": "n"},
+                                         {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "ds", "uid": "d",
+                                          "controller": True}]},
+        "spec": {"priority": 2000001000, "priorityClassName": "system-node-critical",
+                 "initContainers": [{"name": "init", "image": "busybox:1"}],
+                 "containers": [{"name": "c", "image": "registry.k8s.io/kube-proxy:v1.32.4"}],
+                 "tolerations": [{"operator": "Exists"}, {"key": "k", "value": "v", "effect": "NoSchedule",
+                                                         "tolerationSeconds": 30}]},
+        "status": {"phase": "Succeeded"}})
+    assert [(o.kind, o.controller) for o in p.owners] == [("Node", False), ("DaemonSet", True)]
+    assert p.controller_ref.name == "ds" and p.daemonset_owned and p.is_controlled_by("d")
+    assert [c.image for c in p.init_containers] == ["busybox:1"] and p.images == ("registry.k8s.io/kube-proxy:v1.32.4",)
+    assert (p.priority, p.priority_class, p.finished) == (2000001000, "system-node-critical", True)
+    assert p.tolerations[1] == r.Toleration("k", "Equal", "v", "NoSchedule", 30)
+
+
+@pytest.mark.parametrize("toleration, taint, ok", [
+    (r.Toleration(operator="Exists"), r.Taint("a", "b", "NoSchedule"), True),
+    (r.Toleration("a", "Exists"), r.Taint("a", "x", "NoExecute"), True),
+    (r.Toleration("a", "Equal", "b"), r.Taint("a", "b", "NoSchedule"), True),
+    (r.Toleration("a", "Equal", "b"), r.Taint("a", "c", "NoSchedule"), False),
+    (r.Toleration("a", "Exists", effect="NoExecute"), r.Taint("a", "", "NoSchedule"), False),
+    (r.Toleration("b", "Exists"), r.Taint("a", "", "NoSchedule"), False),
+])
+def test_tolerations(toleration, taint, ok):
+    assert toleration.tolerates(taint) is ok
+
+
+def test_node_fields_for_drain_and_upgrade():
+    n = r.decode("nodes", {
+        "metadata": {"name": "cp-1", "uid": "u", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+        "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+                            {"key": "soft", "effect": "PreferNoSchedule"}]},
+        "status": {"allocatable": {"pods": "250"}, "addresses": [{"type": "InternalIP", "address": "10.0.0.1"},
+                                                                 {"type": "Hostname", "address": "cp-1"}],
+                   "conditions": [{"type": "Ready", "status": "True"}, {"type": "DiskPressure", "status": "False"}]}})
+    assert n.is_control_plane and n.ready and n.allocatable_pods == 250 and n.internal_ip == "10.0.0.1"
+    assert [a.type for a in n.addresses] == ["InternalIP", "Hostname"] and len(n.conditions) == 2
+    assert [t.key for t in n.hard_taints] == ["node-role.kubernetes.io/control-plane"]
+    plain = r.decode("pods", {"metadata": {"name": "p", "uid": "p"}})
+    tolerant = r.decode("pods", {"metadata": {"name": "q", "uid": "q"},
+                                 "spec": {"tolerations": [{"key": "node-role.kubernetes.io/control-plane",
+                                                           "operator": "Exists"}]}})
+    assert not n.accepts(plain) and n.accepts(tolerant)
+
+
+def test_pdb_unhealthy_pod_eviction_policy_defaults_to_if_healthy_budget():
+    default = r.decode("poddisruptionbudgets", {"metadata": {"name": "a", "uid": "a"}, "spec": {}})
+    always = r.decode("poddisruptionbudgets", {"metadata": {"name": "b", "uid": "b"},
+                                               "spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}})
+    assert (default.unhealthy_pod_eviction_policy, always.unhealthy_pod_eviction_policy) == (
+        "IfHealthyBudget", "AlwaysAllow")

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from cockpit.domain import drain as d
+from cockpit.domain.records import MIRROR_ANNOTATION, decode
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 
 
 def pod(name, ns="shop", owner="ReplicaSet", phase="Running", labels=None, volumes=None, mirror=False,
-        deleted=None, node="worker-1", tolerations=None):
+        deleted=None, node="worker-1", tolerations=None, ready=True):
     meta = {"name": name, "namespace": ns, "uid": f"uid-{name}", "labels": labels or {}}
     if owner:
         meta["ownerReferences"] = [{"kind": owner, "name": f"{owner.lower()}-x", "controller": True}]
     if mirror:
-        meta["annotations"] = {d.MIRROR_ANNOTATION: "hash"}
+        meta["annotations"] = {MIRROR_ANNOTATION: "hash"}
         meta["ownerReferences"] = [{"kind": "Node", "name": node, "controller": True}]
     if deleted:
         meta["deletionTimestamp"] = deleted
-    return {"metadata": meta, "spec": {"nodeName": node, "volumes": volumes or [], "tolerations": tolerations or []},
-            "status": {"phase": phase}}
+    status = {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
+    return decode("pods", {"metadata": meta, "status": status,
+                           "spec": {"nodeName": node, "volumes": volumes or [], "tolerations": tolerations or []}})
 
 
 def test_daemonset_pod_is_an_error_without_ignore_daemonsets():
@@ -86,11 +90,14 @@ def test_terminating_pods_skipped_only_past_skip_wait_timeout():
     assert skipped.skipped[0].reason == "terminating"
 
 
-def pdb(name, allowed, current=3, desired=2, labels=None, ns="shop"):
-    return {"metadata": {"name": name, "namespace": ns},
-            "spec": {"selector": {"matchLabels": labels or {"app": "web"}}},
-            "status": {"disruptionsAllowed": allowed, "currentHealthy": current, "desiredHealthy": desired,
-                       "expectedPods": current}}
+def pdb(name, allowed, current=3, desired=2, labels=None, ns="shop", policy=None):
+    spec = {"selector": {"matchLabels": labels or {"app": "web"}}}
+    if policy:
+        spec["unhealthyPodEvictionPolicy"] = policy
+    return decode("poddisruptionbudgets", {
+        "metadata": {"name": name, "namespace": ns, "uid": f"uid-{name}"}, "spec": spec,
+        "status": {"disruptionsAllowed": allowed, "currentHealthy": current, "desiredHealthy": desired,
+                   "expectedPods": current}})
 
 
 def test_pdb_impacts_name_blocking_and_overlapping_budgets():
@@ -104,10 +111,15 @@ def test_pdb_impacts_name_blocking_and_overlapping_budgets():
     assert {i.effect for i in overlap} == {"multiple"}
 
 
-def node(name, pods=110, unschedulable=False, ready=True, taints=None):
-    return {"metadata": {"name": name}, "spec": {"unschedulable": unschedulable, "taints": taints or []},
+def raw_node(name, pods=110, unschedulable=False, ready=True, taints=None):
+    return {"metadata": {"name": name, "uid": f"uid-{name}"},
+            "spec": {"unschedulable": unschedulable, "taints": taints or []},
             "status": {"allocatable": {"pods": str(pods)},
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def node(name, pods=110, **kwargs):
+    return decode("nodes", raw_node(name, pods, **kwargs))
 
 
 def test_capacity_counts_only_schedulable_untainted_ready_nodes():
@@ -131,14 +143,51 @@ def test_eviction_refusals_are_classified_like_kubectl():
     assert multi.kind == "multiple-pdbs" and not multi.retryable
 
 
+def cordoned_node(was_unschedulable):
+    raw = raw_node("w", unschedulable=True)
+    raw["metadata"]["annotations"] = {d.CORDONED_BY: d.cordon_record("run-1", "alice", NOW, was_unschedulable)}
+    return decode("nodes", raw)
+
+
 def test_uncordon_only_what_cockpit_cordoned():
     theirs = node("w", unschedulable=True)
     assert d.uncordon_decision(theirs, force=False)[0] is False
     assert d.uncordon_decision(theirs, force=True)[0] is True
-    ours = node("w", unschedulable=True)
-    ours["metadata"]["annotations"] = {d.CORDONED_BY: d.cordon_record("run-1", "alice", NOW, False)}
-    assert d.uncordon_decision(ours, force=False) == (True, "node/w uncordoned")
-    was = node("w", unschedulable=True)
-    was["metadata"]["annotations"] = {d.CORDONED_BY: d.cordon_record("run-1", "alice", NOW, True)}
-    assert d.uncordon_decision(was, force=False)[0] is False
+    assert d.uncordon_decision(cordoned_node(False), force=False) == (True, "node/w uncordoned")
+    assert d.read_cordon_record(cordoned_node(False))["user"] == "alice"
+    assert d.uncordon_decision(cordoned_node(True), force=False)[0] is False
     assert d.uncordon_decision(node("w"), force=False) == (False, "node/w already uncordoned")
+
+
+def test_cordon_decisions_still_take_a_raw_node():
+    assert d.uncordon_decision(raw_node("w", unschedulable=True), force=False)[0] is False
+
+
+# ----- the eviction API's view of PDBs: unhealthy pods, pending pods
+
+
+@pytest.mark.parametrize("policy, current, desired, blocked", [
+    (None, 2, 2, False),               # IfHealthyBudget (default) and the budget is met: goes at once
+    ("IfHealthyBudget", 1, 2, True),   # budget not met: the unready pod is held like a ready one
+    ("AlwaysAllow", 1, 2, False),      # always evicted at once
+])
+def test_unready_pods_follow_the_unhealthy_pod_eviction_policy(policy, current, desired, blocked):
+    impacts = d.pdb_impacts([pod("web-1", labels={"app": "web"}, ready=False)],
+                            [pdb("web", 0, current, desired, policy=policy)])
+    assert [i.effect for i in impacts] == (["blocks"] if blocked else [])
+
+
+def test_ready_pods_are_held_whatever_the_policy():
+    impacts = d.pdb_impacts([pod("web-1", labels={"app": "web"})], [pdb("web", 0, 2, 2, policy="AlwaysAllow")])
+    assert [i.effect for i in impacts] == ["blocks"]
+
+
+def test_pending_and_finished_pods_ignore_budgets():
+    pods = [pod("web-1", labels={"app": "web"}, phase="Pending"), pod("web-2", labels={"app": "web"}, phase="Failed")]
+    assert d.pdb_impacts(pods, [pdb("web", 0)]) == []
+
+
+def test_a_pdb_without_selector_guards_nothing():
+    bare = decode("poddisruptionbudgets", {"metadata": {"name": "none", "namespace": "shop", "uid": "u"},
+                                           "status": {"disruptionsAllowed": 0}})
+    assert d.pdb_impacts([pod("web-1", labels={"app": "web"})], [bare]) == []

@@ -96,7 +96,7 @@ async def test_a_journal_failing_after_the_start_does_not_block_the_switch_back(
             journal_path.mkdir()
 
     reporter, progress = collecting_reporter()
-    result = await drive(client, journal_path, switch(client, verify_timeout=1.5),
+    result = await drive(client, journal_path, switch(client, verify_timeout=3.0),
                          reporter=lambda p: (break_journal(p), reporter(p)))
     assert not result.ok and result.details["rolled_back"] and result.details["verified_back"]
     assert selector_of(kubectl) == BLUE and marker_of(kubectl) is None

@@ -136,7 +136,7 @@ async def test_verification_fails_while_old_endpoints_remain(client, journal_pat
     await switchable(client, wait_for_async)
     hold_old_endpoints(kubectl, "blue")
     reporter, progress = collecting_reporter()
-    result = await drive(client, journal_path, switch(client, verify_timeout=1.5), reporter=reporter)
+    result = await drive(client, journal_path, switch(client, verify_timeout=3.0), reporter=reporter)
     assert not result.ok and result.details["rolled_back"] and result.details["verified_back"]
     assert "expected only ready green pods" in result.message and "blue 1/1" in result.message
     assert any(p.step == "verify" and "green 3/3 ready" in p.message for p in progress)  # green was all ready
@@ -182,7 +182,7 @@ async def test_target_going_unready_after_the_write_switches_back(sim, client, j
         if progress.step == "write":
             sim.call(make_colour_unready, sim.cluster, "green")
 
-    result = await drive(client, journal_path, switch(client, verify_timeout=1.0), reporter=inject)
+    result = await drive(client, journal_path, switch(client, verify_timeout=3.0), reporter=inject)
     assert not result.ok and result.details["rolled_back"] and "expected only ready green pods" in result.message
     assert selector_of(kubectl) == BLUE and endpoint_colours(kubectl) == {"blue"} and marker_of(kubectl) is None
 

@@ -227,6 +227,8 @@ class SwitchTransaction:
             try:
                 await retrying(lambda: self.api.patch(self.path, body, "merge"), deadline, outage)
             except Conflict:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("the Service kept changing while switching back") from None
                 continue  # changed meanwhile (or our own retried write landed): look again
             self.seen = dict(spec.selector_before)
             return None
@@ -249,7 +251,7 @@ class SwitchTransaction:
                    f"{spec.patch_command(spec.from_colour)}")
         self.run.say("write", message, "error")
         self.run.record_quietly("step", step="write-unknown", error=str(exc))
-        return self._result(False, message, self.seen, stuck=True, reason=str(exc))
+        return self._result(False, message, {}, stuck=True, selector_unknown=True, reason=str(exc))
 
     async def clear_marker(self, deadline: float) -> None:
         """Remove the pending-switch annotation (a failure is reported; a later run clears it)."""

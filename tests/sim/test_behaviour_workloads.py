@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+
+import pytest
+
+from cockpit.sim.controllers.cron import parse_schedule
 
 STATEFULSET = """\
 apiVersion: apps/v1
@@ -81,3 +86,40 @@ def test_every_namespace_gets_a_default_service_account(kubectl, wait_for):
     wait_for(lambda: _get(kubectl, "serviceaccount", "default", "-n", "fresh") is not None, what="default SA")
     kubectl("delete", "serviceaccount", "default", "-n", "fresh")
     wait_for(lambda: _get(kubectl, "serviceaccount", "default", "-n", "fresh") is not None, what="recreated")
+
+
+def test_cronjob_runs_on_schedule_and_keeps_its_history_limit(kubectl, wait_for):
+    """At speed 0.05 a simulated minute lasts 3 s: a per-minute CronJob fires every 3 s."""
+    kubectl("create", "cronjob", "tick", "-n", "shop", "--image=registry.example/task:1.0",
+            "--schedule=*/1 * * * *", "--", "true")
+    kubectl("patch", "cronjob", "tick", "-n", "shop", "--type", "merge", "-p",
+            '{"spec":{"successfulJobsHistoryLimit":1}}')
+
+    def finished_jobs() -> list[dict]:
+        jobs = _get(kubectl, "jobs", "-n", "shop")["items"]
+        return [j for j in jobs if j["metadata"]["name"].startswith("tick-") and j["status"].get("succeeded")]
+    wait_for(lambda: _get(kubectl, "cronjob", "tick", "-n", "shop")["status"].get("lastSuccessfulTime"),
+             what="a scheduled run completed")
+    first = finished_jobs()[0]
+    assert first["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    assert first["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+    wait_for(lambda: [j["metadata"]["name"] for j in finished_jobs()] not in ([], [first["metadata"]["name"]]),
+             what="a later run")
+    wait_for(lambda: len(finished_jobs()) == 1, what="history pruned to the limit")
+    assert "*/1 * * * *" in kubectl("get", "cronjob", "tick", "-n", "shop").stdout
+
+
+@pytest.mark.parametrize(("spec", "after", "expected"), [
+    ("*/15 9-17 * * mon-fri", datetime(2026, 12, 5, 18, 0), datetime(2026, 12, 7, 9, 0)),  # Saturday evening
+    ("@hourly", datetime(2026, 1, 1, 0, 30), datetime(2026, 1, 1, 1, 0)),
+    ("0 0 1,15 * 1", datetime(2026, 1, 2, 0, 0), datetime(2026, 1, 5, 0, 0)),  # day OR weekday when both set
+    ("30 2 29 2 *", datetime(2026, 3, 1), datetime(2028, 2, 29, 2, 30)),
+])
+def test_cron_schedules(spec, after, expected):
+    assert parse_schedule(spec).next_after(after) == expected
+
+
+@pytest.mark.parametrize("bad", ["* * * *", "61 * * * *", "*/0 * * * *", "x * * * *"])
+def test_cron_refuses_malformed_schedules(bad):
+    with pytest.raises(ValueError):
+        parse_schedule(bad)

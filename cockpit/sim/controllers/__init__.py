@@ -7,6 +7,7 @@ import asyncio
 
 def build(cluster) -> list:
     """Instantiate every controller for ``cluster``."""
+    from cockpit.sim.controllers.cronjob import CronJobController
     from cockpit.sim.controllers.daemonset import DaemonSetController
     from cockpit.sim.controllers.deployment import DeploymentController
     from cockpit.sim.controllers.disruption import DisruptionController
@@ -25,8 +26,9 @@ def build(cluster) -> list:
     return [GarbageCollector(cluster), DeploymentController(cluster), ReplicaSetController(cluster),
             DaemonSetController(cluster), Scheduler(cluster), Kubelet(cluster), EndpointsController(cluster),
             DisruptionController(cluster), CordonTaints(cluster), NodeLifecycle(cluster),
-            NamespaceController(cluster), JobController(cluster), StatefulSetController(cluster),
-            ServiceAccountsController(cluster), EventMirror(cluster), ChurnGenerator(cluster)]
+            NamespaceController(cluster), JobController(cluster), CronJobController(cluster),
+            StatefulSetController(cluster), ServiceAccountsController(cluster), EventMirror(cluster),
+            ChurnGenerator(cluster)]
 
 
 def start_tasks(cluster) -> list[asyncio.Task]:

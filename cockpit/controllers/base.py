@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Literal
 
-from cockpit.domain.selectors import LabelSelector
 from cockpit.errors import CockpitError
 
 Level = Literal["info", "warn", "error", "ok"]
@@ -134,40 +133,3 @@ class ChangedSincePreview(PreconditionFailed):
     def __init__(self, message: str, plan: Any = None, checks: list[Check] | None = None) -> None:
         super().__init__(message, checks)
         self.plan = plan
-
-
-# ----- small helpers on raw Kubernetes JSON --------------------------------------------
-
-
-def meta(obj: dict) -> dict:
-    """``obj["metadata"]`` or ``{}``."""
-    return obj.get("metadata") or {}
-
-
-def labels_match(labels: dict[str, str] | None, selector: dict[str, str] | None) -> bool:
-    """Whether ``labels`` satisfy an equality selector (a Service selector / matchLabels).
-
-    An empty selector matches nothing here: a Service without a selector selects no pods.
-    """
-    return LabelSelector.from_map(selector).matches(labels)
-
-
-def selector_string(selector: dict[str, str]) -> str:
-    """``{"app": "web", "color": "blue"}`` -> ``"app=web,color=blue"`` (labelSelector param)."""
-    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-
-
-def pod_is_ready(pod: dict) -> bool:
-    """Ready condition True and not terminating (what an EndpointSlice calls ready)."""
-    if meta(pod).get("deletionTimestamp"):
-        return False
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
-
-
-def is_owned_by(obj: dict, owner_uid: str) -> bool:
-    """Whether ``obj`` has a controller ownerReference to ``owner_uid``."""
-    return any(ref.get("uid") == owner_uid and ref.get("controller")
-               for ref in meta(obj).get("ownerReferences") or [])

@@ -239,30 +239,3 @@ class RunBoard:
         for progress in self.nodes.values():
             counts[progress.state.value] = counts.get(progress.state.value, 0) + 1
         return counts
-
-
-def pane_cell(progress: NodeProgress) -> tuple[str, float | None, str]:
-    """(text, fraction, level) for a Nodes-pane upgrade cell, e.g. ("draining", 0.29, "info").
-
-    Works the same from a live Progress event (``progress_from_event``) and from a Node's
-    annotations after a restart (``progress_from_annotations``), so both paths look alike.
-    """
-    if progress.state is State.PENDING and progress.step is Step.PENDING:
-        return "", None, "info"
-    label = STEP_LABELS[progress.step]
-    if progress.state is State.DONE:
-        return "done", 1.0, "ok"
-    if progress.state is State.SKIPPED:
-        return f"skipped at {label}", None, "warn"
-    if progress.state is State.FAILED:
-        return f"{label} failed", progress.fraction, "error"
-    if progress.state is State.PAUSED:
-        return f"paused: {label}", progress.fraction, "warn"
-    return label, progress.fraction, "info"
-
-
-def progress_from_event(data: dict) -> NodeProgress:
-    """Rebuild a NodeProgress from an upgrade Progress event's ``data``."""
-    return progress_from_annotations(data.get("node", ""), {
-        A_STEP: data.get("step", ""), A_STATE: data.get("state", ""), A_TARGET: data.get("target", ""),
-        A_RUN: data.get("run", ""), A_ERROR: data.get("error", ""), A_STARTED: data.get("started", "")})

@@ -69,16 +69,3 @@ def test_elapsed_since_the_step_started():
     p = NodeProgress("w1").start(Step.DRAINING, "2026-11-26T03:00:00Z")
     assert p.elapsed(datetime(2026, 11, 26, 3, 0, 42, tzinfo=timezone.utc)) == 42.0
     assert NodeProgress("w1").elapsed() == 0.0
-
-
-def test_pane_cell_from_events_and_annotations_agree():
-    from cockpit.domain.steps import pane_cell, progress_from_event
-
-    failed = NodeProgress("w1", Step.DRAINING, State.FAILED, "1.33.1", "r", "PDB shop/web blocks", "t")
-    assert pane_cell(failed) == ("draining failed", failed.fraction, "error")
-    event = {"node": "w1", "step": "draining", "state": "failed", "target": "1.33.1", "run": "r",
-             "error": "PDB shop/web blocks", "started": "t"}
-    assert progress_from_event(event) == failed
-    assert pane_cell(NodeProgress("w1")) == ("", None, "info")
-    assert pane_cell(NodeProgress("w1", Step.DONE, State.DONE)) == ("done", 1.0, "ok")
-    assert pane_cell(NodeProgress("w1", Step.UPGRADING_KUBELET, State.PAUSED))[0] == "paused: upgrading kubelet"

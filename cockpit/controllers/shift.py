@@ -271,7 +271,7 @@ class ShiftOperation:
             except ApiError as exc:
                 return await self._abort(plan, run, done, f"{label} failed: {exc}")
             done.append(step)
-            expected = spec.before if run.dry_run else step.weights
+            expected = spec.before if run.dry_run else router.declared(step.weights)
             stopped = await self._analyse(plan, run, step, done)
             if stopped is not None:
                 return stopped

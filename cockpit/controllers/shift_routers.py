@@ -58,6 +58,10 @@ class Router:
         """A JSON patch setting ``after``, with ``test`` ops pinning the previewed weights."""
         raise NotImplementedError
 
+    def declared(self, after: dict[str, int]) -> dict[str, int]:
+        """The weights ``weights()`` reads back once ``patch(after)`` is written."""
+        return {**self.weights(), **after}
+
     def command(self, after: dict[str, int]) -> str:
         """The equivalent kubectl command."""
         raise NotImplementedError
@@ -129,6 +133,11 @@ class IngressCanaryRouter(Router):
     def validate_weight(self, name: str, weight: int) -> None:
         if not 0 <= weight <= self.total:
             raise UsageError(f"weight for {name} must be 0..{self.total} (canary-weight-total), got {weight}")
+
+    def declared(self, after: dict[str, int]) -> dict[str, int]:
+        """Weights are kept as one canary-weight out of the total: read back scaled to it."""
+        weight = self.canary_weight(after)
+        return {self.stable_service: self.total - weight, self.canary_service: weight}
 
     def canary_weight(self, after: dict[str, int]) -> int:
         """The canary-weight annotation value for the pair of weights ``after``."""

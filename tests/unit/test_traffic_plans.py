@@ -235,3 +235,12 @@ def test_parsers():
     for bad in ("10,200", "x", "１0"):
         with pytest.raises(UsageError):
             parse_plan(bad)
+
+
+def test_weights_read_back_after_a_write_follow_the_router():
+    main, canary = ingress("web", "web-stable"), ingress("web-canary", "web-next", canary=100)
+    canary["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight-total"] = "1000"
+    router = IngressCanaryRouter("shop", "web", main, canary)
+    assert router.declared({"web-stable": 75, "web-next": 25}) == {"web-stable": 750, "web-next": 250}
+    route = HTTPRouteRouter("shop", "api", ROUTE)
+    assert route.declared({"api-canary": 25}) == {"api-stable": 90, "api-canary": 25}

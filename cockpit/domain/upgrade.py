@@ -23,17 +23,6 @@ CONTROL_PLANE = "control-plane"
 WORKER = "worker"
 
 
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    """``(major, minor, patch)`` or None; kept for callers not yet on :mod:`cockpit.domain.versions`."""
-    parsed = try_parse(text)
-    return (parsed.major, parsed.minor, parsed.patch) if parsed else None
-
-
-def fmt(version: tuple[int, int, int]) -> str:
-    """(1, 33, 1) -> ``1.33.1``; kept for callers not yet on :mod:`cockpit.domain.versions`."""
-    return Version(*version).bare
-
-
 @dataclass(frozen=True)
 class NodeFacts:
     """What the planner needs to know about one node."""

@@ -314,10 +314,16 @@ class ShiftOperation:
         """A step failed: all traffic back to stable (journaled quietly: the recovery must happen)."""
         spec: ShiftSpec = plan.spec
         run.say("stop", reason, "error")
-        router = await self._router()
-        weights = {name: (100 if name == spec.stable else 0) for name in router.weights()}
-        run.record_quietly("step", step="abort", reason=reason, weights=weights, dry_run=run.dry_run)
-        await self.api.patch(router.path, router.patch(weights), "json", run.dry_run)
+        try:
+            router = await self._router()
+            weights = {name: (100 if name == spec.stable else 0) for name in router.weights()}
+            run.record_quietly("step", step="abort", reason=reason, weights=weights, dry_run=run.dry_run)
+            await self.api.patch(router.path, router.patch(weights), "json", run.dry_run)
+        except Exception as exc:  # noqa: BLE001 - say what is left and how to finish the abort
+            message = (f"{reason}; could NOT return traffic to {spec.stable} ({exc}): "
+                       f"run `cockpit shift {self.target} --kind {spec.kind} --abort`")
+            run.say("abort", message, "error")
+            return self._stopped(plan, done, done[-1].weights if done else spec.before, message)
         run.say("abort", f"all traffic back on {spec.stable}: {weights_text(weights)}", "warn")
         result = self._stopped(plan, done, weights, f"{reason}; traffic returned to {spec.stable}")
         result.details["aborted"] = True

@@ -83,15 +83,25 @@ def _upgrade_mid_run(app: CockpitApp, snapshot: Path) -> None:
             raw["metadata"]["annotations"] = {**raw["metadata"].get("annotations", {}), **UPGRADE_DONE}
             raw["metadata"]["resourceVersion"] = str(int(raw["metadata"]["resourceVersion"]) + 100000)
             app.cache.put("nodes", raw)
+    # The board reads progress from the Node annotations; the run's events add only log lines.
+    for raw in data["objects"]["nodes"]:
+        if raw["metadata"]["name"] == "worker-1":
+            raw["metadata"]["annotations"] = {**raw["metadata"].get("annotations", {}), **UPGRADE_DONE,
+                                              "cockpit.dev/upgrade-step": "draining",
+                                              "cockpit.dev/upgrade-state": "running",
+                                              "cockpit.dev/upgrade-step-started": started}
+            raw["metadata"]["resourceVersion"] = str(int(raw["metadata"]["resourceVersion"]) + 100000)
+            app.cache.put("nodes", raw)
+    nodes = app.pane("nodes")
     base = dict(node="worker-1", target="1.33.1", run="run-20260101-115500", started=started, error="")
-    for step, fraction in (("upgrading-kubeadm", 0.0), ("kubeadm-upgrade", 1 / 7), ("draining", 2 / 7)):
-        app.report_node_progress(Progress("upgrade", "worker-1", step, f"worker-1: {step.replace('-', ' ')}", "info",
-                                          {**base, "step": step, "state": "running", "fraction": fraction}))
+    for step in ("upgrading-kubeadm", "kubeadm-upgrade", "draining"):
+        nodes.apply_progress(Progress("upgrade", "worker-1", step, f"worker-1: {step.replace('-', ' ')}", "info",
+                                      {**base, "step": step, "state": "running"}))
     for line in DRAIN_LINES:
-        app.report_node_progress(Progress("upgrade", "worker-1", "draining", line, "info",
-                                          {**base, "step": "draining", "state": "running", "log": True,
-                                           "stream": "drain", "line": line}))
-    app.report_node_progress(Progress("upgrade", "cluster", "batch", "batch: worker-1", "info", {}))
+        nodes.apply_progress(Progress("upgrade", "worker-1", "draining", line, "info",
+                                      {**base, "step": "draining", "state": "running", "log": True,
+                                       "stream": "drain", "line": line}))
+    nodes.apply_progress(Progress("upgrade", "cluster", "batch", "batch: worker-1", "info", {}))
 
 
 UPGRADE_DONE = {"cockpit.dev/upgrade-step": "done", "cockpit.dev/upgrade-state": "done",

@@ -50,6 +50,20 @@ def test_layout_snapshot(snap_compare, size, keys, theme):
     assert snap_compare(app, terminal_size=size, run_before=_before(*keys))
 
 
+def _annotate_worker_1(app, annotations: dict) -> None:
+    """worker-1 failed at draining, as its Node annotations (the board's only source) say."""
+    import json
+
+    from tests.support import screenshots
+
+    data = json.loads(screenshots.SNAPSHOT.read_text(encoding="utf-8"))
+    raw = next(n for n in data["objects"]["nodes"] if n["metadata"]["name"] == "worker-1")
+    raw["metadata"]["annotations"] = {**raw["metadata"].get("annotations", {}), **screenshots.UPGRADE_DONE,
+                                      "cockpit.dev/upgrade-step": "draining", **annotations}
+    raw["metadata"]["resourceVersion"] = str(int(raw["metadata"]["resourceVersion"]) + 200000)
+    app.cache.put("nodes", raw)
+
+
 def _board(*keys: str, fail: bool = False):
     """Mid-run upgrade board (as the README screenshot), optionally with worker-1 failed."""
     async def run_before(pilot) -> None:
@@ -59,13 +73,15 @@ def _board(*keys: str, fail: bool = False):
         await _before()(pilot)
         screenshots.PREPARE["upgrade-board"](pilot.app, screenshots.SNAPSHOT)
         if fail:
-            data = {"node": "worker-1", "step": "draining", "state": "failed", "target": "1.33.1", "run": "run-1",
-                    "started": "2026-01-01T11:58:00Z", "fraction": 2 / 7,
-                    "error": "drain of worker-1 timed out: PDB shop/web blocks (disruptionsAllowed=0)",
-                    "failing_lines": ["evicting pod shop/web-blue-5d9-a1",
-                                      "Cannot evict pod as it would violate the pod's disruption budget."]}
-            pilot.app.report_node_progress(Progress("upgrade", "worker-1", "draining", "worker-1 failed", "error",
-                                                    data))
+            failed = {"cockpit.dev/upgrade-state": "failed", "cockpit.dev/upgrade-step-started": "2026-01-01T11:58:00Z",
+                      "cockpit.dev/upgrade-error": "drain of worker-1 timed out: PDB shop/web blocks "
+                                                   "(disruptionsAllowed=0)"}
+            _annotate_worker_1(pilot.app, failed)
+            for line in ("evicting pod shop/web-blue-5d9-a1",
+                         "Cannot evict pod as it would violate the pod's disruption budget."):
+                pilot.app.pane("nodes").apply_progress(Progress(
+                    "upgrade", "worker-1", "draining", line, "info",
+                    {"node": "worker-1", "log": True, "stream": "drain", "line": line}))
         await _before(*keys)(pilot)
 
     return run_before

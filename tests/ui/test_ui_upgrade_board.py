@@ -1,16 +1,18 @@
-"""The upgrade board on the Nodes pane, fed through the same paths as live: controller Progress
-events (``app.report_node_progress``) and Node annotations (a restarted cockpit)."""
+"""The upgrade board on the Nodes pane: progress comes from the Node annotations and the lock
+Lease only (what every cockpit sees), the run's Progress events add log lines and the run's
+message, through the message the pane's run worker posts."""
 
 from __future__ import annotations
 
 from cockpit.controllers.base import Progress
 from cockpit.domain.steps import NodeProgress, State, Step
-from cockpit.ui.board import LOG_LINES
-from cockpit.ui.screens.confirm import ConfirmScreen
+from cockpit.ui.board import LOG_LINES, UpgradeBoard
+from cockpit.ui.panes.nodes import NodesPane
+from cockpit.ui.screens.operation import OperationScreen
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.actions.upgrade import clean_version
 import tests.support.builders as b
-from tests.support.ui import make_app, rows, settle
+from tests.support.ui import make_app, rows, settle, until
 
 STARTED = "2026-01-01T11:59:18Z"  # 42 s before the frozen clock
 
@@ -28,6 +30,22 @@ def log_event(node: str, line: str, stream: str = "stdout") -> Progress:
     return Progress("upgrade", node, "upgrading-kubeadm", line, "info", data)
 
 
+def post(app, progress: Progress) -> None:
+    """Deliver an event the way the pane's run worker does."""
+    app.pane("nodes").post_message(NodesPane.UpgradeProgress(progress))
+
+
+def annotate(app, objs, node: str, step: Step, state: State, **extra) -> None:
+    """Record progress on the node as the run does (the fixture cache sees a newer Node)."""
+    raw = next(n for n in objs["nodes"] if n["metadata"]["name"] == node)
+    annotations = {"cockpit.dev/upgrade-step": step.value, "cockpit.dev/upgrade-state": state.value,
+                   "cockpit.dev/upgrade-target": "1.33.1", "cockpit.dev/upgrade-run": "run-1",
+                   "cockpit.dev/upgrade-step-started": STARTED, **extra}
+    raw["metadata"]["annotations"] = {k: v for k, v in annotations.items() if v is not None}
+    raw["metadata"]["resourceVersion"] = str(int(raw["metadata"].get("resourceVersion") or 0) + 1)
+    app.cache.put("nodes", raw)
+
+
 def row(app, name: str) -> list[str]:
     return next(r for r in rows(app, "nodes") if r[0] == name)
 
@@ -39,31 +57,52 @@ async def select(pilot, app, name: str) -> None:
     await pilot.pause()
 
 
-async def test_events_show_step_bar_and_elapsed_time():
-    app = make_app()
+async def test_annotations_show_step_bar_and_elapsed_time():
+    objs = b.demo_objects()
+    app = make_app(objs)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         assert row(app, "worker-2")[7] == ""
-        app.report_node_progress(node_event("worker-2", Step.DRAINING, State.RUNNING))
-        await pilot.pause()
+        annotate(app, objs, "worker-2", Step.DRAINING, State.RUNNING)
+        await settle(pilot)
         cell = row(app, "worker-2")[7]
         assert cell.startswith("◐ draining ") and "█" in cell and cell.endswith(" 42s")
         header = str(app.query_one("#nodes .pane-header").render())
         assert "upgrade → 1.33.1" in header and "1 running" in header
-        app.report_node_progress(node_event("worker-2", Step.DONE, State.DONE, "ok"))
-        await pilot.pause()
+        annotate(app, objs, "worker-2", Step.DONE, State.DONE)
+        await settle(pilot)
         assert row(app, "worker-2")[7] == "✔ done █████"
 
 
-async def test_failed_node_shows_error_and_last_lines_for_the_selected_node():
-    app = make_app()
+async def test_controller_events_never_move_the_board():
+    objs = b.demo_objects()
+    app = make_app(objs)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        lines = ["$ sudo -n systemctl restart kubelet", "waiting for the kubelet", "kubelet not active"]
-        app.report_node_progress(node_event("worker-3", Step.WAITING_READY, State.FAILED, "error",
-                                            error="node/worker-3 not Ready at v1.33.1 within 2s",
-                                            failing_lines=lines))
-        await pilot.pause()
+        post(app, node_event("worker-3", Step.DRAINING, State.RUNNING))
+        post(app, node_event("worker-3", Step.DONE, State.DONE, "ok"))
+        await settle(pilot)
+        assert row(app, "worker-3")[7] == ""  # nothing recorded on the node: nothing on the board
+        assert app.pane("nodes").board.logs["worker-3"][-1] == ("ok", "worker-3: done")  # but logged
+        annotate(app, objs, "worker-3", Step.KUBEADM_UPGRADE, State.RUNNING)
+        await settle(pilot)
+        assert row(app, "worker-3")[7].startswith("◐ kubeadm upgrade")
+        post(app, node_event("worker-3", Step.DONE, State.DONE, "ok"))
+        annotate(app, objs, "worker-3", Step.UPGRADING_KUBEADM, State.SKIPPED)  # a skip from the CLI
+        await settle(pilot)
+        assert row(app, "worker-3")[7].startswith("↷ skipped at upgrading kubeadm")
+
+
+async def test_failed_node_shows_error_and_last_lines_for_the_selected_node():
+    objs = b.demo_objects()
+    app = make_app(objs)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        for line in ("$ sudo -n systemctl restart kubelet", "waiting for the kubelet", "kubelet not active"):
+            post(app, log_event("worker-3", line))
+        annotate(app, objs, "worker-3", Step.WAITING_READY, State.FAILED,
+                 **{"cockpit.dev/upgrade-error": "node/worker-3 not Ready at v1.33.1 within 2s"})
+        await settle(pilot)
         assert row(app, "worker-3")[7].startswith("✘ waiting Ready failed")
         await select(pilot, app, "worker-3")
         detail = str(app.query_one("#nodes .upgrade-detail").render())
@@ -92,44 +131,21 @@ async def test_board_is_rebuilt_from_node_annotations_after_a_restart():
         assert "PDB shop/web blocks the eviction" in str(app.query_one("#nodes .upgrade-detail").render())
 
 
-async def test_late_annotation_echo_does_not_roll_the_board_back():
-    objs = b.demo_objects()
-    app = make_app(objs)
-    async with app.run_test(size=(160, 45)) as pilot:
-        await settle(pilot)
-        app.report_node_progress(node_event("worker-3", Step.UPGRADING_KUBEADM, State.RUNNING))
-        app.report_node_progress(node_event("worker-3", Step.KUBEADM_UPGRADE, State.RUNNING))
-        raw = next(n for n in objs["nodes"] if n["metadata"]["name"] == "worker-3")
-        raw["metadata"]["annotations"] = {"cockpit.dev/upgrade-step": "upgrading-kubeadm",
-                                          "cockpit.dev/upgrade-state": "running", "cockpit.dev/upgrade-target": "1.33.1",
-                                          "cockpit.dev/upgrade-run": "run-1", "cockpit.dev/upgrade-step-started": STARTED}
-        app.cache.put("nodes", raw)
-        await settle(pilot)
-        assert row(app, "worker-3")[7].startswith("◐ kubeadm upgrade")
-        raw["metadata"]["annotations"] = {**raw["metadata"]["annotations"], "cockpit.dev/upgrade-state": "skipped"}
-        raw["metadata"]["resourceVersion"] = "999"
-        app.cache.put("nodes", raw)  # a change nobody reported (a skip from the CLI) wins
-        await settle(pilot)
-        assert row(app, "worker-3")[7].startswith("↷ skipped at upgrading kubeadm")
-
-
 async def test_log_view_streams_the_selected_nodes_output_bounded():
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        app.report_node_progress(node_event("cp-1", Step.UPGRADING_KUBEADM, State.RUNNING))
         for i in range(LOG_LINES + 20):
-            app.report_node_progress(log_event("cp-1", f"line {i}"))
-        app.report_node_progress(log_event("cp-2", "other node"))
+            post(app, log_event("cp-1", f"line {i}"))
+        post(app, log_event("cp-2", "other node"))
         await select(pilot, app, "cp-1")
         await pilot.press("l")
         pane = app.pane("nodes")
         assert pane.has_class("-log") and app.query_one("#upgrade-log").display
         lines = pane.log_lines()
         assert len(lines) == LOG_LINES and lines[-1] == f"line {LOG_LINES + 19}" and "other node" not in lines
-        app.report_node_progress(log_event("cp-1", "live line", "stderr"))
-        await pilot.pause()
-        assert pane.log_lines()[-1] == "live line"
+        post(app, log_event("cp-1", "live line", "stderr"))
+        await until(pilot, lambda: pane.log_lines()[-1] == "live line", what="the live line")
         await select(pilot, app, "cp-2")
         assert pane.log_lines() == ["other node"]
         await pilot.press("l")
@@ -160,17 +176,17 @@ async def test_start_prompts_for_a_target_and_rejects_a_bad_one():
         assert app.screen is screen and "expected X.Y.Z" in str(screen.query_one("#error").render())
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, (PromptScreen, ConfirmScreen))
+        assert not isinstance(app.screen, (PromptScreen, OperationScreen))
 
 
-async def test_read_only_refuses_start_before_asking():
+async def test_read_only_hides_start_before_asking():
     app = make_app(read_only=True)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("3", "U")
         await pilot.pause()
         assert not isinstance(app.screen, PromptScreen)
-        assert "read-only" in app.banner_text
+        assert not app.check_action("run_pane_action", ("upgrade.start",))
 
 
 async def test_upgrade_actions_are_bound_on_the_nodes_pane_and_in_the_palette():
@@ -190,8 +206,7 @@ async def test_quit_during_an_upgrade_run_asks_for_a_second_q():
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        session = app.services["upgrade"]
-        session.running = lambda: True  # a run in progress (the live tests run real ones)
+        app.pane("nodes").upgrade.running = lambda: True  # a run in progress (the live tests run real ones)
         await pilot.press("q")
         await pilot.pause()
         assert app.is_running and app._quit_armed
@@ -233,15 +248,13 @@ async def test_header_names_the_holder_of_the_upgrade_lock():
 
 
 
-def test_a_cleared_node_shows_cleared_even_if_its_annotations_were_never_seen_in_between():
-    """The pane reads the latest Node record at each flush, so a node's step annotations can be
-    coalesced away: the board saw the node untouched at start-up, then only events, then the
-    cleared record after an abort. That record must clear the board, not be deduplicated."""
-    from cockpit.domain.steps import progress_from_annotations
-    from cockpit.ui.board import UpgradeBoard
-
+def test_the_board_takes_progress_from_annotations_only():
     board = UpgradeBoard()
     assert board.from_annotations("worker-2", {}) is False  # start-up: untouched, nothing to show
     board.from_event(node_event("worker-2", Step.UPGRADING_KUBEADM, State.RUNNING))
-    assert board.from_annotations("worker-2", {}) is True  # abort cleared it before any flush saw it
-    assert board.progress("worker-2") == progress_from_annotations("worker-2", {})
+    assert board.progress("worker-2") is None and board.logs["worker-2"]
+    assert board.from_annotations("worker-2", {"cockpit.dev/upgrade-step": "draining",
+                                               "cockpit.dev/upgrade-state": "running"}) is True
+    assert board.progress("worker-2").step is Step.DRAINING
+    assert board.from_annotations("worker-2", {}) is True  # an abort cleared it
+    assert board.progress("worker-2").step is Step.PENDING

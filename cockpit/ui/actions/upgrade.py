@@ -27,10 +27,14 @@ from cockpit.ui.screens.prompt import TextScreen
 
 def clean_version(text: str) -> str:
     """Strictly ``X.Y.Z`` (an optional leading ``v`` is dropped); raises UsageError otherwise."""
+    wanted = text.strip().removeprefix("v")
     try:
-        return parse_version(text.strip().removeprefix("v")).bare
+        parsed = parse_version(wanted)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if parsed.is_prerelease or parsed.bare != wanted:  # packages and kubeadm take releases only
+        raise UsageError(f"invalid Kubernetes version {text.strip()!r}: expected X.Y.Z (a release), e.g. 1.33.1")
+    return wanted
 
 
 def _nodes(ctx: ActionContext) -> list[Any]:

@@ -15,7 +15,7 @@ import pytest
 from cockpit.controllers.base import collecting_reporter
 from cockpit.controllers.switch import SwitchOperation
 from cockpit.journal import Journal, read_journal
-from cockpit.kube.errors import Unreachable
+from cockpit.kube.errors import ApiError, Unreachable
 from tests.support.e2e import run_cli
 from tests.support.traffic import (
     cockpit_events, drive, event_summary, hold_old_endpoints, journal_steps, marker_of, read_until,
@@ -224,3 +224,23 @@ def test_cli_last_line_says_what_is_selected_when_the_api_stays_away(sim, kubect
     wait_for(lambda: kubectl("-n", "shop", "get", "service", "web", check=False).returncode == 0, timeout=20)
     assert selector_of(kubectl) == GREEN and marker_of(kubectl) is not None  # a later run will find it
     assert journal_steps(journal_path)[-4:] == ["step:write", "rollback", "result", "event_failed"]
+
+
+class BusyOnceOnTheSwitchBack(PatchesStopAfterTheWrite):
+    """The API server answers the first switch-back write with 503, then recovers."""
+
+    async def patch(self, path, body, patch_type="strategic", dry_run=False):
+        self.patches += 1
+        if self.patches == 2:
+            raise ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+        return await self.inner.patch(path, body, patch_type, dry_run)
+
+
+async def test_a_5xx_on_the_switch_back_is_retried(client, journal_path, kubectl, wait_for_async):
+    await switchable(client, wait_for_async)
+    reporter, progress = collecting_reporter()
+    api = BusyOnceOnTheSwitchBack(client)
+    result = await drive(client, journal_path, switch(api, drill_verify_failure=True), reporter=reporter)
+    assert not result.ok and result.details["rolled_back"] and result.details["verified_back"] and api.patches == 3
+    assert any(p.step == "rollback" and "retrying" in p.message for p in progress)
+    assert selector_of(kubectl) == BLUE and marker_of(kubectl) is None

@@ -30,8 +30,7 @@ def test_endpoints_follow_selector_patch(sim, wait_for):
     assert ep["targetRef"]["kind"] == "Pod" and ep["nodeName"].startswith("worker-")
     sim.call(lambda: sim.store.mutate("services", "shop", "web",
                                       lambda s: s["spec"]["selector"].__setitem__("color", "green")))
-    wait_for(lambda: all(n.startswith("web-green-") for n in _endpoint_pods(sim)) and len(_endpoint_pods(sim)) == 3,
-             timeout=2)
+    wait_for(lambda: all(n.startswith("web-green-") for n in _endpoint_pods(sim)) and len(_endpoint_pods(sim)) == 3)
     assert all(e["targetRef"]["name"].startswith("web-green-") for e in _slice(sim)["endpoints"])
     kubernetes = _get(sim, "endpoints", "default", "kubernetes")
     assert len(kubernetes["subsets"][0]["addresses"]) == 3
@@ -58,8 +57,8 @@ def test_graceful_delete_removes_pod_after_grace_and_replaces_it(sim, wait_for):
     sim.call(lambda: sim.cluster.delete_pod(pod))
     gone = _get(sim, "pods", ns, name)
     assert gone["metadata"]["deletionGracePeriodSeconds"] == 30 and gone["metadata"]["deletionTimestamp"]
-    wait_for(lambda: not pod_is_ready(_get(sim, "pods", ns, name)), timeout=2)
-    wait_for(lambda: name not in _endpoint_pods(sim), timeout=2)
+    wait_for(lambda: not pod_is_ready(_get(sim, "pods", ns, name)))
+    wait_for(lambda: name not in _endpoint_pods(sim))
     terminating = [e["conditions"] for e in _slice(sim)["endpoints"] if e["targetRef"]["name"] == name]
     assert terminating == [{"ready": False, "serving": False, "terminating": True}]
     wait_for(lambda: _get(sim, "pods", ns, name) is None, timeout=5)

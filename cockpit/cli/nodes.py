@@ -1,22 +1,20 @@
-"""Headless twins of the node actions: `drain` and `uncordon`.
+"""Headless twins of the node actions: `cordon`, `uncordon` and `drain`.
 
-Mutating commands print the pre-flight (or plan) and ask on stdin unless ``--yes``; without a
-terminal and without ``--yes`` they refuse. ``--json`` prints one JSON document on stdout and
-the progress lines on stderr. Exit status: 0 done, 1 refused / failed / halted, 2 usage or
+Each runs its operation through the same driver as the TUI: the plan is printed, confirmed on
+stdin unless ``--yes`` (without a terminal and without ``--yes`` the command refuses), then
+applied, journaled and recorded as a Kubernetes Event on the Node. ``--dry-run`` sends every
+write with server-side dryRun=All. ``--json`` prints one JSON document on stdout and the
+progress lines on stderr. Exit status: 0 done, 1 refused / declined / failed, 2 usage or
 connection problem.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
-from typing import Any
 
-from cockpit.cli.session import Output, Session, confirm, open_session
-from cockpit.controllers.base import ActionFailed, PreconditionFailed, Progress
+from cockpit.cli.session import Session, action_options, run_command
 from cockpit.domain.drain import DrainOptions
-from cockpit.errors import CockpitError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
 
@@ -34,13 +32,17 @@ def duration(text: str) -> float:
 
 
 def register(subparsers, common) -> None:
-    """Add ``drain`` and ``uncordon``."""
-    _register_drain(subparsers, common)
-    uncordon = subparsers.add_parser("uncordon", parents=[common, _output()],
+    """Add ``cordon``, ``uncordon`` and ``drain``."""
+    cordon = subparsers.add_parser("cordon", parents=[common, action_options()],
+                                   help="mark a node unschedulable (recorded as cockpit's cordon)")
+    cordon.add_argument("node")
+    cordon.set_defaults(handler=run_cordon)
+    uncordon = subparsers.add_parser("uncordon", parents=[common, action_options()],
                                      help="uncordon a node (only if cockpit cordoned it, unless --force)")
     uncordon.add_argument("node")
     uncordon.add_argument("--force", action="store_true", help="uncordon even if cockpit did not cordon it")
     uncordon.set_defaults(handler=run_uncordon)
+    _register_drain(subparsers, common)
 
 
 def _output() -> argparse.ArgumentParser:
@@ -49,7 +51,8 @@ def _output() -> argparse.ArgumentParser:
     return opts
 
 
-def _drain_flags(opts: argparse.ArgumentParser, prefix: str = "") -> None:
+def drain_flags(opts: argparse.ArgumentParser, prefix: str = "") -> None:
+    """kubectl drain's pod and pacing flags (``prefix`` ``drain-`` for the upgrade's drains)."""
     opts.add_argument(f"--{prefix}delete-emptydir-data", dest="delete_emptydir_data", action="store_true",
                       help="evict pods with emptyDir volumes (their data is lost)")
     opts.add_argument(f"--{prefix}force", dest="force_drain", action="store_true",
@@ -61,28 +64,92 @@ def _drain_flags(opts: argparse.ArgumentParser, prefix: str = "") -> None:
     opts.add_argument("--pod-selector", default="", metavar="SELECTOR", help="only pods matching this label selector")
 
 
+_drain_flags = drain_flags  # the old name, still imported by cli/upgrade.py
+
+
 def _register_drain(subparsers, common) -> None:
     parser = subparsers.add_parser("drain", parents=[common, _output()],
                                    help="cordon and evict a node's pods (kubectl drain semantics, with a pre-flight)")
     parser.add_argument("node")
     parser.add_argument("--ignore-daemonsets", action="store_true", help="skip DaemonSet-managed pods")
-    _drain_flags(parser)
+    drain_flags(parser)
     parser.add_argument("--timeout", type=duration, default=0.0, metavar="DURATION",
                         help="give up after DURATION (0: never, like kubectl)")
-    parser.add_argument("--skip-wait-for-delete-timeout", type=int, default=0, metavar="SECONDS")
+    parser.add_argument("--skip-wait-for-delete-timeout", type=int, default=0, metavar="SECONDS",
+                        help="skip pods deleted more than SECONDS ago (kubectl's flag; 0: never)")
     parser.add_argument("--via-ssh", metavar="CPNODE", help="run `kubectl drain` on this control-plane node over SSH")
-    parser.add_argument("--accept-new-host-keys", action="store_true", help="trust unknown SSH host keys (never changed ones)")
-    parser.add_argument("--dry-run", nargs="?", const="client", default="none", choices=("none", "client", "server"),
-                        help="show the pre-flight only and change nothing; =server also dry-runs each eviction")
+    parser.add_argument("--accept-new-host-keys", action="store_true",
+                        help="trust unknown SSH host keys (never changed ones)")
+    parser.add_argument("--dry-run", nargs="?", const="server", default="none", choices=("none", "server"),
+                        help="send the cordon and every eviction with server-side dryRun=All (kubectl's "
+                             "--dry-run=server); nothing changes")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.set_defaults(handler=run_drain)
 
 
-# ----- session plumbing ------------------------------------------------------------------
+# ----- commands --------------------------------------------------------------------------
+
+
+def drain_options_from_args(args: argparse.Namespace, timeout: float, ignore_daemonsets: bool) -> DrainOptions:
+    """DrainOptions from the command line (validated: out-of-range numbers are a usage error)."""
+    from cockpit.controllers.drain_operation import drain_options as build
+
+    return build(ignore_daemonsets=ignore_daemonsets, delete_emptydir_data=args.delete_emptydir_data,
+                 force=args.force_drain, pod_selector=args.pod_selector, grace_period=args.grace_period,
+                 timeout=timeout, retry_interval=args.retry_interval,
+                 skip_wait_for_delete_timeout=getattr(args, "skip_wait_for_delete_timeout", 0))
+
+
+drain_options = drain_options_from_args  # the old name, still imported by cli/upgrade.py
+
+
+def run_cordon(args: argparse.Namespace) -> int:
+    """`cockpit cordon NODE [--dry-run] [--yes] [--json]`."""
+    from cockpit.controllers.cordon import CordonOperation
+
+    async def body(session: Session) -> int:
+        await session.drive(CordonOperation(session.services.api, args.node))
+        return 0
+
+    return run_command(args, body, "cordon", args.node)
+
+
+def run_uncordon(args: argparse.Namespace) -> int:
+    """`cockpit uncordon NODE [--force]`: lifts only cockpit's own cordon unless forced."""
+    from cockpit.controllers.cordon import UncordonOperation
+
+    async def body(session: Session) -> int:
+        await session.drive(UncordonOperation(session.services.api, args.node, force=args.force))
+        return 0
+
+    return run_command(args, body, "uncordon", args.node)
+
+
+def run_drain(args: argparse.Namespace) -> int:
+    """`cockpit drain NODE [kubectl drain options] [--via-ssh CP] [--dry-run] [--yes]`."""
+    from cockpit.controllers.drain_operation import DrainOperation
+
+    options = drain_options_from_args(args, args.timeout, args.ignore_daemonsets)
+
+    async def body(session: Session) -> int:
+        operation = DrainOperation(session.services.api, args.node, options, via=args.via_ssh, ssh=session.pool)
+        result = await session.drive(operation)
+        return 0 if result.ok else 1
+
+    return run_command(args, body, "drain", args.node, ssh=bool(args.via_ssh))
+
+
+# ----- transitional ----------------------------------------------------------------------
 
 
 def run_async(args: argparse.Namespace, body, action: str, target: str, ssh: bool = False) -> int:
-    """Run ``body(session)`` in a fresh loop; refusals and failures become exit status 1."""
+    """Transitional, for cli/upgrade.py until it runs on :func:`run_command`: refusals and
+    failures become exit status 1 with the payload the upgrade commands print."""
+    import asyncio
+
+    from cockpit.cli.session import open_session
+    from cockpit.controllers.base import ActionFailed, PreconditionFailed
+    from cockpit.errors import CockpitError
 
     async def main() -> int:
         async with open_session(args, ssh) as session:
@@ -98,71 +165,9 @@ def run_async(args: argparse.Namespace, body, action: str, target: str, ssh: boo
     return asyncio.run(main())
 
 
-def _failure(out: Output, action: str, target: str, exc: CockpitError, payload: Any) -> int:
+def _failure(out, action: str, target: str, exc, payload) -> int:
     out.line(f"cockpit: {exc}")
     if hasattr(payload, "journal_fields"):
         payload = payload.journal_fields()
     out.result(False, action, target, payload, str(exc))
     return exc.exit_status
-
-
-# ----- drain / uncordon ------------------------------------------------------------------
-
-
-def drain_options(args: argparse.Namespace, timeout: float, ignore_daemonsets: bool) -> DrainOptions:
-    """DrainOptions from the command line."""
-    return DrainOptions(ignore_daemonsets=ignore_daemonsets, delete_emptydir_data=args.delete_emptydir_data,
-                        force=args.force_drain, pod_selector=args.pod_selector, grace_period=args.grace_period,
-                        timeout=timeout, retry_interval=args.retry_interval,
-                        skip_wait_for_delete_timeout=getattr(args, "skip_wait_for_delete_timeout", 0),
-                        poll_interval=min(1.0, max(0.05, args.retry_interval / 5)))
-
-
-def run_drain(args: argparse.Namespace) -> int:
-    """`cockpit drain NODE [kubectl drain options] [--via-ssh CP] [--dry-run] [--yes]`."""
-    from cockpit.controllers.drain import DrainController
-
-    options = drain_options(args, args.timeout, args.ignore_daemonsets)
-
-    async def body(session: Session) -> int:
-        def report(event: Progress) -> None:
-            if event.step != "preflight":  # already printed before the confirmation
-                session.out.progress(event)
-
-        ctl = DrainController(session.client, session.guard, report)
-        dry_run = args.dry_run != "none"
-        if not dry_run:
-            session.guard.check_mutation_allowed("drain", args.node)
-            session.guard.journal.check_writable()
-        if args.via_ssh:
-            confirm(args, f"run kubectl drain {args.node} on {args.via_ssh} over SSH?")
-            result = await ctl.drain_via_ssh(args.node, args.via_ssh, session.pool, options)
-        else:
-            pre = await ctl.preflight(args.node, options, server_dry_run=args.dry_run == "server")
-            for line in pre.lines():
-                session.out.line(line)
-            if dry_run or pre.refused:
-                session.out.result(not pre.refused, "drain", args.node, pre.to_dict(),
-                                   "; ".join(pre.refused) or None)
-                return 1 if pre.refused else 0
-            confirm(args, f"drain node/{args.node}?")
-            result = await ctl.drain(args.node, options)
-        session.out.line(result.message)
-        session.out.result(True, "drain", args.node, result.journal_fields())
-        return 0
-
-    return run_async(args, body, "drain", args.node, ssh=bool(args.via_ssh))
-
-
-def run_uncordon(args: argparse.Namespace) -> int:
-    """`cockpit uncordon NODE [--force]`: lifts only cockpit's own cordon unless forced."""
-    from cockpit.controllers.drain import DrainController
-
-    async def body(session: Session) -> int:
-        changed, message = await DrainController(session.client, session.guard).uncordon(args.node, args.force)
-        session.out.line(message)
-        refused = not changed and "leaving it cordoned" in message
-        session.out.result(not refused, "uncordon", args.node, {"changed": changed, "message": message})
-        return 1 if refused else 0
-
-    return run_async(args, body, "uncordon", args.node)

@@ -25,7 +25,7 @@ from cockpit.controllers.guard import ActionGuard
 from cockpit.domain import drain as plan
 from cockpit.domain.drain import DrainOptions, DrainPreflight, EvictionRefusal
 from cockpit.domain.records import NodeRecord, PdbRecord, PodRecord
-from cockpit.journal import current_user
+from cockpit.journal import JournalError, current_user
 from cockpit.kube.errors import ApiError, NotFound
 from cockpit.kube.paths import path_for
 from cockpit.kube.typed import as_record, as_records, get_record, list_records
@@ -139,11 +139,12 @@ class DrainController:
 
     # ------------------------------------------------------------------ cordon / uncordon
 
-    async def cordon(self, node: str) -> bool:
+    async def cordon(self, node: str, *, dry_run: bool = False) -> bool:
         """Cordon ``node`` and record that cockpit did (and whether it was cordoned before).
 
         Returns True if the node was schedulable. An existing cockpit record is kept, so a
-        resumed run still knows the node was schedulable before the first attempt.
+        resumed run still knows the node was schedulable before the first attempt. ``dry_run``
+        sends the patch with dryRun=All (nothing changes).
         """
         emit = Emitter(self.reporter, "drain", node)
         self.guard.check_mutation_allowed("cordon", node)
@@ -156,9 +157,10 @@ class DrainController:
             emit("cordon", f"node/{node} already cordoned")
             return False
         body = {"spec": {"unschedulable": True}, "metadata": {"annotations": annotations}}
-        self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was)
-        await self.client.patch(path_for("nodes", name=node), body, "merge")
-        emit("cordon", f"node/{node} {'already cordoned' if was else 'cordoned'}", "ok")
+        self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was, dry_run=dry_run)
+        await self.client.patch(path_for("nodes", name=node), body, "merge", dry_run=dry_run)
+        marker = "[dry run] " if dry_run else ""
+        emit("cordon", f"{marker}node/{node} {'already cordoned' if was else 'cordoned'}", "ok")
         return not was
 
     async def record_cordon(self, node: str) -> bool:
@@ -221,10 +223,11 @@ class DrainController:
                                  message=f"node/{node} would be drained (dry run)")
             self.guard.record("drain", node, "preview", dry_run=True, preflight=pre.to_dict())
             return result
-        return await self.guard.run("drain", node, lambda: self._drain(node, options, emit),
+        return await self.guard.run("drain", node, lambda: self.cordon_and_evict(node, options, emit),
                                     options=options, preflight=pre.to_dict())
 
-    async def _drain(self, node: str, options: DrainOptions, emit: Emitter) -> DrainResult:
+    async def cordon_and_evict(self, node: str, options: DrainOptions, emit: Emitter) -> DrainResult:
+        """The drain proper, after its pre-flight: cordon, evict, wait. Raises DrainFailed."""
         started = time.monotonic()
         result = DrainResult(node)
         result.cordoned = await self.cordon(node)
@@ -314,8 +317,18 @@ class DrainController:
             line += (f" (disruptionsAllowed={numbers['disruptionsAllowed']}, currentHealthy="
                      f"{numbers['currentHealthy']}/desiredHealthy={numbers['desiredHealthy']})")
         line += f": {refusal.message}"
+        if pdb_key not in result.blocked_by:  # the first refusal per PDB, not every retry
+            self._record_blocker(result.node, key, pdb_key, refusal, numbers)
         result.blocked_by[pdb_key] = line
         emit("blocked", line, "warn", pod=key, pdb=pdb_key, attempt=attempt, **numbers)
+
+    def _record_blocker(self, node: str, pod: str, pdb: str, refusal: EvictionRefusal, numbers: dict) -> None:
+        """Journal which PDB holds the drain up, with its numbers; a journal error must not
+        stop the evictions already under way, so it is reported instead."""
+        try:
+            self.guard.record("drain", node, "blocked", pod=pod, pdb=pdb, message=refusal.message, **numbers)
+        except JournalError as exc:
+            Emitter(self.reporter, "drain", node)("journal", f"JOURNAL NOT WRITTEN (blocked): {exc}", "error")
 
     async def _pdb_numbers(self, namespace: str, name: str) -> dict:
         if not name:
@@ -355,38 +368,46 @@ class DrainController:
     async def drain_via_ssh(self, node: str, control_plane: str, pool, options: DrainOptions,
                             command_timeout: float = 900) -> DrainResult:
         """Run ``kubectl drain`` on a control-plane node over SSH, streaming its output."""
-        from cockpit.ssh import commands
+        argv = remote_drain_argv(node, options)
+        return await self.guard.run("drain", node, lambda: self.remote_drain(node, control_plane, pool, argv,
+                                                                             command_timeout),
+                                    via=control_plane, command=argv)
 
+    async def remote_drain(self, node: str, control_plane: str, pool, argv: list[str],
+                           command_timeout: float = 900) -> DrainResult:
+        """Claim the cordon, then run ``argv`` (``kubectl drain``) on ``control_plane``. Raises DrainFailed."""
         emit = Emitter(self.reporter, "drain", node)
-        timeout = f"{int(options.timeout)}s" if options.timeout else None
-        argv = commands.kubectl_drain(node, ignore_daemonsets=options.ignore_daemonsets,
-                                      delete_emptydir_data=options.delete_emptydir_data, force=options.force,
-                                      timeout=timeout, grace_period=options.grace_period
-                                      if options.grace_period >= 0 else None)
+        started = time.monotonic()
+        # Claim the cordon before kubectl places it: the remote kubectl cannot write our
+        # record, and without it `cockpit uncordon` would refuse to lift this drain's cordon.
+        cordoned = await self.record_cordon(node)
+        try:
+            out = await pool.run(control_plane, argv, timeout=command_timeout,
+                                 on_line=lambda stream, line: emit("ssh", line, "info", stream=stream,
+                                                                   line=line, log=True))
+        except BaseException:
+            await _quietly(self._drop_unused_record(node))
+            raise
+        if not out.ok:
+            await _quietly(self._drop_unused_record(node))
+        result = DrainResult(node, ok=out.ok, cordoned=cordoned, elapsed=time.monotonic() - started,
+                             message=f"node/{node} drained (kubectl drain on {control_plane})" if out.ok
+                             else " | ".join(out.tail(3)))
+        if not out.ok:
+            raise DrainFailed(f"kubectl drain on {control_plane} exited {out.exit_status}: {result.message}",
+                              result)
+        return result
 
-        async def run() -> DrainResult:
-            started = time.monotonic()
-            # Claim the cordon before kubectl places it: the remote kubectl cannot write our
-            # record, and without it `cockpit uncordon` would refuse to lift this drain's cordon.
-            cordoned = await self.record_cordon(node)
-            try:
-                out = await pool.run(control_plane, argv, timeout=command_timeout,
-                                     on_line=lambda stream, line: emit("ssh", line, "info", stream=stream,
-                                                                       line=line, log=True))
-            except BaseException:
-                await _quietly(self._drop_unused_record(node))
-                raise
-            if not out.ok:
-                await _quietly(self._drop_unused_record(node))
-            result = DrainResult(node, ok=out.ok, cordoned=cordoned, elapsed=time.monotonic() - started,
-                                 message=f"node/{node} drained (kubectl drain on {control_plane})" if out.ok
-                                 else " | ".join(out.tail(3)))
-            if not out.ok:
-                raise DrainFailed(f"kubectl drain on {control_plane} exited {out.exit_status}: {result.message}",
-                                  result)
-            return result
 
-        return await self.guard.run("drain", node, run, via=control_plane, command=argv)
+def remote_drain_argv(node: str, options: DrainOptions) -> list[str]:
+    """The ``kubectl drain`` argv run on a control-plane node for ``options``."""
+    from cockpit.ssh import commands
+
+    timeout = f"{int(options.timeout)}s" if options.timeout else None
+    return commands.kubectl_drain(node, ignore_daemonsets=options.ignore_daemonsets,
+                                  delete_emptydir_data=options.delete_emptydir_data, force=options.force,
+                                  timeout=timeout, grace_period=options.grace_period
+                                  if options.grace_period >= 0 else None)
 
 
 async def _quietly(cleanup) -> None:

@@ -32,10 +32,11 @@ def owner_kind(pod):
 
 def test_daemonset_pods_refuse_the_drain_like_kubectl_and_nothing_changes(sim, kubectl, tmp_path, capsys):
     rc = cockpit(sim, tmp_path, "drain", "worker-1", "--yes")
-    out = capsys.readouterr().out
+    err = capsys.readouterr().err
     theirs = kubectl("drain", "worker-1", "--dry-run=server", check=False)
     assert rc == 1 and theirs.returncode != 0
-    assert DS_ERROR in out and DS_ERROR in theirs.stderr
+    assert DS_ERROR in err and DS_ERROR in theirs.stderr
+    assert "cockpit: refused: drain node/worker-1" in err
     assert not node(kubectl, "worker-1")["spec"].get("unschedulable")  # pre-flight before any change
 
 
@@ -43,7 +44,8 @@ def test_dry_run_shows_the_preflight_and_changes_nothing(sim, kubectl, tmp_path,
     rc = cockpit(sim, tmp_path, "drain", "worker-1", "--ignore-daemonsets", "--dry-run", "--json")
     doc = json.loads(capsys.readouterr().out)
     assert rc == 0 and doc["ok"]
-    pre = doc["result"]
+    pre = doc["result"]["details"]["preflight"]
+    assert doc["result"]["dry_run"] and not doc["result"]["changed"]
     managed = {f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in pods_on(kubectl, "worker-1")
                if owner_kind(p) not in ("DaemonSet", None)}
     assert {p["namespace"] + "/" + p["name"] for p in pre["evict"]} == managed
@@ -62,7 +64,7 @@ def test_drain_evicts_records_the_cordon_and_uncordon_lifts_it(sim, kubectl, tmp
     record = json.loads(cordoned["metadata"]["annotations"]["cockpit.dev/cordoned-by"])
     assert record["was_unschedulable"] is False and record["run"]
     assert {owner_kind(p) for p in pods_on(kubectl, "worker-1")} <= {"DaemonSet"}
-    assert cockpit(sim, tmp_path, "uncordon", "worker-1") == 0
+    assert cockpit(sim, tmp_path, "uncordon", "worker-1", "--yes") == 0
     after = node(kubectl, "worker-1")
     assert not after["spec"].get("unschedulable")
     assert "cockpit.dev/cordoned-by" not in (after["metadata"].get("annotations") or {})
@@ -70,10 +72,13 @@ def test_drain_evicts_records_the_cordon_and_uncordon_lifts_it(sim, kubectl, tmp
 
 def test_uncordon_leaves_a_cordon_cockpit_did_not_place(sim, kubectl, tmp_path, capsys):
     kubectl("cordon", "worker-3")
-    assert cockpit(sim, tmp_path, "uncordon", "worker-3") == 1
-    assert "was not cordoned by cockpit" in capsys.readouterr().out
+    assert cockpit(sim, tmp_path, "uncordon", "worker-3", "--yes") == 1
+    err = capsys.readouterr().err
+    assert "refused: uncordon node/worker-3" in err and "was not cordoned by cockpit" in err
+    assert "cockpit uncordon worker-3 --force" in err
     assert node(kubectl, "worker-3")["spec"]["unschedulable"] is True
-    assert cockpit(sim, tmp_path, "uncordon", "worker-3", "--force") == 0
+    assert cockpit(sim, tmp_path, "uncordon", "worker-3", "--force", "--yes") == 0
+    assert "node/worker-3 uncordoned (forced)" in capsys.readouterr().out
     assert not node(kubectl, "worker-3")["spec"].get("unschedulable")
 
 
@@ -87,6 +92,8 @@ def test_blocking_pdb_is_named_with_its_numbers(sim, kubectl, tmp_path, capsys):
     assert rc == 1 and not doc["ok"]
     assert "did not complete within 1s" in doc["error"]
     assert "PDB shop/web" in doc["error"] and "disruptionsAllowed=0" in doc["error"]
+    assert f"node/{web_node} is left cordoned" in doc["error"] and f"cockpit uncordon {web_node}" in doc["error"]
+    assert doc["result"]["details"]["blocked_by"]
     assert "will retry after 0.1s" in captured.err
     assert node(kubectl, web_node)["spec"]["unschedulable"] is True  # like kubectl: a failed drain stays cordoned
 
@@ -99,14 +106,14 @@ BARE_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "scratch", "
 def test_emptydir_and_unmanaged_pods_need_the_kubectl_flags(sim, kubectl, tmp_path, capsys):
     kubectl("create", "-f", "-", input=json.dumps(BARE_POD))
     rc = cockpit(sim, tmp_path, "drain", "worker-4", "--ignore-daemonsets", "--yes")
-    out = capsys.readouterr().out
+    err = capsys.readouterr().err
     theirs = kubectl("drain", "worker-4", "--ignore-daemonsets", "--dry-run=server", check=False)
     local = "cannot delete Pods with local storage (use --delete-emptydir-data to override): default/scratch"
-    assert rc == 1 and local in out and local in theirs.stderr
+    assert rc == 1 and local in err and local in theirs.stderr
     rc = cockpit(sim, tmp_path, "drain", "worker-4", "--ignore-daemonsets", "--delete-emptydir-data", "--yes")
-    out = capsys.readouterr().out
+    err = capsys.readouterr().err
     unmanaged = "cannot delete Pods declare no controller (use --force to override): default/scratch"
-    assert rc == 1 and unmanaged in out
+    assert rc == 1 and unmanaged in err
     assert not node(kubectl, "worker-4")["spec"].get("unschedulable")
     rc = cockpit(sim, tmp_path, "drain", "worker-4", "--ignore-daemonsets", "--delete-emptydir-data", "--force",
                  "--yes", *FAST)
@@ -118,7 +125,7 @@ def test_emptydir_and_unmanaged_pods_need_the_kubectl_flags(sim, kubectl, tmp_pa
 def test_read_only_refuses_drain(sim, kubectl, tmp_path, capsys):
     rc = cockpit(sim, tmp_path, "--read-only", "drain", "worker-2", "--ignore-daemonsets", "--yes")
     assert rc == 1
-    assert "read-only mode: refusing to drain worker-2" in capsys.readouterr().out
+    assert "read-only mode: refusing to drain worker-2" in capsys.readouterr().err
     assert not node(kubectl, "worker-2")["spec"].get("unschedulable")
 
 
@@ -138,10 +145,11 @@ def test_server_dry_run_asks_the_api_server_about_each_eviction(sim, kubectl, tm
     web = json.loads(kubectl("get", "pods", "-n", "shop", "-l", "app=web", "-o", "json").stdout)["items"][0]
     sim.call(lambda: sim.faults.set("blocking_pdbs", "shop/web"))
     rc = cockpit(sim, tmp_path, "drain", web["spec"]["nodeName"], "--ignore-daemonsets", "--dry-run=server", "--json")
-    doc = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
     assert rc == 0, doc
     key = f"shop/{web['metadata']['name']}"
-    assert doc["result"]["server_refusals"][key].startswith("retry: ")
-    assert any(w.startswith(f"server dry-run eviction of {key} would be retried") for w in doc["result"]["warnings"])
+    assert doc["result"]["details"]["server_refusals"][key].startswith("retry: ")
+    assert f"the API server would retry the eviction of {key}" in captured.err
     assert kubectl("get", "pod", "-n", "shop", web["metadata"]["name"]).returncode == 0  # nothing evicted
     assert not node(kubectl, web["spec"]["nodeName"])["spec"].get("unschedulable")

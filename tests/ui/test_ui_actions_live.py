@@ -9,7 +9,7 @@ from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
 from cockpit.ui.screens.confirm import ConfirmScreen
-from tests.support.ui import apply_plan, row, rows, tui_args, until
+from tests.support.ui import apply_plan, asked_plan, row, rows, tui_args, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -112,16 +112,16 @@ async def test_cordon_drain_uncordon_from_the_nodes_pane(sim, tmp_path):
             await pilot.press("3", *["j"] * 8)  # worker-6, the last row
             assert app.pane("nodes").selected_key() == app.cache.store("nodes").get_by_key("worker-6").uid
             await pilot.press("r")
-            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None)
-            assert "kubectl drain worker-6" in screen.preview.command
-            screen = await _confirm(pilot, app)
+            screen = await asked_plan(pilot, app)
+            assert screen.plan.commands == ("kubectl drain worker-6 --ignore-daemonsets --delete-emptydir-data",)
+            screen = await apply_plan(pilot, app)
             assert screen.failed is None, screen.failed
             await pilot.press("escape")
             await until(pilot, lambda: row(app, "nodes", "worker-6")[4] == "⊘ cordoned", what="cordoned")
             node = await client.get(path_for("nodes", None, "worker-6"))
             assert node["spec"]["unschedulable"] is True
             await pilot.press("u")
-            screen = await _confirm(pilot, app)
+            screen = await apply_plan(pilot, app)
             assert screen.failed is None, screen.failed
             await pilot.press("escape")
             await until(pilot, lambda: row(app, "nodes", "worker-6")[4] == "● yes", what="uncordoned")

@@ -33,9 +33,9 @@ class TrafficModel:
         self._stale = True
 
     def attach(self) -> None:
-        """Follow the store's changes (the series exist, at zero, from now on)."""
+        """Follow the store's changes; traffic counts from now on (the table is built at the first scrape)."""
         self.store.add_listener(self.on_change)
-        self.totals()
+        self._last, self._stale = self._now(), True
 
     def detach(self) -> None:
         """Stop following the store."""

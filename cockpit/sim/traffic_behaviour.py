@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cockpit.domain.images import image_tag
 
@@ -58,7 +59,13 @@ class Latency:
 
     def bucket_shares(self) -> tuple[float, ...]:
         """The cumulative share at each of :data:`BUCKETS_MS` (what a histogram's buckets hold)."""
-        return tuple(self.cdf(le) for le in BUCKETS_MS)
+        return _bucket_shares(self)
+
+
+@lru_cache(maxsize=256)
+def _bucket_shares(latency: Latency) -> tuple[float, ...]:
+    # Few distinct distributions, many pods: a scrape of a big cluster must not redo the maths.
+    return tuple(latency.cdf(le) for le in BUCKETS_MS)
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,16 @@ def behaviour_of(pod: dict) -> Behaviour:
     """The behaviour of ``pod`` from its first container's image tag and its annotations."""
     annotations = pod["metadata"].get("annotations") or {}
     containers = pod["spec"].get("containers") or [{}]
-    tag = image_tag(containers[0].get("image", "") or "")
-    error_ratio = ERRORS_TAG_RATIO if "errors" in tag else 0.0
-    latency = Latency(*(SLOW_LATENCY if "slow" in tag else HEALTHY_LATENCY))
-    return Behaviour(_ratio(annotations.get(ERROR_RATIO), error_ratio),
-                     _latency(annotations.get(LATENCY_MS), latency),
-                     _positive(annotations.get(CAPACITY_RPS)))
+    return _behaviour(containers[0].get("image", "") or "", annotations.get(ERROR_RATIO),
+                      annotations.get(LATENCY_MS), annotations.get(CAPACITY_RPS))
+
+
+@lru_cache(maxsize=4096)
+def _behaviour(image: str, error_ratio: str | None, latency: str | None, capacity: str | None) -> Behaviour:
+    tag = image_tag(image)
+    default_ratio = ERRORS_TAG_RATIO if "errors" in tag else 0.0
+    default_latency = Latency(*(SLOW_LATENCY if "slow" in tag else HEALTHY_LATENCY))
+    return Behaviour(_ratio(error_ratio, default_ratio), _latency(latency, default_latency), _positive(capacity))
 
 
 def _ratio(text: str | None, default: float) -> float:

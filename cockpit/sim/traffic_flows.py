@@ -132,22 +132,24 @@ def compute_rates(store) -> dict[SeriesKey, list[float]]:
     per_pod: dict[str, float] = defaultdict(float)
     for _, pod, rate in shares:
         per_pod[pod["metadata"]["uid"]] += rate
-    rates: dict[SeriesKey, list[float]] = {}
+    # Pods of one workload answer alike: add their rates first, expand each group's vectors once.
+    groups: dict[tuple, float] = defaultdict(float)
     for demand, pod, rate in shares:
         behaviour = behaviour_of(pod)
         overload = behaviour.overload_ratio(per_pod[pod["metadata"]["uid"]])
-        _add_pod_flow(rates, demand, pod, rate, behaviour, overload)
+        groups[(_base_labels(demand, pod), behaviour, overload)] += rate
+    rates: dict[SeriesKey, list[float]] = {}
+    for (base, behaviour, overload), rate in groups.items():
+        _add_flow(rates, base, rate, behaviour, overload)
     return rates
 
 
-def _add_pod_flow(rates: dict, demand: Demand, pod: dict, rate: float, behaviour: Behaviour,
-                  overload: float) -> None:
+def _add_flow(rates: dict, base: tuple[str, ...], rate: float, behaviour: Behaviour, overload: float) -> None:
     served = rate * (1 - overload)
     by_code = {"200": served * (1 - behaviour.error_ratio), "500": served * behaviour.error_ratio,
                "503": rate * overload}
     shares = behaviour.latency.bucket_shares()
     mean = behaviour.latency.mean()
-    base = _base_labels(demand, pod)
     for reporter in REPORTERS:
         for code, code_rate in by_code.items():
             if code_rate <= 0:

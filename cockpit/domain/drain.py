@@ -203,12 +203,17 @@ def ignores_budgets(pod: PodRecord) -> bool:
 
 def evicted_at_once(pod: PodRecord, pdb: PdbRecord) -> bool:
     """A running pod that is not Ready, under a PDB whose unhealthyPodEvictionPolicy lets it go
-    without spending a disruption: AlwaysAllow, or IfHealthyBudget while the budget is met."""
+    without spending a disruption: AlwaysAllow, or IfHealthyBudget while the budget is met.
+
+    The API server (pkg/registry/core/pod/storage/eviction.go) counts a budget as met only when
+    it wants at least one healthy pod: with desiredHealthy 0 the eviction goes through the
+    disruptionsAllowed check like any other, and is refused (429) when that is 0.
+    """
     if pod.ready:
         return False
     if pdb.unhealthy_pod_eviction_policy == "AlwaysAllow":
         return True
-    return pdb.current_healthy >= pdb.desired_healthy
+    return pdb.desired_healthy > 0 and pdb.current_healthy >= pdb.desired_healthy
 
 
 def pdb_impacts(evicting: list[PodRecord], pdbs: list[PdbRecord]) -> list[PdbImpact]:

@@ -81,7 +81,7 @@ def test_drain_via_ssh_records_the_cordon_so_uncordon_lifts_it(cluster, kubectl,
     drained = nodes(kubectl, cluster)["worker-1"]
     assert drained["spec"]["unschedulable"] is True
     assert '"was_unschedulable": false' in ann(drained, "cordoned-by")
-    rc = main(cockpit_args(cluster, journal, "uncordon", "worker-1"))
+    rc = main(cockpit_args(cluster, journal, "uncordon", "worker-1", "--yes"))
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "node/worker-1 uncordoned" in out
@@ -98,9 +98,9 @@ def test_drain_via_ssh_of_a_node_cordoned_before_leaves_it_cordoned(cluster, kub
                            "--yes"))
     assert rc == 0, capsys.readouterr().out
     assert '"was_unschedulable": true' in ann(nodes(kubectl, cluster)["worker-2"], "cordoned-by")
-    rc = main(cockpit_args(cluster, journal, "uncordon", "worker-2"))
-    out = capsys.readouterr().out
-    assert rc == 1 and "was already cordoned before" in out, out  # refused: not cockpit's cordon to lift
+    rc = main(cockpit_args(cluster, journal, "uncordon", "worker-2", "--yes"))
+    err = capsys.readouterr().err
+    assert rc == 1 and "was already cordoned before" in err, err  # refused: not cockpit's cordon to lift
     assert nodes(kubectl, cluster)["worker-2"]["spec"]["unschedulable"] is True
 
 

@@ -40,13 +40,14 @@ from cockpit.ui.panes.traffic import TrafficPane
 from cockpit.ui.status import StatusLine, connection_text
 from cockpit.ui.screens.prompt import PromptScreen
 from cockpit.ui.themes import DEFAULT_THEME, SEMANTIC_DEFAULTS, ThemeSet, load_themes
+from cockpit.ui.walkthrough import WalkthroughApp
 
 CSS_PATH = Path(__file__).with_name("cockpit.tcss")
 NARROW_WIDTH = 120
 NARROW_HEIGHT = 36
 
 
-class CockpitApp(App[int]):
+class CockpitApp(WalkthroughApp):
     """The TUI. ``source`` provides ``cache`` and async ``start()``/``stop()`` (see ui.source)."""
 
     CSS_PATH = CSS_PATH
@@ -101,6 +102,7 @@ class CockpitApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="topbar")
+        yield from self.walkthrough_widgets()
         yield Static("", id="banner")
         yield Static("", id="tabs")
         with Container(id="grid"):
@@ -126,6 +128,7 @@ class CockpitApp(App[int]):
         self.refresh_topbar()
         self.set_interval(self.ui_config.refresh_seconds, self.flush)
         self.set_interval(1.0, self.tick_ages)
+        self.start_walkthrough()
         self.start_source()
 
     def _install_themes(self) -> None:
@@ -424,7 +427,7 @@ class CockpitApp(App[int]):
             operation = action.operation(ctx)
             if action.hosted:
                 return await self.pane(action.pane).host_operation(operation, ctx.require_ops(), screen)
-            driver = Driver(ctx.require_ops(), screen.ask, screen.report)
+            driver = Driver(ctx.require_ops(), self.guarded(screen.ask), screen.report)
             return await driver.run(operation)
 
         def closed(_result: Result | None) -> None:

@@ -1,0 +1,163 @@
+"""The Timeline: one chronological list of Events, cockpit actions (this and other cockpits),
+derived transitions and detected problems, with filters; Enter jumps to the object's pane.
+
+:class:`TimelineFeed` holds the rows (fed from the cache, the journal and the cluster's
+cockpit Events by the app); :class:`TimelineScreen` shows them newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from cockpit.domain.records import EventRecord
+from cockpit.domain.runbooks import Problem
+from cockpit.domain.snapshot import ClusterSnapshot
+from cockpit.domain.timeline import EntryKind, Severity, TimelineEntry, TimelineFilter, build_timeline, filter_entries
+from cockpit.domain.transitions import TransitionTracker
+
+SNAPSHOT_KINDS = ("nodes", "pods", "deployments", "replicasets", "services", "endpointslices",
+                  "poddisruptionbudgets", "events", "leases")
+KEEP_DERIVED = 500
+KIND_CYCLE: tuple[frozenset[EntryKind], ...] = (frozenset(), *(frozenset({k}) for k in EntryKind))
+SEVERITY_STYLE = {Severity.INFO: "", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
+PANE_OF_KIND = {"Deployment": "rollouts", "Service": "traffic", "HTTPRoute": "traffic", "Node": "nodes",
+                "Pod": "events"}
+
+
+def snapshot_of(cache: Any, taken_at: datetime | None = None) -> ClusterSnapshot:
+    """The cache's records as one snapshot (kinds the cache does not hold are left empty)."""
+    records = []
+    for kind in SNAPSHOT_KINDS:
+        try:
+            records += cache.store(kind).values()
+        except KeyError:
+            continue
+    return ClusterSnapshot.of(records, taken_at)
+
+
+class TimelineFeed:
+    """The timeline's sources: cluster Events (cache and events.k8s.io), journal entries, and
+    the transitions and problems derived from successive snapshots."""
+
+    def __init__(self) -> None:
+        self.tracker = TransitionTracker()
+        self.derived: list[TimelineEntry] = []
+        self.problems: list[Problem] = []
+        self.cluster_events: dict[str, EventRecord] = {}
+        self.journal: list[Mapping[str, Any]] = []
+
+    def observe(self, snap: ClusterSnapshot, at: datetime, problems: Iterable[Problem]) -> None:
+        """Take a snapshot: new transitions are kept, problems replaced by the current ones."""
+        self.derived += self.tracker.observe(snap, at)
+        del self.derived[:-KEEP_DERIVED]
+        self.problems = list(problems)
+        for event in snap.events:
+            self.cluster_events.setdefault(event.uid or event.name, event)
+
+    def add_events(self, events: Iterable[EventRecord]) -> None:
+        """Events read through events.k8s.io (other cockpits' actions among them)."""
+        for event in events:
+            self.cluster_events[f"{event.namespace}/{event.name}"] = event
+
+    def add_journal(self, entry: Mapping[str, Any]) -> None:
+        """One journal entry of this cockpit."""
+        self.journal.append(entry)
+
+    def rows(self, now: datetime) -> list[TimelineEntry]:
+        """Everything, oldest first."""
+        problems = [p.entry(now) for p in self.problems]
+        return build_timeline(_unique(self.cluster_events.values()), self.journal, [*self.derived, *problems])
+
+
+def _unique(events: Iterable[EventRecord]) -> list[EventRecord]:
+    """Events seen through both APIs once (same object, reason, message and time)."""
+    seen: dict[tuple, EventRecord] = {}
+    for event in events:
+        seen.setdefault((event.object_kind, event.object_name, event.reason, event.message, event.last_seen), event)
+    return list(seen.values())
+
+
+class TimelineScreen(Screen[None]):
+    """Newest first. ``f`` cycles the kind filter, ``w`` the minimum severity, Enter jumps."""
+
+    DEFAULT_CSS = """
+    TimelineScreen #timeline-filter { height: 1; padding: 0 1; background: $panel; }
+    TimelineScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape,L", "app.pop_screen", "Close", id="timeline.close"),
+        Binding("f", "cycle_kind", "Kind filter", id="timeline.kind"),
+        Binding("w", "cycle_severity", "Severity", id="timeline.severity"),
+        Binding("enter", "jump", "Go to object", id="timeline.jump"),
+    ]
+
+    def __init__(self, feed: TimelineFeed, now: Any, jump: Any = None) -> None:
+        super().__init__()
+        self.feed, self.now, self.jump = feed, now, jump
+        self.filter = TimelineFilter()
+        self.shown: list[TimelineEntry] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="timeline-filter")
+        yield DataTable(id="timeline-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("time", "sev", "kind", "namespace", "object", "what")
+        self.refresh_rows()
+        self.set_interval(1.0, self.refresh_rows)
+
+    def refresh_rows(self) -> None:
+        """Redraw from the feed (newest first), keeping the filter."""
+        rows = list(reversed(filter_entries(self.feed.rows(self.now()), self.filter)))
+        if rows == self.shown:
+            return
+        self.shown = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(*_cells(row))
+        kinds = ",".join(sorted(k.value for k in self.filter.kinds)) or "all kinds"
+        self.query_one("#timeline-filter", Static).update(
+            f"timeline: {len(rows)} rows │ {kinds} │ severity ≥ {self.filter.min_severity.value}")
+
+    def action_cycle_kind(self) -> None:
+        index = KIND_CYCLE.index(self.filter.kinds) if self.filter.kinds in KIND_CYCLE else 0
+        self.filter = TimelineFilter(KIND_CYCLE[(index + 1) % len(KIND_CYCLE)], self.filter.namespaces,
+                                     self.filter.min_severity)
+        self.refresh_rows()
+
+    def action_cycle_severity(self) -> None:
+        order = list(Severity)
+        following = order[(order.index(self.filter.min_severity) + 1) % len(order)]
+        self.filter = TimelineFilter(self.filter.kinds, self.filter.namespaces, following)
+        self.refresh_rows()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table takes the key before the screen's binding)."""
+        self.action_jump()
+
+    def action_jump(self) -> None:
+        """Close the timeline and select the row's object in its pane."""
+        table = self.query_one(DataTable)
+        if not self.shown or self.jump is None:
+            return
+        row = self.shown[table.cursor_row]
+        kind, _, name = row.object.partition("/")
+        self.app.pop_screen()
+        self.jump(PANE_OF_KIND.get(kind, "events"), f"{row.namespace}/{name}" if row.namespace else name)
+
+
+def _cells(row: TimelineEntry) -> tuple:
+    style = SEVERITY_STYLE[row.severity]
+    return (row.time.strftime("%H:%M:%S"), Text(row.severity.value, style=style), row.kind.value, row.namespace,
+            row.object, Text(row.text + ("  " + "; ".join(row.details) if row.details else ""), style=style))

@@ -1,0 +1,205 @@
+"""What makes the cockpit followable on a shared screen, as the base class of the app.
+
+- a clock with its UTC offset at the top right;
+- the key-cast overlay (``b``): the last keys and what each did;
+- the command echo strip: the plan's kubectl / ssh commands for the action in progress and the last;
+- the Timeline (``L``): Events, actions of this and other cockpits, transitions, problems;
+- the production banner and, in a production context, a typed-name confirmation;
+- redaction (``x``): IPs, tokens and configured patterns masked on every line drawn;
+- presenter mode (``v``): the high-contrast theme, the key-cast on and large.
+
+The app composes :meth:`walkthrough_widgets` and calls :meth:`start_walkthrough` once mounted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from textual import events, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+
+from cockpit.domain.production import is_production, matching_pattern
+from cockpit.domain.redact import Redactor
+from cockpit.domain.runbooks import Problem, detect_all
+from cockpit.ui.clock import HeaderClock
+from cockpit.ui.echo import CommandEcho
+from cockpit.ui.keycast import KeyCast, describe_key
+from cockpit.ui.production_guard import ProductionBanner, guarded_confirm
+from cockpit.ui.redaction import RedactFilter
+from cockpit.ui.timeline_view import TimelineFeed, TimelineScreen, snapshot_of
+
+OBSERVE_SECONDS = 1.0  # how often transitions, problems and other cockpits' Events are read
+EVENTS_WINDOW = timedelta(hours=2)
+PRESENTER_THEME = "cockpit-high-contrast"
+KIND_PLURALS = {"Deployment": "deployments", "Service": "services", "Node": "nodes", "Pod": "pods"}
+
+
+class WalkthroughApp(App[int]):
+    """The screen-sharing features (see the module docstring); the cockpit app derives from it."""
+
+    CSS = "Screen { layers: base keycast; }"
+    BINDINGS = [
+        Binding("b", "toggle_keycast", "Key-cast", show=False, id="keycast"),
+        Binding("x", "toggle_redaction", "Redact", show=False, id="redact"),
+        Binding("L", "timeline", "Timeline", id="timeline"),
+        Binding("v", "presenter", "Presenter", show=False, id="presenter"),
+    ]
+
+    production = False
+    timeline: TimelineFeed
+    problems: list[Problem]
+
+    def walkthrough_widgets(self) -> ComposeResult:
+        """The widgets the app composes on its main screen."""
+        yield ProductionBanner(id="production")
+        yield HeaderClock(self._walkthrough_now, id="clock")
+        yield CommandEcho(id="echo")
+        yield KeyCast(id="keycast")
+
+    def start_walkthrough(self) -> None:
+        """Wire the widgets once mounted: journal bus, production check, timers."""
+        main = self.screen
+        self.keycast = main.query_one(KeyCast)
+        self.echo = main.query_one(CommandEcho)
+        config = getattr(self, "ui_config", None)
+        self.redactor = Redactor(getattr(config, "redact_patterns", ()))
+        self.redact_filter = RedactFilter(self.redactor)
+        self.timeline = TimelineFeed()
+        self.problems = []
+        self._check_production(main.query_one(ProductionBanner), getattr(config, "production_contexts", ()))
+        ops = getattr(self, "ops", None)
+        if ops is not None:
+            ops.journal.bus.subscribe(self.echo.on_journal_entry)
+            ops.journal.bus.subscribe(self.timeline.add_journal)
+        self.set_interval(0.5, self.keycast.fade)
+        self.set_interval(OBSERVE_SECONDS, self.observe_cluster)
+
+    def _walkthrough_now(self) -> datetime:
+        return self.now()  # type: ignore[attr-defined]
+
+    def _check_production(self, banner: ProductionBanner, patterns: Any) -> None:
+        context = getattr(self, "context_name", "") or ""
+        self.production = is_production(context, patterns)
+        if self.production:
+            cache = getattr(self, "source", None)
+            server = getattr(getattr(cache, "client", None), "server", "") or ""
+            banner.show_context(context, str(server), matching_pattern(context, patterns) or "")
+
+    # -- key-cast ------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key passes here first (before bindings): cast it, then handle it as usual."""
+        if isinstance(event, events.Key) and not event.is_forwarded and getattr(self, "keycast", None) is not None:
+            try:
+                what = describe_key(self, event.key)
+            except Exception:  # noqa: BLE001 - casting is decoration; it must never eat a key
+                what = ""
+            self.keycast.record(event.key, what, self.focused)
+        await super().on_event(event)
+
+    def action_toggle_keycast(self) -> None:
+        """``b``: the key-cast overlay on or off."""
+        on = self.keycast.toggle()
+        self.notify(f"key-cast {'on' if on else 'off'}", timeout=2)
+
+    # -- redaction -----------------------------------------------------------------------------
+
+    def get_line_filters(self) -> list[Any]:
+        """Textual's filters, plus redaction while it is on."""
+        filters = list(super().get_line_filters())
+        redact = getattr(self, "redact_filter", None)
+        if redact is not None and redact.enabled:
+            filters.append(redact)
+        return filters
+
+    def action_toggle_redaction(self) -> None:
+        """``x``: mask IPs, tokens and configured patterns everywhere on screen, or stop."""
+        self.set_redaction(not self.redact_filter.enabled)
+
+    def set_redaction(self, on: bool) -> None:
+        """Turn redaction on or off and redraw every widget of every screen."""
+        self.redact_filter.enabled = on
+        for screen in self.screen_stack:
+            for widget in screen.walk_children():
+                widget.refresh()
+            screen.refresh()
+        self.notify(f"redaction {'on' if on else 'off'}", timeout=2)
+
+    # -- presenter mode ------------------------------------------------------------------------
+
+    def action_presenter(self) -> None:
+        """``v``: high-contrast theme and a large key-cast, or back to how it was."""
+        presenting = not self.has_class("-presenter")
+        self.set_class(presenting, "-presenter")
+        if presenting:
+            self._theme_before = self.theme
+            if PRESENTER_THEME in self.available_themes:
+                self.theme = PRESENTER_THEME
+            if not self.keycast.enabled:
+                self.keycast.toggle()
+        else:
+            self.theme = getattr(self, "_theme_before", self.theme)
+            if self.keycast.enabled:
+                self.keycast.toggle()
+        self.keycast.set_class(presenting, "-large")
+
+    # -- timeline and problems -----------------------------------------------------------------
+
+    def observe_cluster(self) -> None:
+        """Feed the timeline: transitions and problems from the cache, other cockpits' Events."""
+        now = self._walkthrough_now()
+        snap = snapshot_of(self.cache, now)  # type: ignore[attr-defined]
+        self.problems = detect_all(snap, now)
+        self.timeline.observe(snap, now, self.problems)
+        if getattr(self, "ops", None) is not None:
+            self._read_cluster_events()
+
+    @work(group="timeline", exclusive=True, exit_on_error=False)
+    async def _read_cluster_events(self) -> None:
+        from cockpit.controllers.evidence import read_events
+
+        try:
+            events_ = await read_events(self.ops.api, self._walkthrough_now() - EVENTS_WINDOW)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - the cache's own Events still feed the timeline
+            return
+        self.timeline.add_events(events_)
+
+    def action_timeline(self) -> None:
+        """``L``: the Timeline screen."""
+        self.observe_cluster()
+        self.push_screen(TimelineScreen(self.timeline, self._walkthrough_now, self.jump_to_object))
+
+    def jump_to_object(self, pane_id: str, key: str) -> None:
+        """Focus ``pane_id`` and put its cursor on the row of ``key`` (``ns/name`` or a node name)."""
+        try:
+            pane = self.pane(pane_id)  # type: ignore[attr-defined]
+        except StopIteration:
+            return
+        self.focus_pane(pane_id)  # type: ignore[attr-defined]
+        row = key if key in pane.rows else self._uid_of(pane, key)
+        if row is not None and row in pane.table.rows:
+            pane.table.move_cursor(row=pane.table.get_row_index(row))
+
+    def _uid_of(self, pane: Any, key: str) -> str | None:
+        for kind in getattr(pane, "KINDS", ()):
+            try:
+                record = self.cache.store(kind).get_by_key(key)  # type: ignore[attr-defined]
+            except KeyError:
+                continue
+            if record is not None:
+                return record.uid
+        return None
+
+    def problems_for(self, key: str) -> list[Problem]:
+        """The detected problems on one object (``ns/name`` or a node name), for hints on rows."""
+        return [p for p in self.problems if p.object_key == key]
+
+    # -- production guard ----------------------------------------------------------------------
+
+    def guarded(self, ask: Any) -> Any:
+        """The driver confirmation to use: in production, followed by the typed-name check."""
+        if not self.production:
+            return ask
+        return guarded_confirm(self, ask, getattr(self, "context_name", "") or "")

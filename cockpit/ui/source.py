@@ -65,7 +65,7 @@ class FixtureSource:
 
     @classmethod
     def from_file(cls, path: Path) -> FixtureSource:
-        """Load a snapshot file written by :func:`cockpit.ui.screenshots.record_snapshot`."""
+        """Load a snapshot file written by :func:`tests.support.screenshots.record_snapshot`."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(data.get("objects", {}), data.get("server_version", "v1.32.4"))
 

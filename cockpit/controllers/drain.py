@@ -5,8 +5,10 @@ that refuse the drain and why, the PDBs that will block or pace it (with their n
 whether the remaining schedulable nodes have room. ``drain`` cordons (recording on the Node that
 cockpit did it), evicts through policy/v1 concurrently, retries 429s every ``retry_interval``
 naming the blocking PDB, stops on a 500 (overlapping PDBs), and waits for every pod to be gone
-(404 or a new UID). ``drain_via_ssh`` runs ``kubectl drain`` on a control-plane node instead,
+(404 or a new UID). ``remote_drain`` runs ``kubectl drain`` on a control-plane node instead,
 after writing the same cordon record. ``uncordon`` lifts only cordons cockpit placed, unless forced.
+``cockpit drain`` and the Nodes pane run these steps as :class:`~.drain_operation.DrainOperation`
+through the driver; ``drain`` and ``uncordon`` here journal through a guard for the upgrade run.
 
 Progress events (action ``"drain"``, target = node): steps ``preflight``, ``cordon``, ``evict``,
 ``blocked`` (data: pod, pdb, disruptionsAllowed, currentHealthy, desiredHealthy, attempt),
@@ -45,7 +47,6 @@ class DrainResult:
     blocked_by: dict[str, str] = field(default_factory=dict)  # pdb -> latest numbers line
     message: str = ""
     elapsed: float = 0.0
-    dry_run: bool = False
 
     def journal_fields(self) -> dict:
         """Fields recorded in the journal."""
@@ -210,19 +211,15 @@ class DrainController:
 
     # ------------------------------------------------------------------ drain
 
-    async def drain(self, node: str, options: DrainOptions, *, dry_run: bool = False) -> DrainResult:
-        """Pre-flight, cordon, evict, wait. Raises PreconditionFailed / DrainFailed."""
+    async def drain(self, node: str, options: DrainOptions) -> DrainResult:
+        """Pre-flight, cordon, evict, wait, journaled through the guard (the upgrade's drains;
+        ``cockpit drain`` and the Nodes pane run DrainOperation). Raises PreconditionFailed / DrainFailed."""
         emit = Emitter(self.reporter, "drain", node)
         pre = await self.preflight(node, options)
         for line in pre.lines():
             emit("preflight", line, "warn" if line in pre.warnings else "info")
         if pre.refused:
             raise PreconditionFailed(f"cannot drain node/{node}: " + "; ".join(pre.refused))
-        if dry_run:
-            result = DrainResult(node, ok=True, dry_run=True, evicted=[d.key for d in pre.filtered.evict],
-                                 message=f"node/{node} would be drained (dry run)")
-            self.guard.record("drain", node, "preview", dry_run=True, preflight=pre.to_dict())
-            return result
         return await self.guard.run("drain", node, lambda: self.cordon_and_evict(node, options, emit),
                                     options=options, preflight=pre.to_dict())
 
@@ -364,14 +361,6 @@ class DrainController:
             await asyncio.sleep(options.poll_interval)
 
     # ------------------------------------------------------------------ drain over SSH
-
-    async def drain_via_ssh(self, node: str, control_plane: str, pool, options: DrainOptions,
-                            command_timeout: float = 900) -> DrainResult:
-        """Run ``kubectl drain`` on a control-plane node over SSH, streaming its output."""
-        argv = remote_drain_argv(node, options)
-        return await self.guard.run("drain", node, lambda: self.remote_drain(node, control_plane, pool, argv,
-                                                                             command_timeout),
-                                    via=control_plane, command=argv)
 
     async def remote_drain(self, node: str, control_plane: str, pool, argv: list[str],
                            command_timeout: float = 900) -> DrainResult:

@@ -9,6 +9,8 @@ Who reads what:
 | ``refresh_seconds``  | ui.app (flush timer)            | how often panes take changes (0.05..5 s)     |
 | ``bluegreen_labels`` | ui.panes.traffic -> domain view | selector label keys that name a colour       |
 | ``[keymap]``         | ui.app -> App.set_keymap        | binding id -> keys, e.g. ``maximize = "z"`` |
+| ``production_contexts`` | ui.walkthrough (banner, guard) | kube context globs that are production      |
+| ``redact_patterns``  | ui.walkthrough, cli.report      | extra regexes masked when redaction is on    |
 | ``[prometheus]``     | metrics.config                  | url, bearer_token or token_file, ca_file     |
 | ``[analysis.NAME]``  | metrics.config                  | metric analyses (query, conditions, limits)  |
 
@@ -18,6 +20,8 @@ Example ``~/.config/cockpit/config.toml``::
     read_only = true
     refresh_seconds = 0.5
     bluegreen_labels = ["color", "slot", "version"]
+    production_contexts = ["prod-*", "*-production"]
+    redact_patterns = ['\\bacme-[a-z0-9-]+\\b', '[a-z0-9-]+\\.corp\\.example\\.com']
 
     [keymap]
     maximize = "z"
@@ -33,6 +37,7 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+from cockpit.domain.redact import pattern_rules
 from cockpit.errors import UsageError
 
 APP_NAME = "cockpit"
@@ -66,6 +71,8 @@ class UiConfig:
     bluegreen_labels: tuple[str, ...] = DEFAULT_LABELS
     keymap: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
+    production_contexts: tuple[str, ...] = ()
+    redact_patterns: tuple[str, ...] = ()
 
 
 def load_config(path: Path | None = None) -> UiConfig:
@@ -92,6 +99,7 @@ def _validate(data: dict, path: Path) -> UiConfig:
         return UsageError(f"config {path}: {key} must be {want} (got {data.get(key)!r})")
 
     known = {"theme", "read_only", "refresh_seconds", "bluegreen_labels", "keymap",
+             "production_contexts", "redact_patterns",
              "prometheus", "analysis"}  # the last two are validated by cockpit.metrics.config
     unknown = sorted(set(data) - known)
     if unknown:
@@ -111,4 +119,18 @@ def _validate(data: dict, path: Path) -> UiConfig:
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         raise bad("keymap", 'a table of binding id = "keys"')
-    return UiConfig(theme, read_only, float(refresh), tuple(labels), dict(keymap), path)
+    production = _strings(data, "production_contexts", bad)
+    patterns = _strings(data, "redact_patterns", bad)
+    try:
+        pattern_rules(patterns)
+    except ValueError as exc:
+        raise UsageError(f"config {path}: {exc}") from None
+    return UiConfig(theme, read_only, float(refresh), tuple(labels), dict(keymap), path, production, patterns)
+
+
+def _strings(data: dict, key: str, bad) -> tuple[str, ...]:
+    """An optional list of non-empty strings."""
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+        raise bad(key, "a list of non-empty strings")
+    return tuple(value)

@@ -4,7 +4,6 @@ guard, Timeline and runbook problems (Pilot, fixture cache)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from cockpit.controllers.base import Progress
 from cockpit.controllers.operation import Plan
@@ -21,11 +20,9 @@ from tests.support.ui import FROZEN_NOW, make_app, settle, until
 IP = "10.1.2.3"
 
 
-@dataclass(frozen=True)
-class ProductionConfig(UiConfig):
+def production_config() -> UiConfig:
     """A config naming ``prod-*`` contexts production."""
-
-    production_contexts: tuple[str, ...] = ("prod-*",)
+    return UiConfig(production_contexts=("prod-*",))
 
 
 def screen_text(app) -> str:
@@ -104,7 +101,7 @@ async def test_redaction_masks_an_ip_in_every_pane_the_echo_strip_and_the_ssh_lo
 
 
 async def test_production_context_shows_the_banner_and_demands_the_typed_name():
-    app = make_app(config=ProductionConfig(), context="prod-eu")
+    app = make_app(config=production_config(), context="prod-eu")
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         banner = app.query_one(ProductionBanner)
@@ -130,7 +127,7 @@ async def test_production_context_shows_the_banner_and_demands_the_typed_name():
 
 
 async def test_outside_production_there_is_no_banner_and_no_typed_name():
-    app = make_app(config=ProductionConfig(), context="staging")
+    app = make_app(config=production_config(), context="staging")
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         assert not app.query_one(ProductionBanner).display

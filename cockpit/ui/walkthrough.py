@@ -83,8 +83,8 @@ class WalkthroughApp(App[int]):
         context = getattr(self, "context_name", "") or ""
         self.production = is_production(context, patterns)
         if self.production:
-            cache = getattr(self, "source", None)
-            server = getattr(getattr(cache, "client", None), "server", "") or ""
+            client = getattr(getattr(self, "source", None), "client", None)
+            server = getattr(getattr(client, "config", None), "host", "") or ""
             banner.show_context(context, str(server), matching_pattern(context, patterns) or "")
 
     # -- key-cast ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ lifts the cordon.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from cockpit.journal import current_user
 from cockpit.kube.api import KubeApi
 
 SHOWN_PODS = 8  # pods named in the one-line "after"; the details list them all
+CANCEL_REPORT_SECONDS = 5  # a cancelled drain reads the node once to say what it leaves behind
 
 
 def drain_options(*, ignore_daemonsets: bool = False, delete_emptydir_data: bool = False, force: bool = False,
@@ -167,6 +169,15 @@ class DrainOperation:
             partial = exc.result if isinstance(exc.result, DrainResult) else DrainResult(self.target)
             message = f"{exc}; {await self._cordon_left(plan)}"
             raise DrainFailed(message, self._result(plan, partial, message, ok=False)) from exc
+        except asyncio.CancelledError:
+            # kubectl leaves an interrupted drain's node cordoned too; say so before stopping
+            try:
+                async with asyncio.timeout(CANCEL_REPORT_SECONDS):
+                    left = await self._cordon_left(plan)
+            except TimeoutError:
+                left = f"node/{self.target} may be left cordoned; cockpit uncordon {self.target} lifts it"
+            run.say("cancelled", f"drain cancelled; {left}", "warn")
+            raise
         return self._result(plan, done, done.message, ok=True)
 
     async def _dry_run(self, plan: Plan[DrainSpec], run: Run) -> Result:

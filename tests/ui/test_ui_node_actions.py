@@ -44,3 +44,34 @@ async def test_u_refuses_a_kubectl_cordon_and_ctrl_u_forces_it(sim, tmp_path):
                           ("result", True)]
     finally:
         await client.close()
+
+
+async def test_a_cancelled_drain_says_the_node_stays_cordoned(sim, tmp_path):
+    from textual.widgets import Log
+
+    client = KubeClient(load_cluster_config(sim.kubeconfig, None))
+    try:
+        listing = await client.list(path_for("pods", "shop"), {"labelSelector": "app=web"})
+        node = listing["items"][0]["spec"]["nodeName"]
+        sim.call(lambda: sim.faults.set("blocking_pdbs", "shop/web"))  # the drain waits on shop/web
+        app = build_app(tui_args(sim, tmp_path))
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+            names = [cells[0] for cells in rows(app, "nodes")]
+            await pilot.press("3", *["j"] * names.index(node))
+            await pilot.press("r")
+            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, OperationScreen)
+                                 and app.screen.has_class("-asking") else None, what="the drain plan")
+            await pilot.press("y")
+            log = screen.query_one(Log)
+            await until(pilot, lambda: any("blocked by PDB shop/web" in line for line in log.lines),
+                        what="the drain blocked by shop/web")
+            await pilot.press("escape")  # "Cancel run"
+            await until(pilot, lambda: screen.has_class("-done"), what="the drain to stop")
+            assert any(f"node/{node} is left cordoned" in line and f"cockpit uncordon {node}" in line
+                       for line in log.lines), log.lines
+        assert (await client.get(path_for("nodes", name=node)))["spec"]["unschedulable"] is True
+        events = [e["event"] for e in Journal(tmp_path / "journal.jsonl").entries() if e.get("action") == "drain"]
+        assert events[:3] == ["preview", "start", "blocked"] and events[-1] == "cancelled"
+    finally:
+        await client.close()

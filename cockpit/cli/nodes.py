@@ -138,36 +138,3 @@ def run_drain(args: argparse.Namespace) -> int:
 
     return run_command(args, body, "drain", args.node, ssh=bool(args.via_ssh))
 
-
-# ----- transitional ----------------------------------------------------------------------
-
-
-def run_async(args: argparse.Namespace, body, action: str, target: str, ssh: bool = False) -> int:
-    """Transitional, for cli/upgrade.py until it runs on :func:`run_command`: refusals and
-    failures become exit status 1 with the payload the upgrade commands print."""
-    import asyncio
-
-    from cockpit.cli.session import open_session
-    from cockpit.controllers.base import ActionFailed, PreconditionFailed
-    from cockpit.errors import CockpitError
-
-    async def main() -> int:
-        async with open_session(args, ssh) as session:
-            try:
-                return await body(session)
-            except (PreconditionFailed, ActionFailed) as exc:
-                return _failure(session.out, action, target, exc, getattr(exc, "result", None))
-            except CockpitError as exc:
-                if exc.exit_status == 2:
-                    raise
-                return _failure(session.out, action, target, exc, getattr(exc, "plan", None))
-
-    return asyncio.run(main())
-
-
-def _failure(out, action: str, target: str, exc, payload) -> int:
-    out.line(f"cockpit: {exc}")
-    if hasattr(payload, "journal_fields"):
-        payload = payload.journal_fields()
-    out.result(False, action, target, payload, str(exc))
-    return exc.exit_status

@@ -25,6 +25,7 @@ from cockpit.domain.redact import Redactor
 from cockpit.domain.runbooks import Problem, detect_all
 from cockpit.ui.clock import HeaderClock
 from cockpit.ui.echo import CommandEcho
+from cockpit.ui.hints import RunbookHint
 from cockpit.ui.keycast import KeyCast, describe_key
 from cockpit.ui.production_guard import ProductionBanner, guarded_confirm
 from cockpit.ui.redaction import RedactFilter
@@ -56,6 +57,7 @@ class WalkthroughApp(App[int]):
         yield ProductionBanner(id="production")
         yield HeaderClock(self._walkthrough_now, id="clock")
         yield CommandEcho(id="echo")
+        yield RunbookHint(id="hint")
         yield KeyCast(id="keycast")
 
     def start_walkthrough(self) -> None:
@@ -63,6 +65,7 @@ class WalkthroughApp(App[int]):
         main = self.screen
         self.keycast = main.query_one(KeyCast)
         self.echo = main.query_one(CommandEcho)
+        self.hint = main.query_one(RunbookHint)
         config = getattr(self, "ui_config", None)
         self.redactor = Redactor(getattr(config, "redact_patterns", ()))
         self.redact_filter = RedactFilter(self.redactor)
@@ -153,6 +156,7 @@ class WalkthroughApp(App[int]):
         snap = snapshot_of(self.cache, now)  # type: ignore[attr-defined]
         self.problems = detect_all(snap, now)
         self.timeline.observe(snap, now, self.problems)
+        self.show_hint()
         if getattr(self, "ops", None) is not None:
             self._read_cluster_events()
 
@@ -191,6 +195,27 @@ class WalkthroughApp(App[int]):
             if record is not None:
                 return record.uid
         return None
+
+    def on_data_table_row_highlighted(self, _event: Any) -> None:
+        """The cursor moved: show the hint of the newly selected object."""
+        self.show_hint()
+
+    def show_hint(self) -> None:
+        """The runbook hint of the focused pane's selected object (hidden when it has none)."""
+        hint = getattr(self, "hint", None)
+        if hint is None:
+            return
+        try:
+            record = self.current_pane().selected_record(self.cache)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - no pane or no row: no hint
+            record = None
+        problems = self.problems_for(record.key) if record is not None else []
+        hint.show_problems(problems, self.key_for_action)
+
+    def key_for_action(self, action_id: str) -> str | None:
+        """The key bound to a registered action (None when it has none)."""
+        action = self.registry.get(action_id)  # type: ignore[attr-defined]
+        return action.key if action is not None else None
 
     def problems_for(self, key: str) -> list[Problem]:
         """The detected problems on one object (``ns/name`` or a node name), for hints on rows."""

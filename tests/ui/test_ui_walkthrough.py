@@ -10,6 +10,7 @@ from cockpit.controllers.operation import Plan
 from cockpit.ui.clock import clock_text
 from cockpit.ui.config import UiConfig
 from cockpit.ui.echo import CommandEcho
+from cockpit.ui.hints import RunbookHint
 from cockpit.ui.keycast import KeyCast
 from cockpit.ui.production_guard import ProductionBanner, TypedNameScreen
 from cockpit.ui.screens.operation import OperationScreen
@@ -148,6 +149,14 @@ async def test_bad_deploy_is_detected_with_its_revision_and_roll_back_is_a_key()
         first = problem.actions[0]
         assert first.action_id == "rollout.undo" and first.label == "roll back to revision 1"
         assert app.registry.get(first.action_id).key == "u"
+        app.jump_to_object("rollouts", "shop/checkout")
+        await pilot.pause()
+        hint = app.query_one(RunbookHint)
+        await until(pilot, lambda: hint.display)
+        assert hint.lines()[0].startswith("⚠ bad deploy: checkout revision 2 is failing")
+        assert "u roll back to revision 1 · p pause the rollout" in hint.lines()[0]
+        app.jump_to_object("rollouts", "shop/web-blue")
+        await until(pilot, lambda: not hint.display)
 
 
 async def test_timeline_lists_problems_and_warnings_filters_and_jumps_to_the_object():

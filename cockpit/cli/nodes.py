@@ -35,11 +35,11 @@ def register(subparsers, common) -> None:
     """Add ``cordon``, ``uncordon`` and ``drain``."""
     cordon = subparsers.add_parser("cordon", parents=[common, action_options()],
                                    help="mark a node unschedulable (recorded as cockpit's cordon)")
-    cordon.add_argument("node")
+    cordon.add_argument("node", help="the node to cordon")
     cordon.set_defaults(handler=run_cordon)
     uncordon = subparsers.add_parser("uncordon", parents=[common, action_options()],
                                      help="uncordon a node (only if cockpit cordoned it, unless --force)")
-    uncordon.add_argument("node")
+    uncordon.add_argument("node", help="the node to uncordon")
     uncordon.add_argument("--force", action="store_true", help="uncordon even if cockpit did not cordon it")
     uncordon.set_defaults(handler=run_uncordon)
     _register_drain(subparsers, common)
@@ -70,7 +70,7 @@ _drain_flags = drain_flags  # the old name, still imported by cli/upgrade.py
 def _register_drain(subparsers, common) -> None:
     parser = subparsers.add_parser("drain", parents=[common, _output()],
                                    help="cordon and evict a node's pods (kubectl drain semantics, with a pre-flight)")
-    parser.add_argument("node")
+    parser.add_argument("node", help="the node to drain")
     parser.add_argument("--ignore-daemonsets", action="store_true", help="skip DaemonSet-managed pods")
     drain_flags(parser)
     parser.add_argument("--timeout", type=duration, default=0.0, metavar="DURATION",

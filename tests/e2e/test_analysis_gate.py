@@ -123,8 +123,10 @@ def test_prometheus_stopped_mid_shift_holds_and_never_promotes(gated, capsys, jo
         gated.call(gated.sim.prometheus.stop)
     stopper = threading.Thread(target=stop_after_first_step, daemon=True)
     stopper.start()
+    # 8 measurements planned: a stop that lands a few measurements late still leaves more
+    # inconclusive ones than the limit allows before the step could pass.
     code, out, err = cli(capsys, gated, journal_path, "shift", "shop/api", "--step", "--plan", "25,50,100",
-                         "--pause", "5", "--analysis", "success-rate")
+                         "--pause", "8", "--analysis", "success-rate")
     stopper.join(5)
     assert code == 3, (out, err)
     assert route_weights(gated, "api") == {"api-stable": 75, "api-canary": 25}  # held at the first step
@@ -146,3 +148,15 @@ def test_malformed_analysis_is_refused_before_anything_changes(gated, capsys, jo
                          "--pause", "2", "--analysis", "typo")
     assert code == 1 and "analysis queries are valid" in out + err
     assert route_weights(gated, "api") == {"api-stable": 90, "api-canary": 10}
+
+
+def test_healthy_switch_is_kept_after_its_analyses(gated, capsys, journal_path):
+    code, out, err = cli(capsys, gated, journal_path, "switch", "shop/web", "--to", "green", "--verify-for", "4s",
+                         "--analysis", "success-rate,latency-p99")
+    assert code == 0, (out, err)
+    assert gated.call(lambda: gated.store.get("services", "shop", "web")["spec"]["selector"]["color"]) == "green"
+    result = json.loads(out)["result"]
+    assert result["details"]["analysis_verdict"] == "successful" and "analyses passed" in result["message"]
+    measured = [e for e in analysis_entries(journal_path) if e["phase"] == "successful"]
+    assert {e["analysis"] for e in measured} == {"success-rate", "latency-p99"}
+    assert all('destination_version=~"green"' in e["query"] for e in measured)

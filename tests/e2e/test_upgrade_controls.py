@@ -405,7 +405,7 @@ def test_a_long_api_outage_stops_the_run_saying_where_and_it_resumes_there(clust
     rc = main(cockpit_args(cluster, journal, "upgrade", "run", "--to", TARGET, *FAST, "--api-outage", "1s"))
     out = capsys.readouterr().out
     assert rc == 1, out[-3000:]
-    assert (f"the upgrade stopped on cp-2 at step waiting-ready" in out
+    assert ("the upgrade stopped on cp-2 at step waiting-ready" in out
             and f"run `cockpit upgrade run --to {TARGET}` to resume" in out), out[-3000:]
     wait_for(lambda: kubectl("get", "nodes", check=False, sim=cluster).returncode == 0, timeout=30)
     cp2 = nodes(kubectl, cluster)["cp-2"]

@@ -18,7 +18,7 @@ from rich.text import Text
 from cockpit.controllers.upgrade import UpgradeController, UpgradeOptions
 from cockpit.controllers.upgrade_ops import (UpgradeAbort, UpgradeRun, UpgradeSkip, UpgradeSteer, guard_for,
                                              ssh_pool)
-from cockpit.domain.steps import State, progress_from_annotations
+from cockpit.domain.steps import progress_from_annotations
 from cockpit.domain.versions import Version, parse_version, try_parse
 from cockpit.errors import CockpitError, UsageError
 from cockpit.ui.actions.registry import ActionContext, PaneAction, Prompt

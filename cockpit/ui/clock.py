@@ -19,7 +19,7 @@ class HeaderClock(Static):
     """Top-right clock, updated every second by :meth:`tick`."""
 
     DEFAULT_CSS = """
-    HeaderClock { dock: top; layer: keycast; width: auto; height: 1; offset-x: 0; padding: 0 1;
+    HeaderClock { dock: right; layer: keycast; width: auto; height: 1; padding: 0 1;
                   background: $panel; text-style: bold; }
     """
 

@@ -49,13 +49,14 @@ class WalkthroughApp(App[int]):
     ]
 
     production = False
+    clock_tz: Any = None  # None: the machine's local time zone (tests pin one for stable pictures)
     timeline: TimelineFeed
     problems: list[Problem]
 
     def walkthrough_widgets(self) -> ComposeResult:
         """The widgets the app composes on its main screen."""
         yield ProductionBanner(id="production")
-        yield HeaderClock(self._walkthrough_now, id="clock")
+        yield HeaderClock(self._walkthrough_now, self.clock_tz, id="clock")
         yield CommandEcho(id="echo")
         yield RunbookHint(id="hint")
         yield KeyCast(id="keycast")

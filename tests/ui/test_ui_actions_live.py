@@ -35,17 +35,18 @@ async def test_switch_web_to_green_and_back_from_the_tui(sim, tmp_path):
             await until(pilot, lambda: row(app, "traffic", "shop/web"), what="web pair")
             await pilot.press("2")  # Traffic pane, cursor on shop/web
             await pilot.press("s")
-            screen = await until(pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None)
-            assert "color=green" in screen.preview.after and "kubectl" in screen.preview.command
-            screen = await _confirm(pilot, app)
-            assert screen.failed is None, screen.failed
+            screen = await asked_plan(pilot, app)
+            assert "color=green" in screen.plan.after
+            assert screen.plan.commands[0].startswith("kubectl -n shop patch service web --type=merge")
+            screen = await apply_plan(pilot, app)
+            assert screen.failed is None and screen.result.ok, screen.failed
             service = await client.get(path_for("services", "shop", "web"))
             assert service["spec"]["selector"]["color"] == "green"
             await pilot.press("escape")
             await until(pilot, lambda: "ACTIVE" in rows(app, "traffic")[1][1], what="green active in pane")
             await pilot.press("s")
-            screen = await _confirm(pilot, app)
-            assert screen.failed is None, screen.failed
+            screen = await apply_plan(pilot, app)
+            assert screen.failed is None and screen.result.ok, screen.failed
             service = await client.get(path_for("services", "shop", "web"))
             assert service["spec"]["selector"]["color"] == "blue"
         journal = (tmp_path / "journal.jsonl").read_text()
@@ -70,12 +71,15 @@ async def test_undo_checkout_from_the_tui(sim, tmp_path):
 
 
 async def test_read_only_tui_refuses_switch(sim, tmp_path):
+    from cockpit.ui.screens.operation import OperationScreen
+
     app = build_app(tui_args(sim, tmp_path, read_only=True))
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: row(app, "traffic", "shop/web"), what="web pair")
-        await pilot.press("2", "s")
+        await pilot.press("2", "s")  # hidden in read-only mode: nothing happens
+        await app.run_pane_action("traffic.switch")  # what the palette does: refused
         await pilot.pause()
-        assert not isinstance(app.screen, ConfirmScreen)
+        assert not isinstance(app.screen, OperationScreen)
         assert "read-only" in app.banner_text
 
 
@@ -92,11 +96,11 @@ async def test_shift_and_abort_api_route_from_the_tui(sim, tmp_path):
             await until(pilot, lambda: row(app, "traffic", "shop/api"), what="api route")
             await pilot.press("2", "j", "j")  # the shop/api rows come after the web pair
             await pilot.press("plus")
-            screen = await _confirm(pilot, app)
+            screen = await apply_plan(pilot, app)
             assert screen.failed is None, screen.failed
             assert await weights() == {"api-stable": 80, "api-canary": 20}
             await pilot.press("escape", "a")
-            screen = await _confirm(pilot, app)
+            screen = await apply_plan(pilot, app)
             assert screen.failed is None, screen.failed
             assert await weights() == {"api-stable": 100, "api-canary": 0}
     finally:

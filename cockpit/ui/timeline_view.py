@@ -20,12 +20,21 @@ from textual.widgets import DataTable, Footer, Static
 from cockpit.domain.records import EventRecord
 from cockpit.domain.runbooks import Problem
 from cockpit.domain.snapshot import ClusterSnapshot
-from cockpit.domain.timeline import EntryKind, Severity, TimelineEntry, TimelineFilter, build_timeline, filter_entries
+from cockpit.domain.timeline import (
+    EntryKind,
+    Severity,
+    TimelineEntry,
+    TimelineFilter,
+    build_timeline,
+    event_time,
+    filter_entries,
+)
 from cockpit.domain.transitions import TransitionTracker
 
 SNAPSHOT_KINDS = ("nodes", "pods", "deployments", "replicasets", "services", "endpointslices",
                   "poddisruptionbudgets", "events", "leases")
 KEEP_DERIVED = 500
+KEEP_EVENTS = 2000  # the newest Events kept for the timeline (the cache has its own bounds)
 KIND_CYCLE: tuple[frozenset[EntryKind], ...] = (frozenset(), *(frozenset({k}) for k in EntryKind))
 SEVERITY_STYLE = {Severity.INFO: "", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
 PANE_OF_KIND = {"Deployment": "rollouts", "Service": "traffic", "HTTPRoute": "traffic", "Node": "nodes",
@@ -59,13 +68,19 @@ class TimelineFeed:
         self.derived += self.tracker.observe(snap, at)
         del self.derived[:-KEEP_DERIVED]
         self.problems = list(problems)
-        for event in snap.events:
-            self.cluster_events.setdefault(event.uid or event.name, event)
+        self._keep(snap.events)
 
     def add_events(self, events: Iterable[EventRecord]) -> None:
         """Events read through events.k8s.io (other cockpits' actions among them)."""
+        self._keep(events)
+
+    def _keep(self, events: Iterable[EventRecord]) -> None:
+        # core/v1 and events.k8s.io/v1 show the same Event under the same namespace/name
         for event in events:
             self.cluster_events[f"{event.namespace}/{event.name}"] = event
+        if len(self.cluster_events) > KEEP_EVENTS:
+            newest = sorted(self.cluster_events.items(), key=lambda item: event_time(item[1]))[-KEEP_EVENTS:]
+            self.cluster_events = dict(newest)
 
     def add_journal(self, entry: Mapping[str, Any]) -> None:
         """One journal entry of this cockpit."""
@@ -74,15 +89,7 @@ class TimelineFeed:
     def rows(self, now: datetime) -> list[TimelineEntry]:
         """Everything, oldest first."""
         problems = [p.entry(now) for p in self.problems]
-        return build_timeline(_unique(self.cluster_events.values()), self.journal, [*self.derived, *problems])
-
-
-def _unique(events: Iterable[EventRecord]) -> list[EventRecord]:
-    """Events seen through both APIs once (same object, reason, message and time)."""
-    seen: dict[tuple, EventRecord] = {}
-    for event in events:
-        seen.setdefault((event.object_kind, event.object_name, event.reason, event.message, event.last_seen), event)
-    return list(seen.values())
+        return build_timeline(self.cluster_events.values(), self.journal, [*self.derived, *problems])
 
 
 class TimelineScreen(Screen[None]):

@@ -46,6 +46,7 @@ class WalkthroughApp(App[int]):
         Binding("x", "toggle_redaction", "Redact", show=False, id="redact"),
         Binding("L", "timeline", "Timeline", id="timeline"),
         Binding("v", "presenter", "Presenter", show=False, id="presenter"),
+        Binding("W", "write_report", "Write report", show=False, id="report.write"),
     ]
 
     production = False
@@ -222,6 +223,18 @@ class WalkthroughApp(App[int]):
         """The detected problems on one object (``ns/name`` or a node name), for hints on rows."""
         return [p for p in self.problems if p.object_key == key]
 
+    # -- the incident record -------------------------------------------------------------------
+
+    @work(group="report", exclusive=True, exit_on_error=False)
+    async def action_write_report(self) -> None:
+        """``W``: write the incident record of the last two hours (as ``cockpit report``) to a file."""
+        ops = getattr(self, "ops", None)
+        if ops is None:
+            self.notify("no cluster connection: nothing to report from", severity="warning")
+            return
+        path = await write_report(ops, self._walkthrough_now(), getattr(self, "context_name", "") or None)
+        self.notify(f"incident record written: {path}", title="report", timeout=10)
+
     # -- production guard ----------------------------------------------------------------------
 
     def guarded(self, ask: Any) -> Any:
@@ -229,3 +242,19 @@ class WalkthroughApp(App[int]):
         if not self.production:
             return ask
         return guarded_confirm(self, ask, getattr(self, "context_name", "") or "")
+
+
+async def write_report(ops: Any, now: datetime, context: str | None) -> Any:
+    """Write the incident record beside the journal (``reports/incident-<time>.md``); returns the path."""
+    from cockpit.controllers.evidence import gather_report_input
+    from cockpit.domain.report import build_report
+
+    inp = await gather_report_input(ops.api, ops.journal.path, now - EVENTS_WINDOW, context=context,
+                                    generated_by=ops.operator)
+    folder = ops.journal.path.parent / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"incident-{now:%Y%m%d-%H%M%S}.md"
+    partial = path.with_suffix(".md.partial")  # whoever watches the folder never sees half a file
+    partial.write_text(build_report(inp), encoding="utf-8")
+    partial.replace(path)
+    return path

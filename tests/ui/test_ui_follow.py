@@ -54,3 +54,8 @@ async def test_follower_is_read_only_and_sees_another_cockpits_drain_and_upgrade
         finally:
             process.send_signal(signal.SIGINT)
             await asyncio.to_thread(process.wait, 60)
+
+        await pilot.press("W")  # the follower writes the incident record from the cluster alone
+        report = await until(pilot, lambda: next(iter((tmp_path / "reports").glob("incident-*.md")), None),
+                             what="the written report")
+        assert "NodeDrained worker-1" in report.read_text()

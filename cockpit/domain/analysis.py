@@ -175,6 +175,7 @@ class Measurement:
 def judge(definition: AnalysisDef, outcome: QueryOutcome, query: str = "", at: float = 0.0) -> Measurement:
     """Judge one query outcome against the definition's conditions (see the module docstring)."""
     def make(phase: Phase, reason: str, value: float | None = None) -> Measurement:
+        """A measurement of this definition, query and time."""
         return Measurement(definition.name, phase, value, reason, query, at)
     if outcome.error:
         return make(Phase.INCONCLUSIVE, f"no measurement: {outcome.error}")

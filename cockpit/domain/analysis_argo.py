@@ -70,6 +70,7 @@ def _convert(name: str, metric: dict[str, Any], defaults: dict[str, Any], source
 
 def _map_args(name: str, query: str, defaults: dict[str, Any]) -> str:
     def replace(match: re.Match) -> str:
+        """Our placeholder for a known argument, else the template's default value."""
         arg = match.group(1)
         if arg in ALIASES:
             return "{{" + ALIASES[arg] + "}}"

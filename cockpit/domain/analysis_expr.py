@@ -59,6 +59,7 @@ class QueryTemplate:
     def render(self, args: dict[str, str]) -> str:
         """The query with every placeholder replaced; raises ExpressionError on a missing or unsafe value."""
         def value(match: re.Match) -> str:
+            """The checked value for one placeholder."""
             name = match.group(1)
             if name not in args or args[name] is None:
                 raise ExpressionError(f"the query needs {{{{{name}}}}} and no value was given")
@@ -198,21 +199,26 @@ class _Parser:
         self.tokens, self.pos, self.text = tokens, 0, text
 
     def peek(self) -> tuple[str, str]:
+        """The next token (``("end", "")`` past the last)."""
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
 
     def take(self) -> tuple[str, str]:
+        """Consume and return the next token."""
         token = self.peek()
         self.pos += 1
         return token
 
     def fail(self, what: str) -> ExpressionError:
+        """The error saying what was expected where."""
         return ExpressionError(f"condition {self.text.strip()!r}: expected {what}, found {self.peek()[1] or 'the end'}")
 
     def expect_end(self) -> None:
+        """Refuse anything left after a complete condition."""
         if self.peek()[0] != "end":
             raise self.fail("the end")
 
     def expression(self) -> Node:
+        """``conjunction (|| conjunction)*``."""
         node = self.conjunction()
         while self.peek()[0] == "logic" and self.peek()[1] in ("||", "or"):
             self.take()
@@ -220,6 +226,7 @@ class _Parser:
         return node
 
     def conjunction(self) -> Node:
+        """``term (&& term)*``."""
         node = self.term()
         while self.peek()[0] == "logic" and self.peek()[1] in ("&&", "and"):
             self.take()
@@ -227,6 +234,7 @@ class _Parser:
         return node
 
     def term(self) -> Node:
+        """``( expression )`` or ``operand OP operand``."""
         if self.peek() == ("punct", "("):
             self.take()
             node = self.expression()
@@ -244,6 +252,7 @@ class _Parser:
         return Comparison(left, op, right)
 
     def operand(self) -> Operand:
+        """``result``, ``result[N]`` or a number."""
         kind, text = self.take()
         if kind == "number":
             return Operand(number=float(text))

@@ -185,7 +185,7 @@ def parse_weights(text: str) -> dict[str, int]:
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, sep, value = part.partition("=")
         value = value.strip()
-        if not sep or not name.strip() or not (value.isascii() and value.isdigit()):
+        if not sep or not name.strip() or not (value.isascii() and value.isdigit()) or len(value) > 9:
             raise UsageError(f"weights look like name=90,other=10; got {part!r}")
         weights[name.strip()] = int(value)
     if not weights:
@@ -198,7 +198,7 @@ def parse_plan(text: str) -> list[int]:
     from cockpit.controllers.shift import validate_steps
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not all(p.isascii() and p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
         raise UsageError(f"a plan looks like 10,25,50,100; got {text!r}")
     steps = [int(p) for p in parts]
     validate_steps(steps)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cockpit.cli.traffic import parse_plan, parse_weights
 from cockpit.controllers import switch_plan
@@ -244,3 +246,16 @@ def test_weights_read_back_after_a_write_follow_the_router():
     assert router.declared({"web-stable": 75, "web-next": 25}) == {"web-stable": 750, "web-next": 250}
     route = HTTPRouteRouter("shop", "api", ROUTE)
     assert route.declared({"api-canary": 25}) == {"api-stable": 90, "api-canary": 25}
+
+
+@settings(max_examples=300)
+@given(st.text() | st.sampled_from(["a=" + "9" * 5000, "9" * 5000, "a=1,b=" + "0" * 12]))
+def test_weights_and_plans_never_crash_on_any_text(text):
+    """Anything typed after --weights or --plan is parsed or refused with a usage error, never a traceback."""
+    for parse in (parse_weights, parse_plan):
+        try:
+            value = parse(text)
+        except UsageError:
+            continue
+        assert value and all(isinstance(v, int) and v >= 0 for v in (value.values() if isinstance(value, dict)
+                                                                     else value))

@@ -13,6 +13,7 @@ fails) and ``undo`` (switch a pending switch back now).
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -102,7 +103,7 @@ class SwitchSpec:
     def patch_command(self, colour: str) -> str:
         """The equivalent ``kubectl patch`` setting the colour label of the selector."""
         body = json.dumps({"spec": {"selector": {self.colour_key: colour}}}, separators=(",", ":"))
-        return f"kubectl -n {self.namespace} patch service {self.name} --type=merge -p '{body}'"
+        return f"kubectl -n {self.namespace} patch service {self.name} --type=merge -p {shlex.quote(body)}"
 
     def selector_body(self, colour: str) -> dict[str, Any]:
         """The selector part of the merge patch (what the kubectl command sends)."""

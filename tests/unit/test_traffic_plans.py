@@ -259,3 +259,12 @@ def test_weights_and_plans_never_crash_on_any_text(text):
             continue
         assert value and all(isinstance(v, int) and v >= 0 for v in (value.values() if isinstance(value, dict)
                                                                      else value))
+
+
+def test_the_shown_command_is_safe_to_paste_whatever_the_colour():
+    import shlex
+
+    plan = build_plan("shop/web", service(), DEPS, PODS, "it's")
+    argv = shlex.split(plan.commands[0])
+    assert argv[:6] == ["kubectl", "-n", "shop", "patch", "service", "web"]
+    assert argv[-1] == '{"spec":{"selector":{"color":"it\'s"}}}'

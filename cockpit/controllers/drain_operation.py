@@ -141,11 +141,17 @@ class DrainOperation:
             action=self.action, target=self.target, title=self._title(), before=state_text(facts.node),
             after=f"node/{self.target} cordoned; evict {_pods_text(evict)}", reason="NodeDrained",
             subject=node_ref(facts.node), commands=(command,), checks=_checks(pre), details=tuple(pre.lines()),
-            dry_run=f"{command} --dry-run=server: the cordon and every eviction are sent with dryRun=All",
+            dry_run=self._dry_run_text(command),
             version=f"{node_version(facts.node)};evict={','.join(sorted(evict))}",
             before_state={**node_state(facts.node), "pods": evict},
             after_state={"unschedulable": True, "evicted": evict},
             spec=DrainSpec(self.options, pre, argv))
+
+    def _dry_run_text(self, command: str) -> str:
+        if self.via:
+            return (f"nothing runs on {self.via}: cockpit sends the cordon and every eviction to the API server "
+                    "with dryRun=All")
+        return f"{command} --dry-run=server: the cordon and every eviction are sent with dryRun=All"
 
     def _title(self) -> str:
         via = f" (kubectl drain on {self.via} over SSH)" if self.via else ""
@@ -181,20 +187,18 @@ class DrainOperation:
         return self._result(plan, done, done.message, ok=True)
 
     async def _dry_run(self, plan: Plan[DrainSpec], run: Run) -> Result:
-        """Send the cordon and each eviction with dryRun=All (SSH: ``kubectl drain --dry-run=server``)."""
-        if self.via:
-            argv = [*plan.spec.remote_argv, "--dry-run=server"]
-            out = await self.ssh.run(self.via, argv, timeout=self.command_timeout,
-                                     on_line=lambda stream, line: run.say("ssh", line, "info", line=line, log=True))
-            refusals = {} if out.ok else {self.target: " | ".join(out.tail(3))}
-        else:
-            engine = self._engine(run)
-            await engine.cordon(self.target, dry_run=True)
-            pre = await engine.preflight(self.target, self.options, server_dry_run=True)
-            refusals = pre.server_refusals
-            accepted = len(pre.filtered.evict) - len(refusals)
-            run.say("evict", f"[dry run] the API server accepted {accepted} of {len(pre.filtered.evict)} "
-                             "eviction(s)", "ok" if not refusals else "warn")
+        """Send the cordon and each eviction to the API server with dryRun=All.
+
+        A drain over SSH is dry-run the same way, from here: nothing runs on the control-plane
+        node, so a remote kubectl that ignored ``--dry-run`` could never drain for real.
+        """
+        engine = self._engine(run)
+        await engine.cordon(self.target, dry_run=True)
+        pre = await engine.preflight(self.target, self.options, server_dry_run=True)
+        refusals = pre.server_refusals
+        accepted = len(pre.filtered.evict) - len(refusals)
+        run.say("evict", f"[dry run] the API server accepted {accepted} of {len(pre.filtered.evict)} "
+                         "eviction(s)", "ok" if not refusals else "warn")
         for pod, why in refusals.items():
             run.say("evict", f"[dry run] the API server would {'retry' if why.startswith('retry:') else 'refuse'} "
                              f"the eviction of {pod}: {why.removeprefix('retry:').strip()}", "warn")

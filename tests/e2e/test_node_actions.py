@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
 from cockpit.journal import Journal
+from cockpit.kube.client import KubeClient
+from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
 from tests.support.e2e import run_cli
 from tests.support.operations import cockpit_events
@@ -270,3 +273,20 @@ async def test_preflight_follows_the_pdbs_unhealthy_pod_eviction_policy(policy, 
     assert code == (1 if blocks else 0), out + err
     sick_gone = await client.list(path_for("pods", "shop"), {"fieldSelector": "metadata.name=flaky-sick"})
     assert (not [p for p in sick_gone["items"] if not p["metadata"].get("deletionTimestamp")]) is not blocks
+
+
+async def test_dry_run_of_a_drain_over_ssh_runs_nothing_remotely_and_changes_nothing(sim_factory, capsys, tmp_path):
+    cluster = sim_factory(ssh=True)
+    client = KubeClient(load_cluster_config(cluster.kubeconfig, None))
+    try:
+        before = await server_state(client, "worker-5")
+        code, out, err = await asyncio.to_thread(
+            run_cli, capsys, cluster, tmp_path / "journal.jsonl", "--ssh-config", cluster.ssh_config, "drain",
+            "worker-5", "--ignore-daemonsets", "--via-ssh", "cp-1", "--dry-run", "--yes")
+        assert code == 0, err
+        assert re.search(r"\[dry run\] the API server accepted (\d+) of \1 eviction", out), out
+        assert "[dry run] nothing changed" in out
+        assert "worker-5 |" not in out  # no remote kubectl output: nothing ran over SSH
+        assert await server_state(client, "worker-5") == before
+    finally:
+        await client.close()

@@ -22,7 +22,7 @@ from cockpit.sim.traffic_behaviour import ERROR_RATIO
 from tests.support.prometheus import FIRST_DATA_TIMEOUT, prom_sim, requires_prometheus, wait_for_series  # noqa: F401
 from tests.support.wait import wait_until
 
-pytestmark = [pytest.mark.prometheus, requires_prometheus]
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow, requires_prometheus]
 ANALYSES = builtin_analyses()
 
 

@@ -123,3 +123,13 @@ def test_cron_schedules(spec, after, expected):
 def test_cron_refuses_malformed_schedules(bad):
     with pytest.raises(ValueError):
         parse_schedule(bad)
+
+
+def test_apiserver_bootstrap_objects(kubectl):
+    services = kubectl("get", "apiservices").stdout
+    for name in ("v1.", "v1.apps", "v1.batch", "v1.rbac.authorization.k8s.io"):
+        assert any(line.split()[:3] == [name, "Local", "True"] for line in services.splitlines()), name
+    roles = kubectl("get", "clusterroles").stdout
+    assert all(role in roles for role in ("cluster-admin", "admin", "edit", "view"))
+    binding = _get(kubectl, "clusterrolebinding", "cluster-admin")
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]

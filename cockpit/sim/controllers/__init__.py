@@ -7,6 +7,7 @@ import asyncio
 
 def build(cluster) -> list:
     """Instantiate every controller for ``cluster``."""
+    from cockpit.sim.controllers.bootstrap import Bootstrap
     from cockpit.sim.controllers.cronjob import CronJobController
     from cockpit.sim.controllers.daemonset import DaemonSetController
     from cockpit.sim.controllers.deployment import DeploymentController
@@ -28,7 +29,7 @@ def build(cluster) -> list:
             DisruptionController(cluster), CordonTaints(cluster), NodeLifecycle(cluster),
             NamespaceController(cluster), JobController(cluster), CronJobController(cluster),
             StatefulSetController(cluster), ServiceAccountsController(cluster), EventMirror(cluster),
-            ChurnGenerator(cluster)]
+            Bootstrap(cluster), ChurnGenerator(cluster)]
 
 
 def start_tasks(cluster) -> list[asyncio.Task]:

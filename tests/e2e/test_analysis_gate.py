@@ -160,3 +160,22 @@ def test_healthy_switch_is_kept_after_its_analyses(gated, capsys, journal_path):
     measured = [e for e in analysis_entries(journal_path) if e["phase"] == "successful"]
     assert {e["analysis"] for e in measured} == {"success-rate", "latency-p99"}
     assert all('destination_version=~"green"' in e["query"] for e in measured)
+
+
+def test_an_argo_analysis_template_from_the_cluster_gates_a_shift(gated, capsys, journal_path):
+    query = ('(sum(rate(istio_requests_total{destination_service_name="{{args.canary-service}}",'
+             'response_code!~"5.."}[5s])) or vector(0)) / '
+             'sum(rate(istio_requests_total{destination_service_name="{{args.canary-service}}"}[5s]))')
+    template = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+                "metadata": {"name": "canary-errors", "namespace": "shop"},
+                "spec": {"args": [{"name": "canary-service"}], "metrics": [{
+                    "name": "success", "interval": "1s", "count": 2, "successCondition": "result[0] >= 0.99",
+                    "provider": {"prometheus": {"address": "http://prometheus.monitoring:9090", "query": query}}}]}}
+    gated.call(lambda: gated.store.create("analysistemplates", template))
+    code, out, err = cli(capsys, gated, journal_path, "shift", "shop/api", "--step", "--plan", "20,100",
+                         "--pause", "2", "--analysis", "canary-errors")
+    assert code == 0, (out, err)
+    assert route_weights(gated, "api") == {"api-stable": 0, "api-canary": 100}
+    measured = analysis_entries(journal_path)
+    assert measured and {e["analysis"] for e in measured} == {"canary-errors"}
+    assert all('destination_service_name="api-canary"' in e["query"] for e in measured)

@@ -168,3 +168,22 @@ def _cells(row: TimelineEntry) -> tuple:
     style = SEVERITY_STYLE[row.severity]
     return (row.time.strftime("%H:%M:%S"), Text(row.severity.value, style=style), row.kind.value, row.namespace,
             row.object, Text(row.text + ("  " + "; ".join(row.details) if row.details else ""), style=style))
+
+
+class TimelineStrip(Static):
+    """The newest timeline rows in a few lines (presenter mode keeps the story on screen)."""
+
+    DEFAULT_CSS = """
+    TimelineStrip { height: auto; max-height: 3; padding: 0 1; background: $panel; display: none; }
+    """
+    ROWS = 3
+
+    def show_rows(self, rows: list[TimelineEntry], on: bool) -> None:
+        """Show the last :attr:`ROWS` of ``rows`` (oldest of them first) while ``on``."""
+        text = Text()
+        for row in rows[-self.ROWS:]:
+            if text:
+                text.append("\n")
+            text.append(row.line(), style=SEVERITY_STYLE[row.severity])
+        self.update(text)
+        self.display = on and bool(rows)

@@ -6,7 +6,9 @@
 - the Timeline (``L``): Events, actions of this and other cockpits, transitions, problems;
 - the production banner and, in a production context, a typed-name confirmation;
 - redaction (``x``): IPs, tokens and configured patterns masked on every line drawn;
-- presenter mode (``v``): the high-contrast theme, the key-cast on and large.
+- presenter mode (``v``): the high-contrast theme, the key-cast on and large, the newest
+  timeline rows on screen;
+- every toast stamped with its time; ``W`` writes the incident record.
 
 The app composes :meth:`walkthrough_widgets` and calls :meth:`start_walkthrough` once mounted.
 """
@@ -29,7 +31,7 @@ from cockpit.ui.hints import RunbookHint
 from cockpit.ui.keycast import KeyCast, describe_key
 from cockpit.ui.production_guard import ProductionBanner, guarded_confirm
 from cockpit.ui.redaction import RedactFilter
-from cockpit.ui.timeline_view import TimelineFeed, TimelineScreen, snapshot_of
+from cockpit.ui.timeline_view import TimelineFeed, TimelineScreen, TimelineStrip, snapshot_of
 
 OBSERVE_SECONDS = 1.0  # how often transitions, problems and other cockpits' Events are read
 EVENTS_WINDOW = timedelta(hours=2)
@@ -60,6 +62,7 @@ class WalkthroughApp(App[int]):
         yield HeaderClock(self._walkthrough_now, self.clock_tz, id="clock")
         yield CommandEcho(id="echo")
         yield RunbookHint(id="hint")
+        yield TimelineStrip(id="timeline-strip")
         yield KeyCast(id="keycast")
 
     def start_walkthrough(self) -> None:
@@ -91,6 +94,13 @@ class WalkthroughApp(App[int]):
             client = getattr(getattr(self, "source", None), "client", None)
             server = getattr(getattr(client, "config", None), "host", "") or ""
             banner.show_context(context, str(server), matching_pattern(context, patterns) or "")
+
+    def notify(self, message: str, *, title: str = "", **options: Any) -> None:
+        """Every toast carries the time it was raised (watchers join late)."""
+        now = getattr(self, "now", None)
+        if now is not None:
+            title = f"{now().astimezone(self.clock_tz):%H:%M:%S} {title}".strip()
+        super().notify(message, title=title, **options)
 
     # -- key-cast ------------------------------------------------------------------------------
 
@@ -135,7 +145,7 @@ class WalkthroughApp(App[int]):
     # -- presenter mode ------------------------------------------------------------------------
 
     def action_presenter(self) -> None:
-        """``v``: high-contrast theme and a large key-cast, or back to how it was."""
+        """``v``: high-contrast theme, a large key-cast and the newest timeline rows, or back."""
         presenting = not self.has_class("-presenter")
         self.set_class(presenting, "-presenter")
         if presenting:
@@ -149,6 +159,7 @@ class WalkthroughApp(App[int]):
             if self.keycast.enabled:
                 self.keycast.toggle()
         self.keycast.set_class(presenting, "-large")
+        self.observe_cluster()
 
     # -- timeline and problems -----------------------------------------------------------------
 
@@ -159,6 +170,7 @@ class WalkthroughApp(App[int]):
         self.problems = detect_all(snap, now)
         self.timeline.observe(snap, now, self.problems)
         self.show_hint()
+        self.screen_stack[0].query_one(TimelineStrip).show_rows(self.timeline.rows(now), self.has_class("-presenter"))
         if getattr(self, "ops", None) is not None:
             self._read_cluster_events()
 

@@ -104,6 +104,15 @@ def journal_shape(journal) -> list[tuple]:
              e.get("forced")) for e in Journal(journal).entries() if e["event"] != "blocked"]
 
 
+def result_states(journal) -> list[tuple]:
+    """before/after of each real result, without what differs between two runs (pod names, stamps)."""
+    def summary(state: dict) -> tuple:
+        return (state.get("unschedulable"), bool(state.get("cordoned_by")), len(state.get("pods") or ()),
+                len(state.get("evicted") or ()))
+    return [(e["action"], e["target"], summary(e["before"]), summary(e["after"]))
+            for e in Journal(journal).entries() if e["event"] == "result" and not e.get("dry_run")]
+
+
 async def node_flags(client) -> dict[str, tuple]:
     out = {}
     for name in (OURS, THEIRS):
@@ -144,6 +153,11 @@ async def test_cli_and_tui_node_actions_agree(sim_factory, tmp_path, capsys):
         shapes = {name: journal_shape(journal) for name, journal in journals.items()}
         assert shapes["cli"] == shapes["tui"], json.dumps(shapes, indent=1)
         assert [s[0] for s in shapes["cli"]][:3] == ["refused"] * 3
+        states = {name: result_states(journal) for name, journal in journals.items()}
+        assert states["cli"] == states["tui"]
+        assert [(s[0], s[1], s[2][0], s[3][0]) for s in states["cli"]] == [
+            ("cordon", OURS, False, True), ("drain", OURS, True, True), ("uncordon", OURS, True, False),
+            ("uncordon", THEIRS, True, False)]
         events = {name: await node_events(client) for name, client in clients.items()}
         assert events["cli"] == events["tui"] == [
             ("NodeCordoned", "Normal", "Node", OURS), ("NodeDrained", "Normal", "Node", OURS),

@@ -88,15 +88,6 @@ def who_cordoned(node: str, record: dict | None) -> str:
     return f"node/{node} was cordoned by cockpit's {by}"
 
 
-def cordon_patch(node: str, record: dict | None, *, was_unschedulable: bool, run_id: str, user: str) -> dict:
-    """The merge patch that cordons ``node`` and (unless one exists) writes cockpit's record."""
-    body: dict[str, Any] = {"spec": {"unschedulable": True}}
-    if record is None:
-        value = drain_rules.cordon_record(run_id, user, datetime.now(timezone.utc), was_unschedulable)
-        body["metadata"] = {"annotations": {CORDONED_BY: value}}
-    return body
-
-
 def _patch_text(node: str, body: dict) -> str:
     return f"PATCH node {node} (merge) {body}"
 
@@ -116,8 +107,8 @@ class CordonOperation:
         """The cordon patch, or a no-op when the node is already cordoned."""
         facts = await read_node(self.api, self.target)
         node, record = facts.node, facts.record
-        body = cordon_patch(node.name, record, was_unschedulable=node.unschedulable, run_id=self.run_id,
-                            user=self.user)
+        body = drain_rules.cordon_patch(record, run=self.run_id, user=self.user, now=datetime.now(timezone.utc),
+                                        was_unschedulable=node.unschedulable)
         new_record = (body.get("metadata") or {}).get("annotations", {}).get(CORDONED_BY)
         written = new_record or node_state(node)["cordoned_by"]
         commands = [f"kubectl cordon {node.name}"]

@@ -151,13 +151,11 @@ class DrainController:
         self.guard.check_mutation_allowed("cordon", node)
         obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
         was = obj.unschedulable
-        annotations = {}
-        if plan.read_cordon_record(obj) is None:
-            annotations[plan.CORDONED_BY] = plan.cordon_record(self.run_id, self.user, _now(), was)
-        if was and not annotations:
+        existing = plan.read_cordon_record(obj)
+        if was and existing is not None:
             emit("cordon", f"node/{node} already cordoned")
             return False
-        body = {"spec": {"unschedulable": True}, "metadata": {"annotations": annotations}}
+        body = plan.cordon_patch(existing, run=self.run_id, user=self.user, now=_now(), was_unschedulable=was)
         self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was, dry_run=dry_run)
         await self.client.patch(path_for("nodes", name=node), body, "merge", dry_run=dry_run)
         marker = "[dry run] " if dry_run else ""

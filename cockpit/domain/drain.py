@@ -414,6 +414,15 @@ def cordon_record(run: str, user: str, now: datetime, was_unschedulable: bool) -
                        "was_unschedulable": was_unschedulable}, sort_keys=True)
 
 
+def cordon_patch(existing: dict | None, *, run: str, user: str, now: datetime, was_unschedulable: bool) -> dict:
+    """The merge patch that cordons a node and, unless ``existing`` (its cordon record) is kept,
+    records that cockpit did: a resumed run still knows the node was schedulable before."""
+    body: dict = {"spec": {"unschedulable": True}}
+    if existing is None:
+        body["metadata"] = {"annotations": {CORDONED_BY: cordon_record(run, user, now, was_unschedulable)}}
+    return body
+
+
 def _node(node: NodeRecord | dict) -> NodeRecord:
     # Raw Nodes are still passed by controllers that have not moved to records yet.
     return node if isinstance(node, NodeRecord) else decode("nodes", node)  # type: ignore[return-value]

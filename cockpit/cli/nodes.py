@@ -15,6 +15,7 @@ import re
 
 from cockpit.cli.session import Session, action_options, run_command
 from cockpit.domain.drain import DrainOptions
+from cockpit.errors import UsageError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
 
@@ -130,6 +131,9 @@ def run_drain(args: argparse.Namespace) -> int:
     from cockpit.controllers.drain_operation import DrainOperation
 
     options = drain_options_from_args(args, args.timeout, args.ignore_daemonsets)
+    if args.via_ssh and (options.pod_selector or options.skip_wait_for_delete_timeout):
+        # the remote command carries kubectl's pod flags only; a plan for other pods would lie
+        raise UsageError("--pod-selector and --skip-wait-for-delete-timeout do not combine with --via-ssh")
 
     async def body(session: Session) -> int:
         operation = DrainOperation(session.services.api, args.node, options, via=args.via_ssh, ssh=session.pool)

@@ -62,3 +62,37 @@ def test_kubectl_delete_waits_for_the_namespace(kubectl):
 def test_system_namespaces_may_not_be_deleted(kubectl):
     refused = kubectl("delete", "namespace", "kube-system", check=False)
     assert 'namespaces "kube-system" is forbidden: this namespace may not be deleted' in refused.stderr
+
+
+MANIFEST = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: stack}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: stack}
+data: {a: b}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: stack}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec: {containers: [{name: app, image: registry.example/app:1.0}]}
+"""
+
+
+def test_delete_f_of_a_manifest_that_starts_with_its_namespace(kubectl, sim_factory, tmp_path, wait_for):
+    """The namespace controller waits 5 simulated seconds (1 s here) before emptying, as the real one does."""
+    sim = sim_factory(speed=0.2)
+    (tmp_path / "stack.yaml").write_text(MANIFEST)
+    kubectl("apply", "-f", str(tmp_path / "stack.yaml"), sim=sim)
+    out = kubectl("delete", "-f", str(tmp_path / "stack.yaml"), "--wait=false", sim=sim).stdout
+    for line in ('namespace "stack" deleted', 'configmap "settings" deleted', 'deployment.apps "app" deleted'):
+        assert line in out
+    wait_for(lambda: kubectl("get", "namespace", "stack", sim=sim, check=False).returncode != 0,
+             what="namespace gone")

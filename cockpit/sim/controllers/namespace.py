@@ -14,6 +14,9 @@ from cockpit.sim.resources import RESOURCES
 
 FINALIZER = "kubernetes"
 RECHECK_SECONDS = 2.0
+# The real controller waits this long after a namespace event before acting on it, so the rest of
+# a ``kubectl delete -f`` that named the namespace first still finds its objects.
+FIRST_PASS_SECONDS = 5.0
 _NAMESPACED = tuple(key for key, rtype in RESOURCES.items() if rtype.namespaced)
 
 
@@ -25,6 +28,7 @@ class NamespaceController(Controller):
     def __init__(self, cluster) -> None:
         super().__init__(cluster)
         self.terminating: set[str] = set()
+        self.emptying: set[str] = set()  # terminating namespaces whose first pass has run
 
     def handlers(self):
         """Namespaces, and deletions in a terminating namespace (which may have emptied it)."""
@@ -36,13 +40,14 @@ class NamespaceController(Controller):
         name = obj["metadata"]["name"]
         if etype == "DELETED":
             self.terminating.discard(name)
-        elif obj["metadata"].get("deletionTimestamp"):
+            self.emptying.discard(name)
+        elif obj["metadata"].get("deletionTimestamp") and name not in self.terminating:
             self.terminating.add(name)
-            self.enqueue(name)
+            self.enqueue_after(FIRST_PASS_SECONDS, name)
 
     def _on_content(self, etype: str, obj: dict, old: dict | None) -> None:
         ns = obj["metadata"].get("namespace")
-        if etype == "DELETED" and ns in self.terminating:
+        if etype == "DELETED" and ns in self.emptying:
             self.enqueue(ns)
 
     def sync(self, name) -> None:
@@ -50,6 +55,7 @@ class NamespaceController(Controller):
         ns = self.store.get("namespaces", None, name)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
+        self.emptying.add(name)
         remaining = {key: self._delete_contents(key, name) for key in _NAMESPACED}
         remaining = {key: count for key, count in remaining.items() if count}
         if remaining:

@@ -236,9 +236,15 @@ class NodesPane(Pane):
             self.post_message(self.UpgradeProgress(progress))
 
         driver = Driver(services, screen.ask, report)
-        self.upgrade.begin(self.run_worker(self._drive(driver, operation, finished), group="upgrade",
-                                           name=f"upgrade {operation.target}", exit_on_error=False))
-        await asyncio.wait({started, finished}, return_when=asyncio.FIRST_COMPLETED)
+        worker = self.run_worker(self._drive(driver, operation, finished), group="upgrade",
+                                 name=f"upgrade {operation.target}", exit_on_error=False)
+        self.upgrade.begin(worker)
+        try:
+            await asyncio.wait({started, finished}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            if not started.done():  # Esc before the run took the lock: nothing may go on unseen
+                worker.cancel()
+            raise
         if not started.done():
             return finished.result()
         ctl = started.result()
@@ -254,6 +260,9 @@ class NodesPane(Pane):
     async def _drive(self, driver: Driver, operation: Any, finished: asyncio.Future[Result]) -> None:
         try:
             result = await driver.run(operation)
+        except asyncio.CancelledError:
+            self.upgrade.end(None, "cancelled")
+            raise
         except Exception as exc:  # noqa: BLE001 - refused, declined or broken: a message, not a crash
             error = str(exc) or type(exc).__name__
             self.upgrade.end(None, error)

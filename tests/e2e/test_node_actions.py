@@ -155,7 +155,8 @@ async def test_drain_plan_shows_the_kubectl_command_with_the_options_in_effect(s
 
 @pytest.mark.parametrize("option", [("--grace-period", "-2"), ("--retry-interval", "0"),
                                     ("--skip-wait-for-delete-timeout", "-1"), ("--timeout", "-1s"),
-                                    ("--pod-selector", "app in (web"), ("--pod-selector", "app=web", "--via-ssh", "cp-1")])
+                                    ("--pod-selector", "app in (web"),
+                                    ("--pod-selector", "app=web", "--via-ssh", "cp-1")])
 async def test_out_of_range_drain_options_are_usage_errors(option, sim, client, capsys, journal_path):
     before = await server_state(client, "worker-1")
     try:

@@ -23,6 +23,7 @@ from cockpit.domain.analysis_expr import Condition, ExpressionError, QueryTempla
 
 DEFAULT_INTERVAL = 10.0
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATIONS = re.compile(rf"(?:{_DURATION.pattern})+")  # "1m30s": one or more number+unit parts
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -49,7 +50,7 @@ def parse_duration(value: Any, what: str = "duration") -> float:
         text = str(value).strip()
         if text.replace(".", "", 1).isdigit():
             seconds = float(text)
-        elif _DURATION.fullmatch(text) or re.fullmatch(rf"(?:{_DURATION.pattern})+", text):
+        elif _DURATIONS.fullmatch(text):
             seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text))
         else:
             raise AnalysisError(f"{what}: {value!r} is not a duration (e.g. 30s, 1m, 1m30s)")

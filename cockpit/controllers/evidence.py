@@ -48,7 +48,8 @@ PAGE = 500
 
 async def read_snapshot(api: Any, events: Iterable[EventRecord] = ()) -> ClusterSnapshot:
     """Every record the detectors read, listed now (all namespaces)."""
-    lists = await asyncio.gather(*(list_records(api, record_type, path_for(kind)) for kind, record_type in SNAPSHOT_KINDS))
+    lists = await asyncio.gather(*(list_records(api, record_type, path_for(kind))
+                                   for kind, record_type in SNAPSHOT_KINDS))
     records = [record for batch in lists for record in batch]
     return ClusterSnapshot.of([*records, *events], taken_at=datetime.now(timezone.utc))
 

@@ -106,8 +106,9 @@ def _new(entry: Mapping[str, Any]) -> ActionRecord:
 
 
 def _with_preview(record: ActionRecord, entry: Mapping[str, Any]) -> ActionRecord:
-    return replace(record, before_text=str(entry.get("before_text") or ""), after_text=str(entry.get("after_text") or ""),
-                   commands=tuple(entry.get("commands") or ()), checks=tuple(entry.get("checks") or ()),
+    return replace(record, before_text=str(entry.get("before_text") or ""),
+                   after_text=str(entry.get("after_text") or ""), commands=tuple(entry.get("commands") or ()),
+                   checks=tuple(entry.get("checks") or ()),
                    details=tuple(entry.get("details") or ()), before=entry.get("before"), after=entry.get("after"),
                    entries=record.entries + (entry,))
 

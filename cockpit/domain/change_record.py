@@ -104,7 +104,8 @@ def _overview(run: UpgradeRun) -> str:
         who = next((note_operator(e.message) for e in run.events if note_operator(e.message)), None)
         operator, context = who or ("?", "?")
         return md.bullets([f"Operator: {operator}", f"Context: {context}", f"Started: {md.stamp(run.started)} UTC",
-                           "Recorded from the cockpit Events on the cluster (this machine's journal has no entry)"]) + "\n"
+                           "Recorded from the cockpit Events on the cluster "
+                           "(this machine's journal has no entry)"]) + "\n"
     return md.bullets([f"Operator: {a.operator}", f"Context: {a.context}", f"Started: {md.stamp(a.started)} UTC",
                        f"Finished: {md.stamp(a.finished)} UTC", f"Outcome: {a.outcome}: {a.message}",
                        f"Before: {a.before_line() or '-'}", f"After: {a.after_line() or '-'}"]) + "\n"
@@ -116,7 +117,8 @@ def _plan(run: UpgradeRun) -> str:
         return out + md.block(run.action.details) + "\n"
     nodes = [e.object_name for e in run.events if e.reason == "UpgradeNodeStarted"]
     order = ", ".join(dict.fromkeys(nodes)) or "unknown"
-    return out + f"The journaled plan is on the acting operator's machine; nodes in the order they started: {order}.\n\n"
+    return out + (f"The journaled plan is on the acting operator's machine; nodes in the order they started: "
+                  f"{order}.\n\n")
 
 
 def _skew(run: UpgradeRun, snapshot: ClusterSnapshot, api_version: str) -> str:

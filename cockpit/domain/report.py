@@ -151,7 +151,8 @@ def _action(a: ActionRecord) -> str:
     title = md.heading(3, f"{md.stamp(a.time)} {a.action} {a.target}: {a.outcome}")
     rows = [("Operator", a.operator), ("Context", a.context), ("Started", md.stamp(a.started)),
             ("Finished", md.stamp(a.finished)), ("Before", a.before_line() or _unknown(a)),
-            ("After", a.after_line() or _unknown(a)), ("Result", f"{a.outcome}: {a.message}" if a.message else a.outcome)]
+            ("After", a.after_line() or _unknown(a)),
+            ("Result", f"{a.outcome}: {a.message}" if a.message else a.outcome)]
     if a.commands:
         rows.append(("Equivalent commands", "; ".join(md.code(c) for c in a.commands)))
     if a.source == "event":
@@ -179,7 +180,7 @@ def _warning_groups(events: list[EventRecord], journal: list) -> dict[tuple[str,
     """Warning Events (and journaled drain blocks) grouped by (runbook, namespace, workload)."""
     groups: dict[tuple[str, str, str], list] = {}
     for event in events:
-        if event.type != "Warning" or is_cockpit_event(event) and event.reason != "UpgradeStepFailed":
+        if event.type != "Warning" or (is_cockpit_event(event) and event.reason != "UpgradeStepFailed"):
             continue
         runbook = _runbook_of(event)
         name = workload_of(event.object_kind, event.object_name)
@@ -246,7 +247,8 @@ def _state_section(snap: ClusterSnapshot) -> str:
     for s in sorted(snap.services, key=lambda s: (s.namespace, s.name)):
         if not s.selector:
             continue
-        ready = sum(e.ready_count for e in snap.endpointslices if e.namespace == s.namespace and e.service_name == s.name)
+        ready = sum(e.ready_count for e in snap.endpointslices
+                    if e.namespace == s.namespace and e.service_name == s.name)
         svc_rows.append((f"{s.namespace}/{s.name}", ",".join(f"{k}={v}" for k, v in s.selector.items()), ready))
     return (md.heading(2, "Current state") + md.heading(3, "Nodes")
             + md.table(("Node", "Status", "Kubelet", "Roles", "Upgrade step"), node_rows) + "\n"

@@ -213,7 +213,8 @@ def _pod_problems(snap: ClusterSnapshot, reasons: frozenset[str], runbook: str, 
             deployment = snap.deployment_of(pod)
             if deployment is not None and deployment.name in skip:
                 continue
-            owner = ("Deployment", deployment.name) if deployment else (pod.owner_kind or "Pod", pod.owner_name or pod.name)
+            owner = (("Deployment", deployment.name) if deployment
+                     else (pod.owner_kind or "Pod", pod.owner_name or pod.name))
             groups.setdefault((pod.namespace, *owner), []).append(pod)
     return [_owner_problem(snap, runbook, what, key, pods) for key, pods in sorted(groups.items())]
 
@@ -268,7 +269,8 @@ def unschedulable_pods(snap: ClusterSnapshot, now: datetime) -> list[Problem]:
 
 def _unschedulable(snap: ClusterSnapshot, namespace: str, pods: list[PodRecord], now: datetime) -> Problem:
     evidence = [f"{len(pods)} pod{'s' if len(pods) != 1 else ''} pending without a node: {_names(pods)}"]
-    scheduling = [e for p in pods for e in snap.events_about("Pod", namespace, p.name) if e.reason == "FailedScheduling"]
+    scheduling = [e for p in pods for e in snap.events_about("Pod", namespace, p.name)
+                  if e.reason == "FailedScheduling"]
     if scheduling:
         evidence.append(f"scheduler: {scheduling[-1].message}")
     cordoned = sorted(n.name for n in snap.nodes if n.unschedulable)
@@ -379,7 +381,8 @@ def _drain_blocked(node: NodeRecord, blockers: Mapping[str, tuple[PdbRecord, lis
     names = ", ".join(sorted(blockers))
     actions = (NextAction("node.drain", f"retry the drain of {node.name} once the budget allows", node.name,
                           f"kubectl drain {node.name} --ignore-daemonsets"),
-               NextAction("node.uncordon", f"give up: uncordon {node.name}", node.name, f"kubectl uncordon {node.name}"))
+               NextAction("node.uncordon", f"give up: uncordon {node.name}", node.name,
+                          f"kubectl uncordon {node.name}"))
     title = f"drain of {node.name} blocked by PDB {names}"
     return Problem("drain-blocked", Severity.WARNING, "Node", "", node.name, title, tuple(evidence), actions)
 

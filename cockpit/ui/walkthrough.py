@@ -170,7 +170,8 @@ class WalkthroughApp(App[int]):
         self.problems = detect_all(snap, now)
         self.timeline.observe(snap, now, self.problems)
         self.show_hint()
-        self.screen_stack[0].query_one(TimelineStrip).show_rows(self.timeline.rows(now), self.has_class("-presenter"))
+        strip = self.screen_stack[0].query_one(TimelineStrip)
+        strip.show_rows(self.timeline.rows(now), self.has_class("-presenter"))
         if getattr(self, "ops", None) is not None:
             self._read_cluster_events()
 
@@ -179,7 +180,8 @@ class WalkthroughApp(App[int]):
         from cockpit.controllers.evidence import read_events
 
         try:
-            events_ = await read_events(self.ops.api, self._walkthrough_now() - EVENTS_WINDOW)  # type: ignore[attr-defined]
+            since = self._walkthrough_now() - EVENTS_WINDOW
+            events_ = await read_events(self.ops.api, since)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the cache's own Events still feed the timeline
             return
         self.timeline.add_events(events_)

@@ -41,6 +41,12 @@ def test_report_after_a_demo_session_has_every_action_and_the_change_record(clus
     code, out, _ = cli(capsys, cluster, journal, "upgrade", "run", "--to", TARGET, *FAST)
     assert code == 0, out[-2000:]
 
+    # Drains moved pods around: let every rollout settle so "current state" is the settled one.
+    for deployment in ("checkout", "web-blue", "web-green", "api-stable", "api-canary"):
+        code, out, _ = cli(capsys, cluster, journal, "rollout", "status", f"shop/{deployment}", "--watch",
+                           "--timeout", "120")
+        assert code == 0, out
+
     report = tmp_path / "incident.md"
     code, _, err = cli(capsys, cluster, journal, "report", "--since", "1h", "--out", str(report))
     assert code == 0 and f"wrote {report}" in err, err

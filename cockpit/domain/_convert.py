@@ -116,6 +116,8 @@ def _node(o: w.Node) -> NodeRecord:
         addresses=tuple(NodeAddress(a.type, a.address) for a in o.status.addresses or ()),
         conditions=_conditions(o.status.conditions),
         allocatable_pods=_allocatable_pods(o.status.allocatable),
+        unschedulable_managers=tuple(m.manager for m in o.metadata.managed_fields or ()
+                                     if "f:unschedulable" in (m.fields_v1.spec or {})),
     )
 
 

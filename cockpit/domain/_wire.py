@@ -187,8 +187,22 @@ class NodeStatus(W):
     allocatable: dict[str, str | int] | None = None
 
 
+class SpecFields(W):
+    # managedFields' fieldsV1 keys are literal ("f:spec"), not camelCase
+    spec: dict | None = field(default=None, name="f:spec")
+
+
+class ManagedFields(W):
+    manager: str = ""
+    fields_v1: SpecFields = field(default_factory=SpecFields, name="fieldsV1")
+
+
+class NodeMeta(Meta):
+    managed_fields: list[ManagedFields] | None = None
+
+
 class Node(W):
-    metadata: Meta = Meta()
+    metadata: NodeMeta = NodeMeta()
     spec: NodeSpec = NodeSpec()
     status: NodeStatus = NodeStatus()
 

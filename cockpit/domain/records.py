@@ -167,6 +167,7 @@ class NodeRecord(Record, frozen=True, kw_only=True):
     addresses: tuple[NodeAddress, ...] = ()
     conditions: tuple[Condition, ...] = ()
     allocatable_pods: int = 110
+    unschedulable_managers: tuple[str, ...] = ()  # managedFields owners of spec.unschedulable
 
     @property
     def is_control_plane(self) -> bool:

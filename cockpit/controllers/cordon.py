@@ -77,15 +77,17 @@ def state_text(node: NodeRecord) -> str:
     return f"node/{node.name} " + ("cordoned (unschedulable)" if node.unschedulable else "schedulable")
 
 
-def who_cordoned(node: str, record: dict | None) -> str:
-    """Who placed the cordon on ``node``, as far as the cluster tells."""
+def who_cordoned(node: NodeRecord, record: dict | None) -> str:
+    """Who placed the cordon on ``node``, as far as the cluster tells: cockpit's record, else the
+    managedFields owner of spec.unschedulable (``kubectl-cordon`` for ``kubectl cordon``)."""
     if record is None:
-        return (f"node/{node} was not cordoned by cockpit (no {CORDONED_BY} record: kubectl cordon or "
-                "another tool placed it)")
+        placed = (f"{', '.join(node.unschedulable_managers)} set spec.unschedulable"
+                  if node.unschedulable_managers else "kubectl cordon or another tool placed it")
+        return f"node/{node.name} was not cordoned by cockpit (no {CORDONED_BY} record; {placed})"
     by = f"run {record.get('run') or '?'} by {record.get('user') or '?'} at {record.get('at') or '?'}"
     if record.get("was_unschedulable"):
-        return f"node/{node} was already cordoned before cockpit's {by}"
-    return f"node/{node} was cordoned by cockpit's {by}"
+        return f"node/{node.name} was already cordoned before cockpit's {by}"
+    return f"node/{node.name} was cordoned by cockpit's {by}"
 
 
 def _patch_text(node: str, body: dict) -> str:
@@ -169,7 +171,7 @@ class UncordonOperation:
     def _ownership(self, facts: NodeFacts) -> Check:
         """Passes for cockpit's own cordon, or when forced; otherwise names who cordoned and how to force."""
         name = "cordon placed by cockpit"
-        who = who_cordoned(facts.node.name, facts.record)
+        who = who_cordoned(facts.node, facts.record)
         if facts.own_cordon:
             return Check(name, True, who)
         if self.force:

@@ -3,7 +3,8 @@
 A real server stores core/v1 Events and serves the same objects as events.k8s.io/v1 (``note``
 is ``message``, ``regarding`` is ``involvedObject``, ``reportingController`` is
 ``reportingComponent``...). The simulator keeps the two resources apart, so this controller
-mirrors each Event written through one API into the other, same uid, converted field by field:
+mirrors each Event created through one API into the other (same uid, converted field by field)
+and removes the counterpart of a deleted one:
 an Event that cockpit (or a controller) records through events.k8s.io shows in
 ``kubectl get events`` and in every core/v1 watch, and the other way round.
 """
@@ -59,13 +60,6 @@ def _meta(event: dict) -> dict:
     return {k: copy.deepcopy(meta[k]) for k in keep if k in meta}
 
 
-def _content(event: dict) -> dict:
-    """What must agree between the two views (server-owned metadata aside)."""
-    body = {k: v for k, v in event.items() if k not in ("metadata", "apiVersion", "kind")}
-    meta = event.get("metadata") or {}
-    return {**body, "labels": meta.get("labels"), "annotations": meta.get("annotations")}
-
-
 class EventMirror(Controller):
     """Keeps core/v1 and events.k8s.io/v1 Events in step (see the module docstring)."""
 
@@ -90,12 +84,7 @@ class EventMirror(Controller):
                 self.store.remove(other, namespace, name)
             return
         source = self.store.get(resource, namespace, name)
-        if source is None:
-            return
-        wanted = core_to_v1(source) if resource == CORE else v1_to_core(source)
-        current = self.store.get(other, namespace, name)
-        if current is None:
-            self.store.create(other, wanted)
-        elif _content(current) != _content(wanted):
-            wanted["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            self.store.update(other, wanted)
+        # Writers that keep both views themselves (the simulator's own event recorder) are left
+        # alone: only a missing counterpart is created.
+        if source is not None and self.store.get(other, namespace, name) is None:
+            self.store.create(other, core_to_v1(source) if resource == CORE else v1_to_core(source))

@@ -22,7 +22,7 @@ from cockpit.errors import CockpitError
 from cockpit.kube.api import KubeApi, ObjectRef
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
-from cockpit.kube.reads import get_object, list_objects, list_records
+from cockpit.kube.typed import get_object, list_objects, list_records
 from cockpit.kube.rollback import template_matches, undo_patch
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -68,7 +68,7 @@ class DeploymentState:
 async def read_deployment(api: KubeApi, target: str) -> DeploymentState:
     """GET the Deployment ``NS/NAME`` (raises ApiError, e.g. 404)."""
     namespace, name = split_target(target, "deployment")
-    return DeploymentState(*await get_object(api, "deployments", path_for("deployments", namespace, name)))
+    return DeploymentState(*await get_object(api, DeploymentRecord, path_for("deployments", namespace, name)))
 
 
 async def owned_replicasets(api: KubeApi, dep: DeploymentRecord) -> list[tuple[dict, ReplicaSetRecord]]:
@@ -80,7 +80,7 @@ async def owned_replicasets(api: KubeApi, dep: DeploymentRecord) -> list[tuple[d
 
 async def deployment_pods(api: KubeApi, dep: DeploymentRecord) -> list[PodRecord]:
     """The pods the Deployment's selector matches."""
-    return await list_records(api, "pods", path_for("pods", dep.namespace), _selector_params(dep))
+    return await list_records(api, PodRecord, path_for("pods", dep.namespace), _selector_params(dep))
 
 
 def _selector_params(dep: DeploymentRecord) -> dict[str, str] | None:

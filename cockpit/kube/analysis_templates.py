@@ -11,7 +11,7 @@ from urllib.parse import quote
 from cockpit.domain.analysis_argo import Imported, from_analysis_template
 from cockpit.kube.api import KubeApi
 from cockpit.kube.errors import Forbidden, NotFound
-from cockpit.kube.reads import list_objects
+from cockpit.kube.typed import list_objects
 
 GROUP_VERSION = "/apis/argoproj.io/v1alpha1"
 

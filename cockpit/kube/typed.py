@@ -63,3 +63,22 @@ async def _page(client: Any, record_type: type[R], path: str, query: dict) -> tu
         return records, token  # type: ignore[return-value]
     doc = await client.list(path, query)
     return as_records(record_type, doc.get("items") or ()), (doc.get("metadata") or {}).get("continue", "")
+
+
+async def list_objects(client: Any, path: str, params: dict | None = None) -> list[dict]:
+    """LIST a collection as raw objects (for bodies written back), following ``continue`` tokens."""
+    query = dict(params or {}, limit=PAGE)
+    items: list[dict] = []
+    while True:
+        doc = await client.list(path, query)
+        items += doc.get("items") or []
+        token = (doc.get("metadata") or {}).get("continue", "")
+        if not token:
+            return items
+        query["continue"] = token
+
+
+async def get_object(client: Any, record_type: type[R], path: str) -> tuple[dict, R]:
+    """GET one object as raw JSON (to write back) and as its record (to read)."""
+    raw = await client.get(path)
+    return raw, as_record(record_type, raw)

@@ -93,7 +93,8 @@ class TimelineFeed:
 
 
 class TimelineScreen(Screen[None]):
-    """Newest first. ``f`` cycles the kind filter, ``w`` the minimum severity, Enter jumps."""
+    """Newest first. ``f`` cycles the kind filter, ``w`` the minimum severity, ``n`` the namespace;
+    Enter jumps to the object."""
 
     DEFAULT_CSS = """
     TimelineScreen #timeline-filter { height: 1; padding: 0 1; background: $panel; }
@@ -103,6 +104,7 @@ class TimelineScreen(Screen[None]):
         Binding("escape,L", "app.pop_screen", "Close", id="timeline.close"),
         Binding("f", "cycle_kind", "Kind filter", id="timeline.kind"),
         Binding("w", "cycle_severity", "Severity", id="timeline.severity"),
+        Binding("n", "cycle_namespace", "Namespace", id="timeline.namespace"),
         Binding("enter", "jump", "Go to object", id="timeline.jump"),
     ]
 
@@ -134,8 +136,9 @@ class TimelineScreen(Screen[None]):
         for row in rows:
             table.add_row(*_cells(row))
         kinds = ",".join(sorted(k.value for k in self.filter.kinds)) or "all kinds"
+        namespaces = ",".join(sorted(self.filter.namespaces)) or "all namespaces"
         self.query_one("#timeline-filter", Static).update(
-            f"timeline: {len(rows)} rows │ {kinds} │ severity ≥ {self.filter.min_severity.value}")
+            f"timeline: {len(rows)} rows │ {kinds} │ {namespaces} │ severity ≥ {self.filter.min_severity.value}")
 
     def action_cycle_kind(self) -> None:
         index = KIND_CYCLE.index(self.filter.kinds) if self.filter.kinds in KIND_CYCLE else 0
@@ -147,6 +150,14 @@ class TimelineScreen(Screen[None]):
         order = list(Severity)
         following = order[(order.index(self.filter.min_severity) + 1) % len(order)]
         self.filter = TimelineFilter(self.filter.kinds, self.filter.namespaces, following)
+        self.refresh_rows()
+
+    def action_cycle_namespace(self) -> None:
+        """All namespaces, then each namespace the timeline has seen, in turn."""
+        seen = sorted({row.namespace for row in self.feed.rows(self.now()) if row.namespace})
+        choices: list[frozenset[str]] = [frozenset(), *(frozenset({ns}) for ns in seen)]
+        index = choices.index(self.filter.namespaces) if self.filter.namespaces in choices else 0
+        self.filter = TimelineFilter(self.filter.kinds, choices[(index + 1) % len(choices)], self.filter.min_severity)
         self.refresh_rows()
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:

@@ -168,6 +168,9 @@ async def test_timeline_lists_problems_and_warnings_filters_and_jumps_to_the_obj
         texts = [row.text for row in screen.shown]
         assert any(t.startswith("bad deploy: checkout") for t in texts)
         assert any(t.startswith("Failed: Failed to pull image") for t in texts)
+        await pilot.press("n")  # all namespaces -> shop
+        assert {row.namespace for row in screen.shown} == {"shop"}
+        await pilot.press("n")  # back to all
         await pilot.press("f", "f")  # all -> events -> actions
         assert screen.shown == []
         await pilot.press("f", "f")  # -> transitions -> problems

@@ -112,6 +112,9 @@ def run_upgrade_plan(args: argparse.Namespace) -> int:
         for line in ctl.plan_lines():
             session.out.line(line)
         session.out.result(not plan.refused, "upgrade-plan", args.to, plan_to_dict(plan, not args.no_sudo))
+        if plan.refused:  # the plan went to stdout; the refusal is also said where failures go
+            session.out.error(f"cockpit: refused: upgrade to {args.to}: "
+                              + "; ".join(v.line() for v in plan.violations))
         return 1 if plan.refused else 0
 
     return run_command(args, body, "upgrade-plan", args.to, ssh=args.probe_ssh)

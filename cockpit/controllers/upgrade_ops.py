@@ -261,7 +261,8 @@ class UpgradeSteer:
                       f"cockpit.dev/pause-requested{'=true --overwrite' if self.pause else '-'}",),
             checks=(check,), dry_run=f"PATCH lease {LEASE_NAMESPACE}/{LEASE_NAME} "
                                       f"(pause-requested={value}) with dryRun=All",
-            noop=f"{verb} already requested from {live.identity}" if already else "",
+            noop=("" if not already else f"pause already requested from {live.identity}" if self.pause
+                  else f"the run of {live.identity} is not paused"),
             version=fingerprint(live.identity if live else "", live.paused if live else None),
             before_state={"lock": holder.to_dict() if holder else None}, after_state={"pauseRequested": self.pause})
 

@@ -1,6 +1,6 @@
 """Weighted traffic shifts as one operation: set weights, nudge the canary, step a plan, abort.
 
-The weights live on an HTTPRoute or an NGINX canary Ingress pair (:mod:`.shift_routers`). Every
+The weights live on an HTTPRoute or an NGINX canary Ingress pair (:mod:`cockpit.kube.routers`). Every
 write is a JSON patch whose ``test`` ops pin the weights previewed (or last written by this
 plan), so a concurrent change of the split stops the action instead of being overwritten.
 
@@ -27,14 +27,15 @@ from typing import Any
 from cockpit.controllers.analysis_gate import AnalysisGate, canary_args, with_gate_checks
 from cockpit.controllers.base import ChangedSincePreview, Check, split_target
 from cockpit.controllers.operation import Plan, Result, Run, dry_run_result
-from cockpit.controllers.shift_routers import Router, router_for
+from cockpit.kube.routers import Router, router_for
 from cockpit.domain.analysis import Phase
-from cockpit.domain.records import decode
+from cockpit.domain.records import EndpointSliceRecord
 from cockpit.domain.traffic import endpoints_by_service, percentages
 from cockpit.errors import UsageError
 from cockpit.kube.api import KubeApi
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import list_records
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CHECK_READY = "backends with weight have ready endpoints"
@@ -132,8 +133,8 @@ async def view_of(api: KubeApi, router: Router, stable: str | None, canary: str 
 
 async def ready_endpoints(api: KubeApi, namespace: str, service: str) -> tuple[int, int]:
     """(ready, total) endpoints in the EndpointSlices of ``service``."""
-    listing = await api.list(path_for("endpointslices", namespace), {"labelSelector": f"{SERVICE_NAME_LABEL}={service}"})
-    records: list[Any] = [decode("endpointslices", s) for s in listing.get("items") or ()]
+    records = await list_records(api, EndpointSliceRecord, path_for("endpointslices", namespace),
+                                 {"labelSelector": f"{SERVICE_NAME_LABEL}={service}"})
     endpoints = endpoints_by_service(records).get((namespace, service), [])
     return sum(1 for e in endpoints if e.ready), len(endpoints)
 

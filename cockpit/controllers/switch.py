@@ -29,10 +29,11 @@ from cockpit.controllers.switch_plan import (
 )
 from cockpit.controllers.switch_txn import EndpointState, SwitchTransaction, endpoint_state, finish_despite_cancel
 from cockpit.controllers.transient import Outage, is_transient, retrying
-from cockpit.domain.records import ServiceRecord, decode
+from cockpit.domain.records import RECORD_TYPES, ServiceRecord, decode
 from cockpit.kube.api import KubeApi
 from cockpit.kube.errors import Conflict
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import list_records
 
 __all__ = ["SwitchOperation", "EndpointState", "endpoint_state", "PENDING", "CHECK_ENDPOINTS", "CHECK_PORTS",
            "CHECK_ROLLED_OUT", "CHECK_TARGET_EXISTS"]
@@ -158,5 +159,4 @@ class SwitchOperation:
         return dry_run_result(plan, f"the server accepted switching {spec.target} to {colour}")
 
     async def _records(self, kind: str, namespace: str) -> list[Any]:
-        listing = await self.api.list(path_for(kind, namespace))
-        return [decode(kind, item) for item in listing.get("items") or ()]
+        return await list_records(self.api, RECORD_TYPES[kind], path_for(kind, namespace))

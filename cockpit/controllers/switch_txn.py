@@ -22,11 +22,12 @@ from typing import Any, TypeVar
 from cockpit.controllers.operation import Result, Run
 from cockpit.controllers.switch_plan import PENDING, SwitchSpec, selector_text
 from cockpit.controllers.transient import Outage, bounded, is_transient, retrying
-from cockpit.domain.records import ServiceRecord, decode
+from cockpit.domain.records import EndpointSliceRecord, PodRecord, ServiceRecord, decode
 from cockpit.domain.traffic import endpoints_by_service
 from cockpit.kube.api import KubeApi
 from cockpit.kube.errors import Conflict
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import list_records
 
 T = TypeVar("T")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -51,10 +52,10 @@ class EndpointState:
 
 async def endpoint_state(api: KubeApi, namespace: str, name: str, colour_key: str) -> EndpointState:
     """Count the Service's EndpointSlice endpoints by the colour label of their pods."""
-    slices = await api.list(path_for("endpointslices", namespace), {"labelSelector": f"{SERVICE_NAME_LABEL}={name}"})
-    pods = await api.list(path_for("pods", namespace))
-    records: list[Any] = [decode("endpointslices", s) for s in slices.get("items") or ()]
-    colours = {p.name: p.labels.get(colour_key, "?") for p in (decode("pods", raw) for raw in pods.get("items") or ())}
+    records = await list_records(api, EndpointSliceRecord, path_for("endpointslices", namespace),
+                                 {"labelSelector": f"{SERVICE_NAME_LABEL}={name}"})
+    pods = await list_records(api, PodRecord, path_for("pods", namespace))
+    colours = {p.name: p.labels.get(colour_key, "?") for p in pods}
     state = EndpointState()
     for ep in endpoints_by_service(records).get((namespace, name), []):
         colour = colours.get(ep.target_name, "?")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cockpit.cli.traffic import parse_plan, parse_weights
 from cockpit.controllers import switch_plan
 from cockpit.controllers.shift import Backend, TrafficView, nudged, pick_roles, plan_steps, resolve_names
-from cockpit.controllers.shift_routers import HTTPRouteRouter, IngressCanaryRouter, ingress_pair
+from cockpit.kube.routers import HTTPRouteRouter, IngressCanaryRouter, ingress_pair
 from cockpit.controllers.switch_plan import PENDING, PendingSwitch, build_plan
 from cockpit.controllers.switch_txn import EndpointState, finish_despite_cancel
 from cockpit.controllers.transient import is_transient

@@ -3,8 +3,8 @@
 Each ``Router`` reads the declared weights of its backends and builds the JSON patch that sets
 new ones; the patch's ``test`` ops pin the weights that were previewed, so a concurrent change
 of the split is refused (422) instead of overwritten, while unrelated writes (a gateway
-controller updating status) do not get in the way. The raw objects are kept because the patch
-bodies are built from them.
+controller updating status) do not get in the way. This lives in the kube layer because the
+patch bodies are built from the raw objects they are written back into.
 """
 
 from __future__ import annotations

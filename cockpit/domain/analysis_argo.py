@@ -34,19 +34,29 @@ class Imported:
     skipped: tuple[tuple[str, str], ...]
 
 
-def from_analysis_template(obj: dict[str, Any]) -> Imported:
-    """Convert one AnalysisTemplate (or ClusterAnalysisTemplate) object."""
-    meta = obj.get("metadata") or {}
-    where = "/".join(p for p in (meta.get("namespace"), meta.get("name", "?")) if p)
-    spec = obj.get("spec") or {}
-    defaults = {a.get("name"): a.get("value") for a in spec.get("args") or () if isinstance(a, dict)}
-    metrics = spec.get("metrics") or []
+@dataclass(frozen=True)
+class ArgoTemplate:
+    """What cockpit reads of an AnalysisTemplate: where it is, its arguments and its metrics."""
+
+    kind: str
+    name: str
+    namespace: str
+    args: tuple[dict[str, Any], ...]
+    metrics: tuple[dict[str, Any], ...]
+
+
+def from_analysis_template(template: ArgoTemplate) -> Imported:
+    """Convert one AnalysisTemplate (or ClusterAnalysisTemplate)."""
+    where = "/".join(p for p in (template.namespace, template.name or "?") if p)
+    defaults = {a.get("name"): a.get("value") for a in template.args if isinstance(a, dict)}
+    metrics = template.metrics
     analyses, skipped = [], []
     for metric in metrics:
         name = metric.get("name") or "metric"
-        full = meta.get("name", "template") if len(metrics) == 1 else f"{meta.get('name', 'template')}/{name}"
+        base = template.name or "template"
+        full = base if len(metrics) == 1 else f"{base}/{name}"
         try:
-            analyses.append(_convert(full, metric, defaults, f"{obj.get('kind', 'AnalysisTemplate')} {where}"))
+            analyses.append(_convert(full, metric, defaults, f"{template.kind or 'AnalysisTemplate'} {where}"))
         except AnalysisError as exc:
             skipped.append((full, str(exc)))
     return Imported(tuple(analyses), tuple(skipped))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from cockpit.domain.analysis_argo import Imported, from_analysis_template
+from cockpit.domain.analysis_argo import ArgoTemplate, Imported, from_analysis_template
 from cockpit.kube.api import KubeApi
 from cockpit.kube.errors import Forbidden, NotFound
 from cockpit.kube.typed import list_objects
@@ -23,7 +23,7 @@ async def read_analysis_templates(api: KubeApi, namespace: str) -> Imported:
     objects += await _list(api, f"{GROUP_VERSION}/clusteranalysistemplates", "ClusterAnalysisTemplate")
     analyses, skipped = [], []
     for obj in objects:
-        imported = from_analysis_template(obj)
+        imported = from_analysis_template(argo_template(obj))
         analyses += imported.analyses
         skipped += imported.skipped
     return Imported(tuple(analyses), tuple(skipped))
@@ -35,3 +35,10 @@ async def _list(api: KubeApi, path: str, kind: str) -> list[dict]:
     except (NotFound, Forbidden):
         return []
     return [{**item, "kind": item.get("kind") or kind} for item in items]  # list items may omit their kind
+
+
+def argo_template(obj: dict) -> ArgoTemplate:
+    """The parts of a raw AnalysisTemplate object that the conversion reads."""
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    return ArgoTemplate(obj.get("kind", "AnalysisTemplate"), meta.get("name", ""), meta.get("namespace", ""),
+                        tuple(spec.get("args") or ()), tuple(spec.get("metrics") or ()))

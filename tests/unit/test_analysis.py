@@ -10,6 +10,7 @@ import pytest
 from cockpit.domain.analysis import (AnalysisError, AnalysisRun, Phase, QueryOutcome, combine, define, judge,
                                      parse_duration)
 from cockpit.domain.analysis_argo import from_analysis_template
+from cockpit.kube.analysis_templates import argo_template
 from cockpit.domain.analysis_expr import Condition, ExpressionError, QueryTemplate, UnusableResult
 from cockpit.errors import UsageError
 from cockpit.metrics.config import ANY_COLOUR, builtin_analyses, load_metrics_config, metrics_config_from
@@ -180,7 +181,7 @@ def template(**metric_overrides):
 
 
 def test_argo_template_becomes_an_analysis():
-    imported = from_analysis_template(template())
+    imported = from_analysis_template(argo_template(template()))
     [analysis] = imported.analyses
     assert analysis.name == "success-rate/success-rate" and analysis.source == "AnalysisTemplate shop/success-rate"
     assert analysis.query.placeholders == {"service"}
@@ -196,7 +197,7 @@ def test_argo_template_becomes_an_analysis():
     ({"provider": {"prometheus": {"query": 'x{a="{{args.unknown}}"}'}}}, "has no value"),
 ])
 def test_argo_metrics_cockpit_cannot_honour_are_skipped_with_the_reason(overrides, why):
-    imported = from_analysis_template(template(**overrides))
+    imported = from_analysis_template(argo_template(template(**overrides)))
     assert not imported.analyses and why in imported.skipped[0][1]
 
 

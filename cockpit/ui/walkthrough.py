@@ -71,6 +71,7 @@ class WalkthroughApp(App[int]):
         self.keycast = main.query_one(KeyCast)
         self.echo = main.query_one(CommandEcho)
         self.hint = main.query_one(RunbookHint)
+        self.timeline_strip = main.query_one(TimelineStrip)
         config = getattr(self, "ui_config", None)
         self.redactor = Redactor(getattr(config, "redact_patterns", ()))
         self.redact_filter = RedactFilter(self.redactor)
@@ -170,8 +171,7 @@ class WalkthroughApp(App[int]):
         self.problems = detect_all(snap, now)
         self.timeline.observe(snap, now, self.problems)
         self.show_hint()
-        strip = self.screen_stack[0].query_one(TimelineStrip)
-        strip.show_rows(self.timeline.rows(now), self.has_class("-presenter"))
+        self.timeline_strip.show_rows(self.timeline.rows(now), self.has_class("-presenter"))
         if getattr(self, "ops", None) is not None:
             self._read_cluster_events()
 

@@ -77,7 +77,11 @@ class TimelineFeed:
     def _keep(self, events: Iterable[EventRecord]) -> None:
         # core/v1 and events.k8s.io/v1 show the same Event under the same namespace/name
         for event in events:
-            self.cluster_events[f"{event.namespace}/{event.name}"] = event
+            key = f"{event.namespace}/{event.name}"
+            known = self.cluster_events.get(key)
+            # a core/v1 mirror may lack the reporting controller the events.k8s.io view names
+            if known is None or event.source or not known.source:
+                self.cluster_events[key] = event
         if len(self.cluster_events) > KEEP_EVENTS:
             newest = sorted(self.cluster_events.items(), key=lambda item: event_time(item[1]))[-KEEP_EVENTS:]
             self.cluster_events = dict(newest)

@@ -109,9 +109,9 @@ class CordonOperation:
         """The cordon patch, or a no-op when the node is already cordoned."""
         facts = await read_node(self.api, self.target)
         node, record = facts.node, facts.record
-        body = drain_rules.cordon_patch(record, run=self.run_id, user=self.user, now=datetime.now(timezone.utc),
-                                        was_unschedulable=node.unschedulable)
-        new_record = (body.get("metadata") or {}).get("annotations", {}).get(CORDONED_BY)
+        new_record = None if record is not None else drain_rules.cordon_record(
+            self.run_id, self.user, datetime.now(timezone.utc), node.unschedulable)
+        body = drain_rules.cordon_patch(new_record)
         written = new_record or node_state(node)["cordoned_by"]
         commands = [f"kubectl cordon {node.name}"]
         if record is None:

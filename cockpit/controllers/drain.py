@@ -30,9 +30,7 @@ from cockpit.domain.records import NodeRecord, PdbRecord, PodRecord
 from cockpit.journal import JournalError, current_user
 from cockpit.kube.errors import ApiError, NotFound
 from cockpit.kube.paths import path_for
-from cockpit.kube.typed import as_record, as_records, get_record, list_records
-
-PAGE = 500  # kubectl's --chunk-size default
+from cockpit.kube.typed import get_record, list_objects, list_records
 
 
 @dataclass
@@ -58,25 +56,15 @@ class DrainFailed(ActionFailed):
     """The drain did not finish (timeout, blocked PDB, overlapping PDBs, eviction error)."""
 
 
-async def list_all(client, path: str, params: dict | None = None) -> list[dict]:
-    """List a collection following ``continue`` tokens (pages of 500, as kubectl)."""
-    items: list[dict] = []
-    query = dict(params or {}, limit=PAGE)
-    while True:
-        page = await client.list(path, query)
-        items += page.get("items") or []
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return items
-        query["continue"] = token
+list_all = list_objects  # the old name, still imported by upgrade_steps.py
 
 
-async def node_pods(client, node: str, pod_selector: str = "") -> list[dict]:
-    """Every pod bound to ``node`` (all namespaces), optionally label-filtered."""
+async def node_pods(client, node: str, pod_selector: str = "") -> list[PodRecord]:
+    """Every pod bound to ``node`` (all namespaces), optionally label-filtered, in pages of 500."""
     params = {"fieldSelector": f"spec.nodeName={node}"}
     if pod_selector:
         params["labelSelector"] = pod_selector
-    return await list_all(client, path_for("pods"), params)
+    return await list_records(client, PodRecord, path_for("pods"), params)
 
 
 def _now() -> datetime:
@@ -100,8 +88,7 @@ class DrainController:
         """What a drain of ``node`` would do (reads only; ``server_dry_run`` also asks the API
         server to dry-run each eviction, which catches RBAC and budget refusals as it sees them)."""
         node_obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
-        raw_pods = await node_pods(self.client, node, options.pod_selector)
-        pods = as_records(PodRecord, raw_pods)
+        pods = await node_pods(self.client, node, options.pod_selector)
         missing = await self._missing_daemonsets(pods)
         filtered = plan.filter_pods(pods, options, missing)
         evicting = plan.decided(filtered.evict, pods)
@@ -114,18 +101,16 @@ class DrainController:
             filtered=filtered,
             pdbs=plan.pdb_impacts(evicting, pdbs),
             capacity=plan.capacity_check({node}, nodes, every_pod, evicting),
-            server_refusals=(await self._dry_run_evictions(_objects_for(filtered.evict, raw_pods), options)
-                             if server_dry_run else {}),
+            server_refusals=await self._dry_run_evictions(evicting, options) if server_dry_run else {},
         )
 
-    async def _dry_run_evictions(self, pods: list[dict], options: DrainOptions) -> dict[str, str]:
+    async def _dry_run_evictions(self, pods: list[PodRecord], options: DrainOptions) -> dict[str, str]:
         """POST each eviction with dryRun=All; ``retry: ...`` marks answers kubectl would retry."""
         out = {}
         for pod in pods:
             refusal = await self._post_eviction(pod, options, dry_run=True)
             if refusal is not None:
-                key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-                out[key] = ("retry: " if refusal.retryable else "") + refusal.message
+                out[pod.key] = ("retry: " if refusal.retryable else "") + refusal.message
         return out
 
     async def _missing_daemonsets(self, pods: list[PodRecord]) -> frozenset[str]:
@@ -155,7 +140,8 @@ class DrainController:
         if was and existing is not None:
             emit("cordon", f"node/{node} already cordoned")
             return False
-        body = plan.cordon_patch(existing, run=self.run_id, user=self.user, now=_now(), was_unschedulable=was)
+        record = None if existing is not None else plan.cordon_record(self.run_id, self.user, _now(), was)
+        body = plan.cordon_patch(record)
         self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was, dry_run=dry_run)
         await self.client.patch(path_for("nodes", name=node), body, "merge", dry_run=dry_run)
         marker = "[dry run] " if dry_run else ""
@@ -243,14 +229,13 @@ class DrainController:
         return result
 
     async def _evict_all(self, node: str, options: DrainOptions, result: DrainResult, emit: Emitter) -> None:
-        raw_pods = await node_pods(self.client, node, options.pod_selector)
-        pods = as_records(PodRecord, raw_pods)
+        pods = await node_pods(self.client, node, options.pod_selector)
         filtered = plan.filter_pods(pods, options, await self._missing_daemonsets(pods))
         if filtered.errors:
             raise DrainFailed(f"cannot drain node/{node}: " + "; ".join(filtered.error_lines()), result)
         for line in filtered.warning_lines():
             emit("evict", line, "warn")
-        targets = _objects_for(filtered.evict, raw_pods)
+        targets = plan.decided(filtered.evict, pods)
         gate = asyncio.Semaphore(max(1, options.max_concurrency))
         tasks = [asyncio.create_task(self._evict_one(pod, node, options, result, emit, gate, len(targets)))
                  for pod in targets]
@@ -260,13 +245,13 @@ class DrainController:
             for task in tasks:
                 task.cancel()
 
-    async def _evict_one(self, pod: dict, node: str, options: DrainOptions, result: DrainResult,
+    async def _evict_one(self, pod: PodRecord, node: str, options: DrainOptions, result: DrainResult,
                          emit: Emitter, gate: asyncio.Semaphore, total: int) -> None:
-        key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        key = pod.key
         async with gate:
-            current = pod
+            current: PodRecord | None = pod
             attempt = 0
-            while not as_record(PodRecord, current).terminating:
+            while current is not None and not current.terminating:
                 attempt += 1
                 refusal = await self._post_eviction(current, options)
                 if refusal is None:
@@ -280,22 +265,19 @@ class DrainController:
                 await self._report_blocked(key, refusal, attempt, result, emit, options)
                 await asyncio.sleep(options.retry_interval)
                 current = await self._refetch(current, node)
-                if current is None:
-                    break
         await self._wait_gone(pod, options)
         result.evicted.append(key)
-        emit("evicted", f"pod/{pod['metadata']['name']} evicted", "info", pod=key,
+        emit("evicted", f"pod/{pod.name} evicted", "info", pod=key,
              done=len(result.evicted), total=total)
 
-    async def _post_eviction(self, pod: dict, options: DrainOptions, dry_run: bool = False) -> EvictionRefusal | None:
-        meta = pod["metadata"]
+    async def _post_eviction(self, pod: PodRecord, options: DrainOptions,
+                             dry_run: bool = False) -> EvictionRefusal | None:
         body = {"apiVersion": "policy/v1", "kind": "Eviction",
-                "metadata": {"name": meta["name"], "namespace": meta["namespace"]}}
+                "metadata": {"name": pod.name, "namespace": pod.namespace}}
         if options.grace_period >= 0:
             body["deleteOptions"] = {"gracePeriodSeconds": options.grace_period}
         try:
-            await self.client.create(path_for("pods", meta["namespace"], meta["name"], "eviction"), body,
-                                     dry_run=dry_run)
+            await self.client.create(path_for("pods", pod.namespace, pod.name, "eviction"), body, dry_run=dry_run)
         except NotFound:
             return None
         except ApiError as exc:
@@ -335,26 +317,23 @@ class DrainController:
         return {"disruptionsAllowed": pdb.disruptions_allowed, "currentHealthy": pdb.current_healthy,
                 "desiredHealthy": pdb.desired_healthy, "expectedPods": pdb.expected_pods}
 
-    async def _refetch(self, pod: dict, node: str) -> dict | None:
+    async def _refetch(self, pod: PodRecord, node: str) -> PodRecord | None:
         """Re-read the pod before a retry; None if it is gone, replaced or moved (kured#1169)."""
-        meta = pod["metadata"]
         try:
-            fresh = await self.client.get(path_for("pods", meta["namespace"], meta["name"]))
+            fresh = await get_record(self.client, PodRecord, path_for("pods", pod.namespace, pod.name))
         except NotFound:
             return None
-        same = fresh["metadata"].get("uid") == meta.get("uid") and fresh.get("spec", {}).get("nodeName") == node
-        return fresh if same else None
+        return fresh if fresh.uid == pod.uid and fresh.node_name == node else None
 
-    async def _wait_gone(self, pod: dict, options: DrainOptions) -> None:
+    async def _wait_gone(self, pod: PodRecord, options: DrainOptions) -> None:
         """Poll until the pod is 404 or has a new UID (kubectl's waitForDelete)."""
-        meta = pod["metadata"]
-        path = path_for("pods", meta["namespace"], meta["name"])
+        path = path_for("pods", pod.namespace, pod.name)
         while True:
             try:
-                fresh = await self.client.get(path)
+                fresh = await get_record(self.client, PodRecord, path)
             except NotFound:
                 return
-            if fresh["metadata"].get("uid") != meta.get("uid"):
+            if fresh.uid != pod.uid:
                 return
             await asyncio.sleep(options.poll_interval)
 
@@ -403,11 +382,6 @@ async def _quietly(cleanup) -> None:
         await cleanup
     except Exception:  # noqa: BLE001 - the drain's own failure is what the operator must see
         pass
-
-
-def _objects_for(decisions: list, pods: list[dict]) -> list[dict]:
-    wanted = {d.uid for d in decisions}
-    return [p for p in pods if p["metadata"].get("uid") in wanted]
 
 
 def _timeout_message(node: str, timeout: float, result: DrainResult) -> str:

@@ -414,12 +414,13 @@ def cordon_record(run: str, user: str, now: datetime, was_unschedulable: bool) -
                        "was_unschedulable": was_unschedulable}, sort_keys=True)
 
 
-def cordon_patch(existing: dict | None, *, run: str, user: str, now: datetime, was_unschedulable: bool) -> dict:
-    """The merge patch that cordons a node and, unless ``existing`` (its cordon record) is kept,
-    records that cockpit did: a resumed run still knows the node was schedulable before."""
+def cordon_patch(record: str | None) -> dict:
+    """The merge patch that cordons a node and writes ``record`` (a :func:`cordon_record` value)
+    unless it is None: an existing record is kept, so a resumed run still knows the node was
+    schedulable before."""
     body: dict = {"spec": {"unschedulable": True}}
-    if existing is None:
-        body["metadata"] = {"annotations": {CORDONED_BY: cordon_record(run, user, now, was_unschedulable)}}
+    if record is not None:
+        body["metadata"] = {"annotations": {CORDONED_BY: record}}
     return body
 
 

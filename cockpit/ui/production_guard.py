@@ -70,6 +70,7 @@ class TypedNameScreen(ModalScreen[bool]):
             self.query_one("#typed-error", Label).update(f"that is not {self.target.rsplit('/', 1)[-1]!r}")
 
     def action_cancel(self) -> None:
+        """Esc: not confirmed."""
         self.dismiss(False)
 
 

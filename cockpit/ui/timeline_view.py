@@ -145,12 +145,14 @@ class TimelineScreen(Screen[None]):
             f"timeline: {len(rows)} rows │ {kinds} │ {namespaces} │ severity ≥ {self.filter.min_severity.value}")
 
     def action_cycle_kind(self) -> None:
+        """All kinds, then events, actions, transitions and problems alone, in turn."""
         index = KIND_CYCLE.index(self.filter.kinds) if self.filter.kinds in KIND_CYCLE else 0
         self.filter = TimelineFilter(KIND_CYCLE[(index + 1) % len(KIND_CYCLE)], self.filter.namespaces,
                                      self.filter.min_severity)
         self.refresh_rows()
 
     def action_cycle_severity(self) -> None:
+        """Minimum severity: info, warning, error, in turn."""
         order = list(Severity)
         following = order[(order.index(self.filter.min_severity) + 1) % len(order)]
         self.filter = TimelineFilter(self.filter.kinds, self.filter.namespaces, following)

@@ -148,7 +148,7 @@ def _bad_deploy(snap: ClusterSnapshot, d: DeploymentRecord) -> Problem | None:
     if new is None or previous is None:
         return None
     failing = [p for p in snap.pods_of(new) if _bad_reason(p) and not p.terminating]
-    status, diagnosis = rollout_status(d), diagnose(d, sets, snap.pods)
+    status, diagnosis = rollout_status(d), diagnose(d, sets, [p for rs in sets for p in snap.pods_of(rs)])
     if not failing and not status.failed:
         return None
     reason = _bad_reason(failing[0]) if failing else status.reason
@@ -294,14 +294,14 @@ def services_without_endpoints(snap: ClusterSnapshot, colour_labels: Iterable[st
     for service in snap.services:
         if not service.selector or service.type == "ExternalName":
             continue
-        slices = [s for s in snap.endpointslices if s.namespace == service.namespace and s.service_name == service.name]
+        slices = snap.slices_of(service)
         if sum(s.ready_count for s in slices) == 0:
             out.append(_no_endpoints(snap, service, tuple(colour_labels)))
     return out
 
 
 def _no_endpoints(snap: ClusterSnapshot, service: ServiceRecord, colour_labels: tuple[str, ...]) -> Problem:
-    selected = [p for p in snap.pods if p.namespace == service.namespace and service.label_selector.matches(p.labels)]
+    selected = [p for p in snap.pods_in(service.namespace) if service.label_selector.matches(p.labels)]
     ready = sum(1 for p in selected if p.ready)
     selector = ",".join(f"{k}={v}" for k, v in service.selector.items())
     evidence = [f"selector {selector} matches {len(selected)} pod{'s' if len(selected) != 1 else ''}, {ready} ready"]
@@ -328,9 +328,9 @@ def _ready_colour(snap: ClusterSnapshot, service: ServiceRecord,
             continue
         rest = {k: v for k, v in service.selector.items() if k != label}
         counts: dict[str, int] = {}
-        for pod in snap.pods:
+        for pod in snap.pods_in(service.namespace):
             value = pod.labels.get(label)
-            if (pod.namespace == service.namespace and pod.ready and value and value != current
+            if (pod.ready and value and value != current
                     and all(pod.labels.get(k) == v for k, v in rest.items())):
                 counts[value] = counts.get(value, 0) + 1
         if counts:

@@ -43,6 +43,9 @@ class ClusterSnapshot:
     leases: tuple[LeaseRecord, ...] = ()
     taken_at: datetime | None = None
     _pods_by_node: dict[str, list[PodRecord]] = field(default_factory=dict, compare=False, repr=False)
+    # Lazy indexes (built on first use): the detectors ask per object, and a scan per question
+    # is O(objects squared) on a big cluster (5,000 Deployments x 5,000 ReplicaSets).
+    _indexes: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, records: Iterable[Record], taken_at: datetime | None = None) -> ClusterSnapshot:
@@ -61,23 +64,43 @@ class ClusterSnapshot:
                 self._pods_by_node.setdefault(pod.node_name, []).append(pod)
         return list(self._pods_by_node.get(node, ()))
 
+    def _index(self, name: str, records: Iterable[Record], key) -> dict:
+        """records grouped by ``key(record)``, built once per snapshot."""
+        index = self._indexes.get(name)
+        if index is None:
+            index = {}
+            for record in records:
+                index.setdefault(key(record), []).append(record)
+            self._indexes[name] = index
+        return index
+
     def replicasets_of(self, deployment: DeploymentRecord) -> list[ReplicaSetRecord]:
         """The ReplicaSets the Deployment owns, newest revision first."""
-        owned = [rs for rs in self.replicasets if rs.owner_uid == deployment.uid]
+        owned = self._index("rs_by_owner", self.replicasets, lambda rs: rs.owner_uid).get(deployment.uid, ())
         return sorted(owned, key=lambda rs: rs.revision, reverse=True)
 
     def pods_of(self, replicaset: ReplicaSetRecord) -> list[PodRecord]:
         """The pods the ReplicaSet owns."""
-        return [p for p in self.pods if p.owner_uid == replicaset.uid]
+        return list(self._index("pods_by_owner", self.pods, lambda p: p.owner_uid).get(replicaset.uid, ()))
+
+    def pods_in(self, namespace: str) -> list[PodRecord]:
+        """The pods of one namespace."""
+        return list(self._index("pods_by_ns", self.pods, lambda p: p.namespace).get(namespace, ()))
+
+    def slices_of(self, service: ServiceRecord) -> list[EndpointSliceRecord]:
+        """The EndpointSlices of a Service."""
+        index = self._index("slices_by_service", self.endpointslices, lambda s: (s.namespace, s.service_name))
+        return list(index.get((service.namespace, service.name), ()))
 
     def deployment_of(self, pod: PodRecord) -> DeploymentRecord | None:
         """The Deployment behind a pod (through its ReplicaSet), if any."""
         if pod.owner_kind != "ReplicaSet":
             return None
-        rs = next((r for r in self.replicasets if r.uid == pod.owner_uid), None)
+        rs = next(iter(self._index("rs_by_uid", self.replicasets, lambda r: r.uid).get(pod.owner_uid, ())), None)
         if rs is None or rs.owner_kind != "Deployment":
             return None
-        return next((d for d in self.deployments if d.uid == rs.owner_uid), None)
+        return next(iter(self._index("deployments_by_uid", self.deployments, lambda d: d.uid).get(rs.owner_uid, ())),
+                    None)
 
     def node_lease(self, node: str) -> LeaseRecord | None:
         """The node's heartbeat Lease in kube-node-lease."""

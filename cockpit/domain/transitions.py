@@ -116,7 +116,8 @@ class TransitionTracker:
 
 def _rollout_of(snap: ClusterSnapshot, d: DeploymentRecord) -> _Rollout:
     status = rollout_status(d)
-    stalled = status.failed or diagnose(d, snap.replicasets_of(d), snap.pods).failing
+    sets = snap.replicasets_of(d)
+    stalled = status.failed or diagnose(d, sets, [p for rs in sets for p in snap.pods_of(rs)]).failing
     return _Rollout(d.revision, status.state, stalled)
 
 

@@ -4,8 +4,9 @@
 Per kind, following the documented API semantics (``kube-api-surface.md`` section 7, the
 Kubernetes "Efficient detection of changes" docs):
 
-1. paged LIST (``limit=500`` + ``continue``), replacing the store content (vanished uids are
-   removed and marked changed, so no ghost rows survive a relist);
+1. paged LIST (``limit=500`` + ``continue``), each page stored as it arrives (one page per
+   event-loop turn), then vanished uids are removed and marked changed, so no ghost rows
+   survive a relist;
 2. WATCH from the list's resourceVersion with ``allowWatchBookmarks=true`` and a server-side
    ``timeoutSeconds`` (300-600 s, like client-go); every event/bookmark advances the RV;
 3. when the stream ends or drops: watch again from the last seen RV (no relist, no duplicates);
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 FORBIDDEN_RETRY = 30.0
 UNAVAILABLE_RETRY = 60.0
+TURN_BUDGET = 0.008  # seconds of watch events applied before yielding the event loop
 DISCOVERY_KINDS = {"httproutes"}  # optional APIs: only watched when discovery serves them
 
 
@@ -143,16 +145,22 @@ class Informer:
     # ----- list --------------------------------------------------------------------------
 
     async def _relist(self) -> None:
-        records, rv = await self._list_all()
-        self.store.replace(records)
+        """List every page into the store as it arrives, then drop what the list no longer has.
+
+        Storing page by page keeps each event-loop turn to one page's decode and upserts (a
+        key press is served between pages, and the panes fill while a big kind still lists);
+        the prune at the end removes ghosts, also those of a list restarted half-way.
+        """
+        seen, rv = await self._list_pages()
+        self.store.retain(seen)
         self.resource_version = rv
         self.relists += 1
         self._set_live()
         self.synced.set()
         self._notify()
 
-    async def _list_all(self) -> tuple[list[Record], str]:
-        records: list[Record] = []
+    async def _list_pages(self) -> tuple[set[str], str]:
+        seen: set[str] = set()
         params: dict = {"limit": self._page_size}
         while True:
             try:
@@ -161,13 +169,22 @@ class Informer:
                 if "continue" not in params:
                     raise
                 # The continue token expired mid-way: start the list again from scratch.
-                records, params = [], {"limit": self._page_size}
+                seen, params = set(), {"limit": self._page_size}
                 continue
             page, rv, token = self._decode_page(raw)
-            records.extend(page)
+            del raw  # a page of big pods is megabytes: free it before the next one arrives
+            self._store_page(page, seen)
             if not token:
-                return records, rv
+                return seen, rv
             params = {"limit": self._page_size, "continue": token}
+
+    def _store_page(self, page: list[Record], seen: set[str]) -> None:
+        store = self.store
+        for record in page:
+            seen.add(record.uid)
+            store.upsert(record)
+        if page:
+            self._notify()
 
     def _decode_page(self, raw: bytes) -> tuple[list[Record], str, str]:
         try:
@@ -199,9 +216,15 @@ class Informer:
         }
         stream = await self.client.open_watch(self.path, params)
         self._set_live()
+        turn_started = time.perf_counter()
         try:
             async for line in stream:
                 self._apply(line)
+                # A backlog of buffered events (the loop was busy) would otherwise be applied in
+                # one turn; hand the loop back regularly so keys and repaints go first.
+                if time.perf_counter() - turn_started > TURN_BUDGET:
+                    await asyncio.sleep(0)
+                    turn_started = time.perf_counter()
         except Unreachable:
             pass  # the stream dropped: the caller re-watches from the last RV at once
         finally:
@@ -359,13 +382,17 @@ class ClusterCache:
         """The informer of ``kind`` (state, since, last_error, relists, resource_version)."""
         return self._informers[kind]
 
-    def take_changes(self) -> dict[str, set[str]]:
-        """Changed uids per kind since the last call; kinds without changes are left out."""
+    def take_changes(self, limit: int | None = None) -> dict[str, set[str]]:
+        """Changed uids per kind since the last call; kinds without changes are left out.
+
+        With ``limit``, at most that many uids per kind; the rest stay pending for the next call
+        (a UI takes a big backlog, such as the first list of 150,000 pods, in bounded slices).
+        """
         self._poked = False
         changes = {}
         for kind, store in self._stores.items():
             if store.has_changes:
-                changes[kind] = store.take_changes()
+                changes[kind] = store.take_changes(limit)
         return changes
 
     @property

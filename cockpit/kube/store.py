@@ -74,10 +74,15 @@ class Store:
 
     # ----- changes ---------------------------------------------------------------------
 
-    def take_changes(self) -> set[str]:
-        """Uids changed since the last call (and forget them)."""
+    def take_changes(self, limit: int | None = None) -> set[str]:
+        """Uids changed since the last call (and forget them); at most ``limit`` of them, the
+        rest staying pending, when a limit is given."""
         with self._lock:
-            changed, self._changed = self._changed, set()
+            if limit is None or len(self._changed) <= limit:
+                changed, self._changed = self._changed, set()
+            else:
+                pop = self._changed.pop
+                changed = {pop() for _ in range(limit)}
         return changed
 
     @property
@@ -120,6 +125,13 @@ class Store:
         for record in fresh.values():
             changed += self.upsert(record)
         return changed
+
+    def retain(self, uids: set[str]) -> int:
+        """Remove (and mark changed) every record whose uid is not in ``uids``; returns how many."""
+        gone = [uid for uid in self._items if uid not in uids]
+        for uid in gone:
+            self.delete(uid)
+        return len(gone)
 
     def clear(self) -> None:
         """Remove everything (marking every uid changed), e.g. when a kind becomes forbidden."""

@@ -8,6 +8,7 @@ pane redraws everything for an event.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,9 @@ from cockpit.ui.walkthrough import WalkthroughApp
 CSS_PATH = Path(__file__).with_name("cockpit.tcss")
 NARROW_WIDTH = 120
 NARROW_HEIGHT = 36
+FLUSH_SLICE = 2000  # changed keys per kind taken at a time
+FLUSH_BUDGET = 0.025  # seconds of pane diffing per flush before handing the loop back
+FLUSH_AGAIN = 0.005  # delay of the flush that carries on a backlog
 
 
 class CockpitApp(WalkthroughApp):
@@ -93,6 +97,8 @@ class CockpitApp(WalkthroughApp):
         self._panes: list[Pane] = []
         self._banner_from_feed = False
         self._quit_armed = False
+        self.flush_pending = False  # changes are waiting for the next flush slice
+        self._flush_scheduled = False
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -182,17 +188,39 @@ class CockpitApp(WalkthroughApp):
         return next(p for p in self._panes if p.PANE == pane_id)
 
     def flush(self) -> None:
-        """Take the cache's changed keys and let each pane diff the rows they touch."""
+        """Take the cache's changed keys and let each pane diff the rows they touch.
+
+        The work per call is bounded: slices of at most FLUSH_SLICE keys per kind, until
+        FLUSH_BUDGET seconds are spent. A bigger backlog (the first list of a big cluster)
+        is carried on by a flush scheduled right after, so key presses and repaints get
+        their turn in between. The store's changed set is keyed by uid, so an object that
+        changes many times between two flushes is diffed once.
+        """
         cache = self.cache
-        changes = cache.take_changes()
+        started = time.perf_counter()
         with self.batch_update():
-            for pane in self.panes():
-                pane.show_forbidden(pane_forbidden(pane, cache))
-                relevant = {k: v for k, v in changes.items() if k in pane.KINDS}
-                if relevant:
-                    pane.refresh_from(cache, relevant)
+            backlog = True
+            while backlog and time.perf_counter() - started < FLUSH_BUDGET:
+                changes = cache.take_changes(limit=FLUSH_SLICE)
+                backlog = any(len(uids) >= FLUSH_SLICE for uids in changes.values())
+                self._flush_changes(cache, changes)
             self.refresh_topbar()
             self._poll_source_error()
+        self.flush_pending = backlog
+        if backlog and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.set_timer(FLUSH_AGAIN, self._flush_backlog)
+
+    def _flush_backlog(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
+
+    def _flush_changes(self, cache: Any, changes: dict[str, set[str]]) -> None:
+        for pane in self.panes():
+            pane.show_forbidden(pane_forbidden(pane, cache))
+            relevant = {k: v for k, v in changes.items() if k in pane.KINDS}
+            if relevant:
+                pane.refresh_from(cache, relevant)
 
     def tick_ages(self) -> None:
         """Once a second: refresh age cells of the panes that show ages (visible rows only)."""

@@ -33,9 +33,10 @@ class FixtureCache:
         """The store of a kind (plural, e.g. ``"pods"``)."""
         return self._stores[kind]
 
-    def take_changes(self) -> dict[str, set[str]]:
-        """Changed uids per kind since the last call (only kinds with changes)."""
-        changes = {kind: store.take_changes() for kind, store in self._stores.items()}
+    def take_changes(self, limit: int | None = None) -> dict[str, set[str]]:
+        """Changed uids per kind since the last call (only kinds with changes; at most
+        ``limit`` per kind, the rest staying pending)."""
+        changes = {kind: store.take_changes(limit) for kind, store in self._stores.items()}
         return {kind: uids for kind, uids in changes.items() if uids}
 
     def put(self, kind: str, raw: dict) -> Any:

@@ -28,6 +28,7 @@ LOAD_TIMEOUT = 900.0
 REST_SECONDS = 3.0
 WARNINGS = 30  # Warning events created so the Events pane has rows to move through
 PANES = ("rollouts", "traffic", "nodes", "events")
+SHOWN = ("nodes", "pods", "deployments", "replicasets")  # what "full state on screen" waits for
 
 Step = Callable[[str, float], None]  # progress: (description, fraction done of the phase)
 
@@ -110,7 +111,8 @@ class ScaleRun:
         cache = self.app.cache
         if not all(cache.informer(kind).synced.is_set() for kind in cache.kinds):
             return False
-        if any(cache.store(kind).has_changes for kind in cache.kinds) or getattr(self.app, "flush_pending", False):
+        # Leases and events keep changing (node heartbeats); the listed kinds must be flushed.
+        if any(cache.store(kind).has_changes for kind in SHOWN) or getattr(self.app, "flush_pending", False):
             return False
         nodes, rollouts = self.app.pane("nodes"), self.app.pane("rollouts")
         return (len(nodes.rows) == len(cache.store("nodes"))

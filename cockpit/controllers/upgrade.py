@@ -167,6 +167,12 @@ class UpgradeController(NodeSteps):
         """The last plan as human lines."""
         return plan_lines(self.plan_, self.options.sudo) if self.plan_ else []
 
+    def attach(self, reporter: Reporter | None, node_event: NodeEventFn | None = None) -> None:
+        """From now on report progress to ``reporter`` and record node Events with ``node_event``."""
+        self.reporter = reporter
+        self._cluster = Emitter(reporter, "upgrade", "cluster")
+        self.node_event = node_event
+
     # ------------------------------------------------------------------ in-process controls
 
     def pause(self) -> None:
@@ -192,8 +198,11 @@ class UpgradeController(NodeSteps):
             raise PlanRefused("upgrade refused: " + "; ".join(v.line() for v in plan.violations), plan)
         return await self.run_locked()
 
-    async def run_locked(self) -> RunResult:
-        """Take the lock (journaling a stale holder taken over), run the last plan, release the lock."""
+    async def run_locked(self, on_locked: Callable[[], Awaitable[None]] | None = None) -> RunResult:
+        """Take the lock (journaling a stale holder taken over), run the last plan, release the lock.
+
+        ``on_locked`` is awaited once the lock is ours, before any node is touched.
+        """
         assert self.plan_ is not None and not self.plan_.refused
         previous = await self.lock.acquire(self.options.target, self.run_id)
         if previous is not None:
@@ -203,6 +212,8 @@ class UpgradeController(NodeSteps):
                           previous=previous.identity)
         renewer = asyncio.create_task(self._renew_loop())
         try:
+            if on_locked is not None:
+                await on_locked()
             return await self._run_plan()
         finally:
             renewer.cancel()

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cockpit.domain.records import decode
+from cockpit.domain.records import LeaseRecord
 from cockpit.errors import CockpitError
 from cockpit.journal import current_user
 from cockpit.kube.api import ObjectRef
 from cockpit.kube.errors import Conflict, NotFound
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import as_record, get_record
 
 LEASE_NAMESPACE = "kube-system"
 LEASE_NAME = "cockpit-upgrade-lock"
@@ -124,9 +125,8 @@ class LockHolder:
                 "pauseRequested": self.paused, "abortRequested": self.abort_requested}
 
 
-def holder_of(lease: dict) -> LockHolder:
-    """Read the holder out of a Lease object as the API returned it."""
-    record = decode("leases", lease)
+def holder_from(record: LeaseRecord) -> LockHolder:
+    """The holder as a Lease record says."""
     ann = record.annotations
     return LockHolder(
         identity=record.holder,
@@ -138,6 +138,11 @@ def holder_of(lease: dict) -> LockHolder:
         resource_version=record.resource_version,
         abort_requested=ann.get(A_ABORT) == "true",
     )
+
+
+def holder_of(lease: dict) -> LockHolder:
+    """The holder out of a Lease object as the API returned it."""
+    return holder_from(as_record(LeaseRecord, lease))
 
 
 def live_holder(holder: LockHolder | None, now: datetime | None = None) -> LockHolder | None:
@@ -160,17 +165,17 @@ class RunLock:
         self.namespace = namespace
         self.previous: LockHolder | None = None  # the stale holder we took over from, if any
 
-    async def read(self) -> dict | None:
-        """The Lease object, or None."""
+    async def read(self) -> LeaseRecord | None:
+        """The Lease, or None."""
         try:
-            return await self.client.get(self.path)
+            return await get_record(self.client, LeaseRecord, self.path)
         except NotFound:
             return None
 
     async def holder(self) -> LockHolder | None:
         """The current holder (None if there is no lease)."""
         lease = await self.read()
-        return holder_of(lease) if lease else None
+        return holder_from(lease) if lease else None
 
     async def acquire(self, target: str, run: str) -> LockHolder | None:
         """Take the lock for a run to ``target``; raise LockHeld naming a live holder.
@@ -181,7 +186,7 @@ class RunLock:
         now = datetime.now(timezone.utc)
         if lease is None:
             return await self._create(target, run, now)
-        holder = holder_of(lease)
+        holder = holder_from(lease)
         if holder.identity not in ("", self.identity) and not holder.stale(now):
             raise LockHeld(f"another cockpit holds the upgrade lock {self.namespace}/{self.name}: "
                            f"{holder.describe(now)}; see `cockpit upgrade status`", holder)
@@ -197,12 +202,13 @@ class RunLock:
         """
         for _ in range(RENEW_ATTEMPTS):
             lease = await self.read()
-            if lease is None or holder_of(lease).identity != self.identity:
+            if lease is None or lease.holder != self.identity:
                 raise LockLost(f"the upgrade lock {self.namespace}/{self.name} was taken over by "
-                               f"{holder_of(lease).identity if lease else 'nobody (deleted)'}; stopping")
-            lease["spec"]["renewTime"] = micro_time(datetime.now(timezone.utc))
+                               f"{lease.holder if lease else 'nobody (deleted)'}; stopping")
+            now = datetime.now(timezone.utc)
+            spec = self._spec(lease.acquire_time or now, now, lease.lease_transitions)
             try:
-                return holder_of(await self.client.replace(self.path, lease))
+                return holder_of(await self.client.replace(self.path, self._body(lease.annotations, spec, lease)))
             except Conflict:
                 continue
         raise LockLost(f"the upgrade lock {self.namespace}/{self.name} kept changing under this cockpit; stopping")
@@ -210,7 +216,7 @@ class RunLock:
     async def release(self) -> None:
         """Give the lock up (delete the Lease if it is still ours)."""
         lease = await self.read()
-        if lease is not None and holder_of(lease).identity == self.identity:
+        if lease is not None and lease.holder == self.identity:
             try:
                 await self.client.delete(self.path)
             except NotFound:
@@ -237,7 +243,7 @@ class RunLock:
             await self.client.delete(self.path, dry_run=dry_run)
         except NotFound:
             pass
-        return holder_of(lease)
+        return holder_from(lease)
 
     async def wait_released(self, timeout: float, interval: float = 0.2) -> LockHolder | None:
         """Wait until the lease is gone or stale; returns the holder still live at the deadline."""
@@ -250,37 +256,40 @@ class RunLock:
             await asyncio.sleep(interval)
 
     async def _create(self, target: str, run: str, now: datetime) -> LockHolder | None:
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": self.name, "namespace": self.namespace,
-                             "annotations": {A_LOCK_TARGET: target, A_LOCK_RUN: run}},
-                "spec": self._spec(now, 0)}
+        body = self._body({A_LOCK_TARGET: target, A_LOCK_RUN: run}, self._spec(now, now, 0))
         try:
             await self.client.create(self.collection, body)
         except Conflict:
             # Somebody created it between our read and our create: judge them like any holder.
             lease = await self.read()
-            holder = holder_of(lease) if lease else None
+            holder = holder_from(lease) if lease else None
             if holder is not None and not holder.stale(datetime.now(timezone.utc)):
                 raise LockHeld(f"lost the race for the upgrade lock to {holder.describe(now)}", holder) from None
             return await self.acquire(target, run)
         return None
 
-    async def _replace(self, lease: dict, target: str, run: str, now: datetime) -> None:
-        spec = lease.get("spec") or {}
-        lease["spec"] = self._spec(now, int(spec.get("leaseTransitions") or 0) + 1)
-        ann = dict((lease.setdefault("metadata", {}).get("annotations")) or {})
-        ann.update({A_LOCK_TARGET: target, A_LOCK_RUN: run})
-        ann.pop(A_PAUSE, None)
-        ann.pop(A_ABORT, None)
-        lease["metadata"]["annotations"] = ann
+    async def _replace(self, lease: LeaseRecord, target: str, run: str, now: datetime) -> None:
+        annotations = {k: v for k, v in lease.annotations.items() if k not in (A_PAUSE, A_ABORT)}
+        annotations.update({A_LOCK_TARGET: target, A_LOCK_RUN: run})
+        body = self._body(annotations, self._spec(now, now, lease.lease_transitions + 1), lease)
         try:
-            await self.client.replace(self.path, lease)
+            await self.client.replace(self.path, body)
         except Conflict:
             fresh = await self.read()
-            holder = holder_of(fresh) if fresh else None
+            holder = holder_from(fresh) if fresh else None
             raise LockHeld(f"lost the race for the upgrade lock to "
                            f"{holder.identity if holder else 'another cockpit'}", holder) from None
 
-    def _spec(self, now: datetime, transitions: int) -> dict:
+    def _body(self, annotations: dict[str, str], spec: dict, current: LeaseRecord | None = None) -> dict:
+        """A whole Lease to create or replace (``current``'s resourceVersion guards the replace)."""
+        meta: dict = {"name": self.name, "namespace": self.namespace, "annotations": dict(annotations)}
+        if current is not None:
+            meta["resourceVersion"] = current.resource_version
+            if current.labels:
+                meta["labels"] = dict(current.labels)
+        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
+
+    def _spec(self, acquired: datetime, renewed: datetime, transitions: int) -> dict:
         return {"holderIdentity": self.identity, "leaseDurationSeconds": self.duration,
-                "acquireTime": micro_time(now), "renewTime": micro_time(now), "leaseTransitions": transitions}
+                "acquireTime": micro_time(acquired), "renewTime": micro_time(renewed),
+                "leaseTransitions": transitions}

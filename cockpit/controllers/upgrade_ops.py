@@ -25,13 +25,14 @@ from cockpit.controllers.upgrade import PlanRefused, UpgradeController, UpgradeO
 from cockpit.controllers.upgrade_lock import (A_ABORT, LEASE_NAME, LEASE_NAMESPACE, LEASE_REF, LockHolder, RunLock,
                                               live_holder)
 from cockpit.domain import drain as drain_rules
-from cockpit.domain.records import NodeRecord, decode
+from cockpit.domain.records import NodeRecord
 from cockpit.domain.steps import (STEP_LABELS, NodeProgress, State, Step, clear_annotations,
                                   progress_from_annotations)
 from cockpit.errors import CockpitError
 from cockpit.kube.api import ObjectRef
 from cockpit.kube.events import EventRecorder
 from cockpit.kube.paths import path_for
+from cockpit.kube.typed import get_record, list_records
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,7 @@ def guard_for(services: Services) -> ActionGuard:
 
 async def read_nodes(api: Any) -> list[NodeRecord]:
     """Every Node as a record, control plane first, then by name."""
-    raw = await api.list(path_for("nodes"))
-    nodes = [decode("nodes", item) for item in raw.get("items") or []]
+    nodes = await list_records(api, NodeRecord, path_for("nodes"))
     return sorted(nodes, key=lambda n: (not n.is_control_plane, n.name))
 
 
@@ -139,7 +139,6 @@ class UpgradeRun:
         self.retry = retry
         self.on_started = on_started
         self.target = f"cluster->{options.target}"
-        self.controller: UpgradeController | None = None
 
     async def preview(self) -> Plan[UpgradeController]:
         """The ordered plan (or the skew rule it breaks), the lock, and what remains to do."""
@@ -159,7 +158,6 @@ class UpgradeRun:
         title = (f"upgrade {len(remaining)} node(s) to {self.options.target}"
                  + (f" ({done} of {total} already done)" if done else ""))
         lines = ctl.plan_lines()
-        self.controller = ctl
         return Plan(
             self.action, self.target, ("retry: " if self.retry else "") + title,
             before=f"API {plan.cluster_version or '?'}; kubelets: {kubelet_counts(nodes)}",
@@ -195,16 +193,16 @@ class UpgradeRun:
         assert ctl is not None
         if ctl.plan_ is None or ctl.plan_.refused:
             raise PlanRefused("upgrade refused: the plan changed", ctl.plan_)
-        reporter = getattr(run.emit, "reporter", None)
         events = Events(self.services, lambda line: run.say("event", line, "warn"))
-        ctl.reporter = reporter
-        ctl._cluster.reporter = reporter or ctl._cluster.reporter
-        ctl.node_event = events.node
-        if self.on_started is not None:
-            self.on_started(ctl)
-        await events.on(LEASE_REF, "UpgradeStarted", "upgrade",
-                        f"upgrade to {self.options.target} ({ctl.run_id}): {len(plan.after_state['nodes'])} node(s)")
-        outcome = await ctl.run_locked()
+        ctl.attach(getattr(run.emit, "reporter", None), events.node)
+
+        async def locked() -> None:
+            if self.on_started is not None:
+                self.on_started(ctl)
+            await events.on(LEASE_REF, "UpgradeStarted", "upgrade", f"upgrade to {self.options.target} "
+                            f"({ctl.run_id}): {len(plan.after_state['nodes'])} node(s)")
+
+        outcome = await ctl.run_locked(locked)
         try:
             after = node_states(await read_nodes(self.services.api))
         except Exception as exc:  # noqa: BLE001 - the run's outcome must be reported even without the API
@@ -295,12 +293,11 @@ class UpgradeSkip:
 
     async def preview(self) -> Plan[dict]:
         """The node's recorded step, the lock, and whether cockpit's cordon gets lifted."""
-        raw = await self.services.api.get(path_for("nodes", name=self.node))
-        node = decode("nodes", raw)
+        node = await get_record(self.services.api, NodeRecord, path_for("nodes", name=self.node))
         progress = progress_of(node)
         now = now_utc()
         holder = await self.lock.holder()
-        lift, cordon_words = drain_rules.uncordon_decision(raw, False)
+        lift, cordon_words = drain_rules.uncordon_decision(node, False)
         checks = (Check("node not done", progress.state is not State.DONE,
                         f"node/{self.node} is already done" + (f" at {progress.target}" if progress.target else "")
                         if progress.state is State.DONE else f"{progress.state.value} at {progress.step.value}"),
@@ -333,8 +330,7 @@ class UpgradeSkip:
 
         _, message = await DrainController(self.services.api, guard_for(self.services), None).uncordon(self.node)
         run.say("uncordon", message)
-        raw = await self.services.api.get(path_for("nodes", name=self.node))
-        node = decode("nodes", raw)
+        node = await get_record(self.services.api, NodeRecord, path_for("nodes", name=self.node))
         return Result(self.action, self.node, True, f"node/{self.node} skipped at {progress.step.value}; {message}",
                       before=plan.before_state,
                       after={"progress": progress_of(node), "unschedulable": node.unschedulable})

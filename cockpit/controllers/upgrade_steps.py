@@ -18,13 +18,13 @@ from typing import Any
 from cockpit.controllers.drain import DrainController, list_all
 from cockpit.controllers.upgrade_facts import STATIC_COMPONENTS, static_pods_behind
 from cockpit.domain import versions
-from cockpit.domain.records import NodeRecord, PodRecord, decode
+from cockpit.domain.records import NodeRecord, PodRecord
 from cockpit.domain.steps import Step
 from cockpit.domain.upgrade import CONTROL_PLANE, FIRST_CONTROL_PLANE, PlannedNode
 from cockpit.domain.versions import try_parse
 from cockpit.errors import CockpitError
 from cockpit.kube.paths import path_for
-from cockpit.kube.typed import as_records
+from cockpit.kube.typed import as_records, get_record
 from cockpit.ssh import commands
 
 TAIL = 20  # output lines kept per node for the Nodes pane and failure messages
@@ -162,8 +162,8 @@ class NodeSteps:
     # ------------------------------------------------------------------ helpers
 
     async def _node(self, name: str) -> NodeRecord:
-        raw = await self._api(lambda: self.client.get(path_for("nodes", name=name)), f"read node/{name}")
-        return decode("nodes", raw)
+        path = path_for("nodes", name=name)
+        return await self._api(lambda: get_record(self.client, NodeRecord, path), f"read node/{name}")
 
     async def _os_family(self, node: PlannedNode) -> str:
         result = await self._ssh(node.name, Step.UPGRADING_KUBEADM, commands.os_release(), sudo=False, quiet=True)

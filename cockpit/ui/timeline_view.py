@@ -90,10 +90,20 @@ class TimelineFeed:
         """One journal entry of this cockpit."""
         self.journal.append(entry)
 
+    def add_earlier_journal(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Entries written before this cockpit started (kept before the ones seen live; an entry
+        the bus delivered while the file was being read is kept once)."""
+        live = {_identity(e) for e in self.journal}
+        self.journal[:0] = [e for e in entries if _identity(e) not in live]
+
     def rows(self, now: datetime) -> list[TimelineEntry]:
         """Everything, oldest first."""
         problems = [p.entry(now) for p in self.problems]
         return build_timeline(self.cluster_events.values(), self.journal, [*self.derived, *problems])
+
+
+def _identity(entry: Mapping[str, Any]) -> tuple:
+    return (entry.get("ts"), entry.get("event"), entry.get("action"), entry.get("target"))
 
 
 class TimelineScreen(Screen[None]):

@@ -80,10 +80,21 @@ class WalkthroughApp(App[int]):
         self._check_production(main.query_one(ProductionBanner), getattr(config, "production_contexts", ()))
         ops = getattr(self, "ops", None)
         if ops is not None:
+            self._load_journal(ops.journal.path, self._walkthrough_now() - EVENTS_WINDOW)
             ops.journal.bus.subscribe(self.echo.on_journal_entry)
             ops.journal.bus.subscribe(self.timeline.add_journal)
         self.set_interval(0.5, self.keycast.fade)
         self.set_interval(OBSERVE_SECONDS, self.observe_cluster)
+
+    @work(thread=True, group="journal", exit_on_error=False)
+    def _load_journal(self, path: Any, since: datetime) -> None:
+        """This cockpit's journal of the last hours into the Timeline (read off the UI thread)."""
+        from cockpit.controllers.evidence import read_journal_since
+
+        context = getattr(self, "context_name", "") or None
+        entries = [e for e in read_journal_since(path, since)
+                   if not context or not e.get("context") or e.get("context") == context]
+        self.call_from_thread(self.timeline.add_earlier_journal, entries)
 
     def _walkthrough_now(self) -> datetime:
         return self.now()  # type: ignore[attr-defined]

@@ -4,9 +4,12 @@ guard, Timeline and runbook problems (Pilot, fixture cache)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 from cockpit.controllers.base import Progress
+from cockpit.controllers.driver import Services
 from cockpit.controllers.operation import Plan
+from cockpit.journal import Journal
 from cockpit.ui.clock import clock_text
 from cockpit.ui.config import UiConfig
 from cockpit.ui.echo import CommandEcho
@@ -157,6 +160,18 @@ async def test_bad_deploy_is_detected_with_its_revision_and_roll_back_is_a_key()
         assert "u roll back to revision 1 · p pause the rollout" in hint.lines()[0]
         app.jump_to_object("rollouts", "shop/web-blue")
         await until(pilot, lambda: not hint.display)
+
+
+async def test_timeline_reads_this_cockpits_journal_from_before_it_started(tmp_path):
+    journal = Journal(tmp_path / "journal.jsonl", context="test")
+    journal.record("result", action="undo", target="shop/checkout", ok=True, message="rolled back to revision 1",
+                   before={"revision": 2}, after={"revision": 1})
+    app = make_app(ops=Services(object(), journal, "test"), clock=lambda: datetime.now(timezone.utc))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        row = await until(pilot, lambda: next((r for r in app.timeline.rows(app.now())
+                                               if r.text == "undo: rolled back to revision 1"), None))
+        assert row.details == ("before: revision=2", "after: revision=1")
 
 
 async def test_timeline_lists_problems_and_warnings_filters_and_jumps_to_the_object():

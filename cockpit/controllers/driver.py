@@ -146,7 +146,8 @@ class Driver:
             result = dry_run_result(plan, result.message)
         self._journal_quietly(plan.action, plan.target, "result", **result.journal_fields())
         await self._record_event(plan, run, result.message, ok=result.ok, dry_run=dry_run)
-        emit("done", result.message, "ok" if result.ok else "error")
+        if result.message != run.last_message:  # no echo of a line the operation just said
+            emit("done", result.message, "ok" if result.ok else "error")
         return result
 
     async def _record_event(self, plan: Plan[Any], run: Run, message: str, *, ok: bool, dry_run: bool) -> None:

@@ -114,9 +114,11 @@ class Run:
         self._journal_step = journal_step
         self.dry_run = dry_run
         self.journal_errors: list[str] = []
+        self.last_message = ""
 
     def say(self, step: str, message: str, level: Level = "info", **data: Any) -> None:
-        """Report one progress line (``[dry run]`` marked when nothing is really sent)."""
+        """Report one progress line."""
+        self.last_message = message
         self.emit(step, message, level, **data)
 
     def record(self, event: str, **fields: Any) -> None:

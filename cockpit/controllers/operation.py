@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from cockpit.controllers.base import Check, Emitter, Level, failed_checks, to_jsonable
+from cockpit.controllers.base import Check, Emitter, Level, Progress, failed_checks, to_jsonable
 from cockpit.kube.api import ObjectRef
 
 S = TypeVar("S")
@@ -110,16 +110,23 @@ class Run:
 
     def __init__(self, plan: Plan[Any], emit: Emitter, journal_step: Any, *, dry_run: bool) -> None:
         self.plan = plan
-        self.emit = emit
+        self._emit = emit
         self._journal_step = journal_step
         self.dry_run = dry_run
         self.journal_errors: list[str] = []
         self.last_message = ""
 
-    def say(self, step: str, message: str, level: Level = "info", **data: Any) -> None:
-        """Report one progress line."""
+    def emit(self, step: str, message: str, level: Level = "info", **data: Any) -> Progress:
+        """Report one progress line to whoever drives the operation."""
         self.last_message = message
-        self.emit(step, message, level, **data)
+        return self._emit(step, message, level, **data)
+
+    say = emit
+
+    @property
+    def reporter(self) -> Any:
+        """The front end's Reporter, for a controller that reports on its own."""
+        return self._emit.reporter
 
     def record(self, event: str, **fields: Any) -> None:
         """Journal one step of this operation."""

@@ -28,6 +28,7 @@ from cockpit.domain.records import KINDS
 from cockpit.ui.actions.registry import ActionRegistry
 from cockpit.ui.app import CockpitApp
 from cockpit.ui.source import FixtureSource
+from cockpit.ui.themes import load_themes, shipped_theme_dir
 from cockpit.ui.actions.common import wire_actions
 from tests.support.wait import wait_until
 
@@ -116,9 +117,13 @@ PREPARE: dict[str, Callable[[CockpitApp, Path], None]] = {"upgrade-board": _upgr
 
 
 def snapshot_app(snapshot: Path = SNAPSHOT, theme: str = "cockpit-dark") -> CockpitApp:
-    """An app over the recorded demo snapshot with a frozen clock."""
-    return CockpitApp(FixtureSource.from_file(snapshot), theme=theme, context="cockpit-sim",
-                      clock=lambda: FROZEN_NOW, registry=wire_actions(ActionRegistry()))
+    """An app over the recorded demo snapshot, the same on every machine: a frozen clock shown in
+    UTC (not the machine's zone) and the shipped themes only (not the user's theme folder)."""
+    app = CockpitApp(FixtureSource.from_file(snapshot), theme=theme, context="cockpit-sim",
+                     clock=lambda: FROZEN_NOW, registry=wire_actions(ActionRegistry()),
+                     themes=load_themes([shipped_theme_dir()]))
+    app.clock_tz = timezone.utc
+    return app
 
 
 def normalise_svg(svg: str, name: str) -> str:

@@ -38,6 +38,13 @@ class SortText(Text):
         self.sort_key = sort_key
         self.full = text
         self.wanted = len(text)
+        self.width = width
+
+    def refit(self, width: int) -> SortText:
+        """The same cell shortened for a column ``width`` cells wide (itself when nothing changes)."""
+        if not self.width or self.width == width:
+            return self
+        return SortText(self.full, self.sort_key, style=self.style, width=width)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, SortText) and self.plain == other.plain
@@ -197,7 +204,25 @@ class Pane(Vertical, can_focus=False):
         widths = self.column_widths(self.content_size.width)
         if widths != self._widths and self._table is not None and self._table.is_mounted:
             self._widths = widths
+            self._refit_cells()
             self.rebuild_table()
+
+    def column_width(self, key: str) -> int:
+        """The current width of column ``key`` (what a shortened cell of it must fit)."""
+        widths = getattr(self, "_widths", None) or self.column_widths(0)
+        return widths[[k for k, _, _ in self.COLUMNS].index(key)]
+
+    def _refit_cells(self) -> None:
+        """Re-shorten the FIT columns' names for their new width (O(rows), only on a re-layout)."""
+        keys = [key for key, _, _ in self.COLUMNS]
+        for key in self.FIT:
+            if key not in keys:
+                continue
+            index, width = keys.index(key), self.column_width(key)
+            for row, cells in self.rows.items():
+                cell = cells[index]
+                if isinstance(cell, SortText) and cell.width and cell.width != width:
+                    self.rows[row] = (*cells[:index], cell.refit(width), *cells[index + 1:])
 
     def _measure(self, cells: Cells) -> None:
         """Track the widest cell of each FIT column; a new widest one asks for a re-layout."""

@@ -62,6 +62,7 @@ class NodesPane(Pane):
     TITLE = "Nodes"
     KINDS = ("nodes", "pods", "leases")  # leases: who holds the upgrade lock
     COLUMNS = IDLE_COLUMNS
+    FIT = ("name",)  # names are never cut into look-alikes (worker-00001, worker-00002...)
     FLEX = (("taints", None),)
     TABLE_BINDINGS: ClassVar = [
         Binding("l", "pane('toggle_log')", "Log", id="upgrade.log", tooltip="show the selected node's SSH output"),
@@ -152,7 +153,8 @@ class NodesPane(Pane):
         sched = Text("⊘ cordoned", style=self.colour("state-paused")) if node.unschedulable else Text("● yes")
         role = "control-plane" if node.is_control_plane else (",".join(node.roles) or "worker")
         taints = ",".join(compact_taint(t) for t in node.taints) or "-"
-        return (SortText(node.name, (not node.is_control_plane, node.name)), role, node.kubelet_version or "-",
+        name = SortText(node.name, (not node.is_control_plane, node.name), width=self.column_width("name"))
+        return (name, role, node.kubelet_version or "-",
                 ready, sched, str(self._pod_count.get(node.name, 0)), Text(taints), self._upgrade_cell(node.name))
 
     def _upgrade_cell(self, name: str) -> Text:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import requests
 import yaml
 
@@ -67,7 +66,7 @@ def test_kubectl_create_with_every_kubectl_version(kubectl, sim_factory):
         _check_created(kubectl, sim)
 
 
-def test_protobuf_delete_options_are_honoured(kubectl, sim, wait_for):
+def test_protobuf_delete_options_are_honoured(kubectl, sim):
     """``--grace-period=0 --force`` reaches the server (as protobuf DeleteOptions from 1.32 on)."""
     pod = json.loads(kubectl("get", "pods", "-n", "shop", "-o", "json").stdout)["items"][0]["metadata"]["name"]
     kubectl("delete", "pod", pod, "-n", "shop", "--grace-period=0", "--force", "--wait=false")

@@ -33,7 +33,12 @@ def core_to_v1(event: dict) -> dict:
             out[new] = copy.deepcopy(event[old])
     if not out.get("reportingController") and (event.get("source") or {}).get("component"):
         out["reportingController"] = event["source"]["component"]
-    return _copy_same(event, out)
+    out = _copy_same(event, out)
+    if not out.get("eventTime"):  # clients sort the v1 view by eventTime: give legacy Events one
+        stamp = event.get("firstTimestamp") or event.get("lastTimestamp") or _meta(event).get("creationTimestamp")
+        if stamp:
+            out["eventTime"] = stamp.replace("Z", ".000000Z") if stamp.endswith("Z") and "." not in stamp else stamp
+    return out
 
 
 def v1_to_core(event: dict) -> dict:

@@ -73,23 +73,28 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
     """
     from cockpit.controllers.driver import Services
     from cockpit.controllers.guard import ActionGuard
+    from cockpit.controllers.traffic_metrics import TrafficMetrics
     from cockpit.journal import Journal
     from cockpit.kube.config import load_cluster_config
     from cockpit.ui.app import CockpitApp
-    from cockpit.ui.config import load_config
+    from cockpit.metrics.config import load_metrics_config
+    from cockpit.ui.config import config_path, load_config
     from cockpit.ui.actions.common import wire_actions
 
     ui_config = load_config()
+    # The demo's simulator names its Prometheus; it overrides [prometheus] url as --prometheus-url does.
+    metrics_config = load_metrics_config(config_path(), getattr(args, "prometheus_url", None))
     cluster = load_cluster_config(args.kubeconfig, args.context)
     read_only = bool(args.read_only or ui_config.read_only)
     journal = Journal(args.journal, context=cluster.context)
     guard = ActionGuard(read_only, journal, cluster.context, kube_user=cluster.user or None)
     source = LiveSource(cluster, args.namespace)
+    feed = TrafficMetrics(metrics_config)
     services = {"client": source.client, "guard": guard, "journal": journal, "cluster": cluster,
-                "ssh_config": args.ssh_config}
+                "ssh_config": args.ssh_config, "traffic_metrics": feed}
     return CockpitApp(source, config=ui_config, read_only=read_only, theme=args.theme,
                       context=cluster.context, namespace=args.namespace, services=services,
-                      registry=wire_actions(),
+                      registry=wire_actions(), metrics=feed,
                       ops=Services(source.client, journal, cluster.context, cluster.user or None, read_only,
                                    cluster.namespace or "default"))
 
@@ -132,6 +137,7 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"cockpit demo: simulated cluster pid={process.pid} {ready}", file=sys.stderr, flush=True)
             args.kubeconfig = ready_field(ready, "kubeconfig")
             args.ssh_config = args.ssh_config or ready_field(ready, "ssh_config")
+            args.prometheus_url = ready_field(ready, "prometheus")  # None when no binary was found
             args.context = None
             return run_tui(args, headless=args.headless)
     finally:

@@ -80,7 +80,7 @@ class CockpitApp(WalkthroughApp):
                  theme: str | None = None, context: str = "", namespace: str | None = None,
                  clock: Callable[[], datetime] | None = None, registry: ActionRegistry | None = None,
                  services: dict[str, Any] | None = None, themes: ThemeSet | None = None,
-                 ops: Services | None = None) -> None:
+                 ops: Services | None = None, metrics: Any = None) -> None:
         super().__init__()
         self.source = source
         self.ui_config = config or UiConfig()
@@ -91,6 +91,7 @@ class CockpitApp(WalkthroughApp):
         self.registry = registry if registry is not None else REGISTRY
         self.services = {"config": self.ui_config, **(services or {})}
         self.ops = ops
+        self.metrics = metrics  # the Traffic pane's live request numbers (controllers.traffic_metrics)
         self.theme_set = themes if themes is not None else load_themes()
         self._wanted_theme = theme or self.ui_config.theme
         self.banner_text = ""
@@ -113,7 +114,8 @@ class CockpitApp(WalkthroughApp):
         yield Static("", id="tabs")
         with Container(id="grid"):
             yield RolloutsPane(self.registry, self.cache, self.now)
-            yield TrafficPane(self.registry, self.cache, self.now, labels=self.ui_config.bluegreen_labels)
+            yield TrafficPane(self.registry, self.cache, self.now, labels=self.ui_config.bluegreen_labels,
+                              metrics=self.metrics)
             yield NodesPane(self.registry, self.cache, self.now)
             yield EventsPane(self.registry, self.cache, self.now)
         yield Footer()

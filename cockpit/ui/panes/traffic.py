@@ -4,6 +4,11 @@ One row per colour of a pair (``● blue ACTIVE 3/3 ready``) and one row per bac
 (a proportional bar with the percentage and the ready endpoints behind it), so a split that
 points at nothing is obvious. Changes are recomputed per namespace: a watch event in ``shop``
 only rebuilds the ``shop`` rows.
+
+With a metrics feed (:class:`~cockpit.controllers.traffic_metrics.TrafficMetrics`) each row also
+shows its backend's (or colour's) requests/s, success ratio, P99 and a trend, polled in a
+worker and delivered by a message; the header says where the numbers come from, which backend
+an analysis would fail, or plainly that no Prometheus is configured or reachable.
 """
 
 from __future__ import annotations
@@ -12,11 +17,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rich.text import Text
+from textual import on
 
 from cockpit.controllers.switch_plan import PENDING as SWITCH_PENDING
+from cockpit.controllers.traffic_metrics import ALL_COLOURS, MetricsSnapshot, unconfigured
 from cockpit.ui import views
 from cockpit.ui.fmt import bar, slot_label
 from cockpit.ui.panes.base import Cells, Pane, SortText, sort_by_first
+from cockpit.ui.traffic_live import COLUMNS as METRIC_COLUMNS
+from cockpit.ui.traffic_live import MetricsUpdated, failing_names, metric_cells, status_text
+
+TREND_GROWTH = 50  # extra cells the trend may take when the pane is wide (one per poll)
+BASE_CELLS = 4  # name, backend, split, ready: the cells the cluster gives; metric cells follow
 
 
 class TrafficPane(Pane):
@@ -33,13 +45,85 @@ class TrafficPane(Pane):
     )
     FLEX = (("ready", None),)
 
-    def __init__(self, *args: Any, labels: Sequence[str] = ("color", "slot", "version"), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, labels: Sequence[str] = ("color", "slot", "version"), metrics: Any = None,
+                 **kwargs: Any) -> None:
+        self.metrics = metrics  # a TrafficMetrics (or a feed with its interface); None: no metrics at all
+        self.live = bool(metrics is not None and metrics.configured)
+        if self.live:  # the numbers come right after the backend, so they show even in the narrow grid
+            self.COLUMNS = (*self.COLUMNS[:2], *METRIC_COLUMNS[:3], self.COLUMNS[2], METRIC_COLUMNS[3],
+                            self.COLUMNS[3])
+            self.FLEX = (("trend", TREND_GROWTH), ("ready", None))  # maximised: a longer trend first
         super().__init__(*args, **kwargs)
         self.labels = tuple(labels)
+        self.snapshot: MetricsSnapshot | None = None
+        self._targets: dict[str, tuple[str, str, str]] = {}  # row key -> (namespace, service, colour)
         self._ns_of: dict[str, str] = {}  # uid -> namespace, to place deletions
         self._members: dict[tuple[str, str], set[str]] = {}  # (kind, namespace) -> uids
         self._ns_rows: dict[str, set[str]] = {}  # namespace -> row keys shown for it
         self._order: dict[str, tuple] = {}  # row key -> sort position
+
+    # -- live metrics ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.metrics is None:
+            return
+        if not self.live:
+            self.show_metrics(unconfigured())
+            return
+        self.set_header(Text(f"metrics: asking {self.metrics.url}…", style="dim"))
+        self.poll_metrics()
+        self.set_interval(self.metrics.interval, self.poll_metrics)
+
+    async def on_unmount(self) -> None:
+        if self.metrics is not None:
+            await self.metrics.close()
+
+    def poll_metrics(self) -> None:
+        """Start one poll in a worker (a poll still running is replaced, never queued)."""
+        self.run_worker(self._poll(), group="traffic-metrics", exclusive=True, exit_on_error=False)
+
+    async def _poll(self) -> None:
+        self.post_message(MetricsUpdated(await self.metrics.poll()))
+
+    @on(MetricsUpdated)
+    def _metrics_arrived(self, event: MetricsUpdated) -> None:
+        event.stop()
+        self.show_metrics(event.snapshot)
+
+    def show_metrics(self, snapshot: MetricsSnapshot) -> None:
+        """Show one poll: the header, and the metric cells of every row (O(rows shown))."""
+        self.snapshot = snapshot
+        self._show_status(snapshot)
+        if not self.live:
+            return
+        self.sync([(key, self._with_metrics(key, self._cluster_cells(self.rows[key])))
+                   for key in self._targets if key in self.rows])
+
+    def _show_status(self, snapshot: MetricsSnapshot) -> None:
+        self.set_header(status_text(snapshot, failing_names(snapshot, set(self._targets.values()))))
+
+    def _cluster_cells(self, cells: Cells) -> Cells:
+        """The four cells the cluster gives, without the metric cells between them."""
+        return (*cells[:2], cells[5], cells[-1]) if self.live and len(cells) > BASE_CELLS else cells
+
+    def _with_metrics(self, key: str, cells: Cells) -> Cells:
+        """The four cluster cells with the metric cells in their column places (see COLUMNS)."""
+        if not self.live:
+            return cells
+        target = self._targets.get(key)
+        snapshot = self.snapshot
+        reading = snapshot.reading(*target) if snapshot and target else None
+        trend = snapshot.trend(*target) if snapshot and target else ()
+        numbers = metric_cells(reading, trend, self.column_width("trend"), self.colour("state-failed"))
+        rate, success, p99, trend = numbers
+        return (*cells[:2], rate, success, p99, cells[2], trend, cells[3])
+
+    def reading_of(self, key: str) -> Any:
+        """The latest reading of a row (None before a poll or without traffic)."""
+        target = self._targets.get(key)
+        return self.snapshot.reading(*target) if self.snapshot and target else None
+
+    # -- rows --------------------------------------------------------------------------------------
 
     def refresh_from(self, cache: Any, changes: dict[str, set[str] | None]) -> None:
         """Rebuild the rows of every namespace touched by the changes."""
@@ -50,6 +134,8 @@ class TrafficPane(Pane):
                 namespaces |= self._namespace_of(kind, uid, store.get(uid))
         for namespace in sorted(namespaces):
             self._rebuild(cache, namespace)
+        if namespaces and self.snapshot is not None:  # rows came or went: the failing list may change
+            self._show_status(self.snapshot)
 
     def _namespace_of(self, kind: str, uid: str, record: Any) -> set[str]:
         """Keep the per-namespace membership index; returns the namespaces this uid touches."""
@@ -73,6 +159,7 @@ class TrafficPane(Pane):
         self._ns_rows[namespace] = set(rows)
         for key in stale:
             self._order.pop(key, None)
+            self._targets.pop(key, None)
         self.sync([*((key, None) for key in stale), *rows.items()])
 
     def _rows_for(self, cache: Any, namespace: str) -> Iterator[tuple[str, Cells]]:
@@ -84,13 +171,16 @@ class TrafficPane(Pane):
             for index, slot in enumerate(pair.slots):
                 key = f"svc:{pair.uid}:{slot.value}"
                 self._order[key] = (namespace, 0, position, index)
-                yield key, self._slot_cells(key, pair, slot, first=index == 0, pending=pair.uid in pending)
+                self._targets[key] = (namespace, pair.service, slot.value)
+                yield key, self._with_metrics(key, self._slot_cells(key, pair, slot, first=index == 0,
+                                                                    pending=pair.uid in pending))
         routes = self._records(cache, "httproutes", namespace)
         for position, split in enumerate(views.route_splits(cache, routes, services)):
             for index, backend in enumerate(split.backends):
                 key = f"route:{split.uid}:{split.rule}:{index}:{backend.name}"
                 self._order[key] = (namespace, 1, position, split.rule, index)
-                yield key, self._backend_cells(key, split, backend, first=index == 0)
+                self._targets[key] = (backend.namespace or namespace, backend.name, ALL_COLOURS)
+                yield key, self._with_metrics(key, self._backend_cells(key, split, backend, first=index == 0))
 
     def _slot_cells(self, key: str, pair: Any, slot: Any, first: bool, pending: bool = False) -> Cells:
         colour = self.colour(f"colour-{slot.value}") if slot.value in ("blue", "green") else ""

@@ -194,7 +194,7 @@ class UpgradeRun:
         if ctl.plan_ is None or ctl.plan_.refused:
             raise PlanRefused("upgrade refused: the plan changed", ctl.plan_)
         events = Events(self.services, lambda line: run.say("event", line, "warn"))
-        ctl.attach(getattr(run.emit, "reporter", None), events.node)
+        ctl.attach(run.reporter, events.node)
 
         async def locked() -> None:
             if self.on_started is not None:
@@ -383,8 +383,9 @@ class UpgradeAbort:
             reason="UpgradeAborted", subject=LEASE_REF, commands=tuple(commands), checks=(check,),
             dry_run="PATCH each node and DELETE the lease with dryRun=All",
             noop="" if marked or holder is not None else "nothing to abort: no run is recorded",
-            version=fingerprint([(p.node, p.step, p.state) for p in marked], live.identity if live else "",
-                                live.paused if live else None),
+            # A live run moves its nodes on while the user reads: then only the run itself counts.
+            version=fingerprint(live.identity, live.paused) if live else fingerprint(
+                [(p.node, p.step, p.state) for p in marked], holder.identity if holder else ""),
             before_state={"nodes": node_states(nodes), "lock": holder.to_dict() if holder else None},
             after_state={"cleared": [p.node for p in marked], "lock": None}, spec=live)
 

@@ -55,7 +55,7 @@ def test_list_and_watch_every_kind(apis):
         t.join(30)
     assert not failures, failures
     routes = client.CustomObjectsApi(apis).list_cluster_custom_object("gateway.networking.k8s.io", "v1", "httproutes")
-    assert [r["metadata"]["name"] for r in routes["items"]] == ["api"]
+    assert [r["metadata"]["name"] for r in routes["items"]] == ["api", "cart"]
 
 
 def test_resumed_watch_sees_every_change_once(apis, sim, wait_for):
@@ -132,4 +132,4 @@ def test_typed_and_dynamic_calls(apis):
     assert apps.patch_namespaced_deployment_scale("web-blue", "shop", {"spec": {"replicas": 4}}).spec.replicas == 4
     assert core.read_node_status("cp-1").status.node_info.kubelet_version == "v1.32.4"
     routes = DynamicClient(apis).resources.get(api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute")
-    assert [r.metadata.name for r in routes.get(namespace="shop").items] == ["api"]
+    assert [r.metadata.name for r in routes.get(namespace="shop").items] == ["api", "cart"]

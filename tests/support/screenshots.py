@@ -146,6 +146,9 @@ async def render_svg(name: str, snapshot: Path = SNAPSHOT) -> str:
             await pilot.pause()
         for key in keys:
             await _press(pilot, key)
+        # The problem detectors (runbook hint, timeline) run on a 1 s timer: run them now, so
+        # the picture never depends on whether the timer fired before the capture.
+        app.observe_cluster()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
         return normalise_svg(app.export_screenshot(title=f"cockpit — {name}"), name)

@@ -7,6 +7,8 @@ Prometheus and read the numbers, and abort a canary that turns bad, off the scre
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual.widgets import Input, Log
 
@@ -16,9 +18,10 @@ from cockpit.journal import read_journal
 from cockpit.metrics.client import PrometheusSettings
 from cockpit.metrics.config import MetricsConfig, builtin_analyses
 from cockpit.sim.prometheus import free_port
+from cockpit.ui.screens.hold import HoldScreen
 from cockpit.ui.screens.prompt import PromptScreen
 from tests.support.prometheus import prom_sim, requires_prometheus, wait_for_series  # noqa: F401
-from tests.support.ui import apply_plan, make_app, row, rows, settle, tui_args, until
+from tests.support.ui import apply_plan, asked_plan, make_app, row, rows, settle, tui_args, until
 
 FAST_ANALYSES = """
 [analysis.success-rate]
@@ -125,6 +128,11 @@ def live_app(sim, tmp_path):
     return app
 
 
+def route_weights(sim, route: str) -> dict[str, int]:
+    return sim.call(lambda: {b["name"]: b["weight"] for b in
+                             sim.store.get("httproutes", "shop", route)["spec"]["rules"][0]["backendRefs"]})
+
+
 def backend_row(app, backend: str) -> list[str]:
     return next(r for r in rows(app, "traffic") if f"→ {backend}" == r[1])
 
@@ -182,10 +190,45 @@ async def test_gated_canary_turning_bad_at_the_second_step_is_aborted_from_the_t
         await pilot.press("escape")
         await until(pilot, lambda: backend_row(app, "cart-stable")[5].strip().endswith("100%"),
                     what="all cart traffic on stable in the pane")
-    weights = scraped.call(lambda: {b["name"]: b["weight"] for b in
-                                    scraped.store.get("httproutes", "shop", "cart")["spec"]["rules"][0]["backendRefs"]})
-    assert weights == {"cart-stable": 100, "cart-canary": 0}
+    assert route_weights(scraped, "cart") == {"cart-stable": 100, "cart-canary": 0}
     entries = list(read_journal(tmp_path / "journal.jsonl"))
     failed = [e for e in entries if e["event"] == "analysis" and e["phase"] == "failed"]
     assert failed and failed[0]["step"] == "step 2/4" and failed[0]["value"] < 0.99
     assert any(e.get("step") == "abort" for e in entries)
+
+
+@pytest.mark.prometheus
+@pytest.mark.slow
+@requires_prometheus
+@pytest.mark.timeout(240)
+async def test_a_canary_held_by_a_stopped_prometheus_asks_and_aborts_on_request(scraped, tmp_path, isolated_config):
+    (isolated_config / "config.toml").write_text(FAST_ANALYSES)
+    journal = tmp_path / "journal.jsonl"
+    app = live_app(scraped, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: row(app, "traffic", "shop/api"), what="the api route")
+        pane = app.pane("traffic")
+        await pilot.press("2")
+        pane.table.move_cursor(row=pane.table.get_row_index(next(k for k in pane.rows if k.endswith(":api-stable"))))
+        await pilot.press("G")
+        prompt = await until(pilot, lambda: app.screen if isinstance(app.screen, PromptScreen) else None,
+                             what="the plan prompt")
+        # 8 measurements planned: a stop that lands a few late still leaves more inconclusive
+        # ones than the limit allows before the step could pass.
+        prompt.query_one(Input).value = "25,50,100 8s success-rate"
+        await pilot.press("enter")
+        screen = await asked_plan(pilot, app)
+        await pilot.press("y")
+        await until(pilot, lambda: any(e.get("step") == 1 for e in read_journal(journal)), what="the first step")
+        await asyncio.to_thread(scraped.call, scraped.sim.prometheus.stop)
+        hold = await until(pilot, lambda: app.screen if isinstance(app.screen, HoldScreen) else None, timeout=60,
+                           what="the hold question")
+        assert "held at step 1/3" in hold.message and "did not answer" in hold.message
+        assert route_weights(scraped, "api") == {"api-stable": 75, "api-canary": 25}  # held, never promoted
+        await pilot.press("a")
+        await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="the abort")
+        assert screen.result.details["aborted"] and "api-stable" in screen.result.message
+        assert any("decided: abort" in line for line in screen.query_one(Log).lines)
+    assert route_weights(scraped, "api") == {"api-stable": 100, "api-canary": 0}
+    decisions = [e for e in read_journal(journal) if e.get("step") == "held-decision"]
+    assert [d["choice"] for d in decisions] == ["abort"]

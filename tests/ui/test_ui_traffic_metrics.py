@@ -18,6 +18,7 @@ from cockpit.journal import read_journal
 from cockpit.metrics.client import PrometheusSettings
 from cockpit.metrics.config import MetricsConfig, builtin_analyses
 from cockpit.sim.prometheus import free_port
+from cockpit.sim.traffic_behaviour import ERROR_RATIO
 from cockpit.ui.screens.hold import HoldScreen
 from cockpit.ui.screens.prompt import PromptScreen
 from tests.support.prometheus import prom_sim, requires_prometheus, wait_for_series  # noqa: F401
@@ -232,3 +233,33 @@ async def test_a_canary_held_by_a_stopped_prometheus_asks_and_aborts_on_request(
     assert route_weights(scraped, "api") == {"api-stable": 100, "api-canary": 0}
     decisions = [e for e in read_journal(journal) if e.get("step") == "held-decision"]
     assert [d["choice"] for d in decisions] == ["abort"]
+
+
+@pytest.mark.prometheus
+@pytest.mark.slow
+@requires_prometheus
+@pytest.mark.timeout(240)
+async def test_a_verified_switch_to_a_colour_returning_errors_is_switched_back_from_the_tui(scraped, tmp_path,
+                                                                                           isolated_config):
+    (isolated_config / "config.toml").write_text(FAST_ANALYSES)
+
+    def bad_green():
+        for pod in scraped.store.list("pods", "shop"):
+            if pod["metadata"]["name"].startswith("web-green-"):
+                scraped.store.mutate("pods", "shop", pod["metadata"]["name"],
+                                     lambda o: o["metadata"].setdefault("annotations", {}).update({ERROR_RATIO: "0.2"}))
+    scraped.call(bad_green)
+    app = live_app(scraped, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: row(app, "traffic", "shop/web"), what="the web pair")
+        await pilot.press("2", "V")
+        prompt = await until(pilot, lambda: app.screen if isinstance(app.screen, PromptScreen) else None,
+                             what="the verification prompt")
+        prompt.query_one(Input).value = "8s success-rate"
+        await pilot.press("enter")
+        screen = await apply_plan(pilot, app, timeout=120)
+        assert screen.result is not None and not screen.result.ok, screen.failed
+        assert screen.result.details["rolled_back"] and screen.result.details["analysis_verdict"] == "failed"
+        shown = "\n".join(screen.query_one(Log).lines)
+        assert "verify green: success-rate" in shown and "does not hold" in shown
+    assert scraped.call(lambda: scraped.store.get("services", "shop", "web")["spec"]["selector"]["color"]) == "blue"

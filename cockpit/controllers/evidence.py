@@ -30,10 +30,11 @@ from cockpit.domain.records import (
 from cockpit.domain.report import ReportInput
 from cockpit.domain.runbooks import detect_all
 from cockpit.domain.snapshot import ClusterSnapshot
-from cockpit.domain.timeline import event_from_v1, event_time, parse_time
+from cockpit.domain.timeline import event_time, parse_time
+from cockpit.kube.events import event_record
 from cockpit.journal import read_journal
 from cockpit.kube.paths import path_for
-from cockpit.kube.typed import list_records
+from cockpit.kube.typed import list_objects, list_records
 
 SNAPSHOT_KINDS: tuple[tuple[str, type[Record]], ...] = (
     ("nodes", NodeRecord), ("pods", PodRecord), ("deployments", DeploymentRecord),
@@ -43,7 +44,6 @@ SNAPSHOT_KINDS: tuple[tuple[str, type[Record]], ...] = (
 EVENTS_PATH = "/apis/events.k8s.io/v1/events"
 CERTS_COMMAND = ("kubeadm", "certs", "check-expiration")
 CERTS_TIMEOUT = 30.0
-PAGE = 500
 
 
 async def read_snapshot(api: Any, events: Iterable[EventRecord] = ()) -> ClusterSnapshot:
@@ -56,15 +56,7 @@ async def read_snapshot(api: Any, events: Iterable[EventRecord] = ()) -> Cluster
 
 async def read_events(api: Any, since: datetime | None = None) -> list[EventRecord]:
     """Events (events.k8s.io/v1, all namespaces) that happened at or after ``since``, oldest first."""
-    query: dict[str, Any] = {"limit": PAGE}
-    out: list[EventRecord] = []
-    while True:
-        page = await api.list(EVENTS_PATH, dict(query))
-        out += [event_from_v1(raw) for raw in page.get("items") or ()]
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            break
-        query["continue"] = token
+    out = [event_record(raw) for raw in await list_objects(api, EVENTS_PATH)]
     kept = [e for e in out if since is None or event_time(e) >= since]
     return sorted(kept, key=event_time)
 

@@ -98,31 +98,6 @@ def parse_time(text: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def event_from_v1(raw: Mapping[str, Any]) -> EventRecord:
-    """An events.k8s.io/v1 Event as an EventRecord (``source`` is its reportingController).
-
-    Reading the v1 API sees both the core Events of kubelets and controllers and the Events
-    cockpit records, in one list.
-    """
-    meta = raw.get("metadata") or {}
-    regarding = raw.get("regarding") or {}
-    series = raw.get("series") or {}
-    created = parse_time(meta.get("creationTimestamp"))
-    first = parse_time(raw.get("eventTime")) or parse_time(raw.get("deprecatedFirstTimestamp")) or created
-    last = (parse_time(series.get("lastObservedTime")) or parse_time(raw.get("deprecatedLastTimestamp"))
-            or first)
-    source = raw.get("reportingController") or (raw.get("deprecatedSource") or {}).get("component", "")
-    return EventRecord(
-        uid=meta.get("uid", ""), name=meta.get("name", ""), namespace=meta.get("namespace", ""),
-        resource_version=meta.get("resourceVersion", ""), created=created,
-        type=raw.get("type", ""), reason=raw.get("reason", ""), message=raw.get("note", ""),
-        object_kind=regarding.get("kind", ""), object_name=regarding.get("name", ""),
-        object_namespace=regarding.get("namespace", ""), object_uid=regarding.get("uid", ""),
-        count=int(series.get("count") or raw.get("deprecatedCount") or 1), first_seen=first, last_seen=last,
-        source=source or "",
-    )
-
-
 def event_time(event: EventRecord) -> datetime:
     """When an Event last happened (aware; the epoch when the Event carries no time at all)."""
     return parse_time(event.last_seen or event.first_seen or event.created) or _EPOCH

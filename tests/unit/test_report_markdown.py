@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from cockpit.domain.redact import Redactor
 from cockpit.domain.report import ReportInput, build_report, workload_of
 from cockpit.domain.runbooks import detect_all
-from cockpit.domain.timeline import event_from_v1
+from cockpit.kube.events import event_record
 from tests.support import builders as b
 from tests.support.markdown_doc import parse
 from tests.unit.test_runbooks import snapshot
@@ -53,7 +53,7 @@ UPGRADE = [
 def report_input(journal, events=(), objs=None) -> ReportInput:
     snap = snapshot(objs or b.demo_objects())
     return ReportInput("prod", T - timedelta(hours=2), T + timedelta(minutes=10), tuple(journal),
-                       tuple(event_from_v1(e) for e in events), snap, tuple(detect_all(snap, T)),
+                       tuple(event_record(e) for e in events), snap, tuple(detect_all(snap, T)),
                        api_version="v1.33.1", journal_path="/j.jsonl", generated_by="alice")
 
 

@@ -12,11 +12,11 @@ from cockpit.domain.timeline import (
     Severity,
     TimelineFilter,
     build_timeline,
-    event_from_v1,
     filter_entries,
     journal_entries,
 )
 from cockpit.domain.transitions import TransitionTracker
+from cockpit.kube.events import event_record
 from tests.support import builders as b
 
 T = datetime(2026, 12, 2, 7, 0, tzinfo=timezone.utc)
@@ -57,7 +57,7 @@ def test_journal_rows_carry_before_and_after_and_skip_previews():
 
 
 def test_merge_orders_by_time_with_warnings_first_at_equal_times_and_drops_repeated_cockpit_events():
-    events = [event_from_v1(e) for e in (
+    events = [event_record(e) for e in (
         v1_event("Pulled", "pulled", 5),
         v1_event("Failed", "Failed to pull image", 5, type_="Warning"),
         # the Event this journal's undo recorded: repeats the result, so it is dropped
@@ -75,8 +75,8 @@ def test_merge_orders_by_time_with_warnings_first_at_equal_times_and_drops_repea
 
 
 def test_filters_by_kind_namespace_severity_and_time():
-    events = [event_from_v1(v1_event("Failed", "x", 5, type_="Warning")),
-              event_from_v1(v1_event("NodeReady", "ready", 6, kind="Node", name="cp-1", namespace=""))]
+    events = [event_record(v1_event("Failed", "x", 5, type_="Warning")),
+              event_record(v1_event("NodeReady", "ready", 6, kind="Node", name="cp-1", namespace=""))]
     rows = build_timeline(events, JOURNAL)
     assert {r.kind for r in filter_entries(rows, TimelineFilter(kinds=frozenset({EntryKind.EVENT})))} == {EntryKind.EVENT}
     assert all(r.namespace == "shop" for r in filter_entries(rows, TimelineFilter(namespaces=frozenset({"shop"}))))
@@ -86,7 +86,7 @@ def test_filters_by_kind_namespace_severity_and_time():
 
 
 def test_v1_event_fields():
-    record = event_from_v1(v1_event("Failed", "boom", 5, type_="Warning"))
+    record = event_record(v1_event("Failed", "boom", 5, type_="Warning"))
     assert record.source == "kubelet" and record.object_kind == "Pod" and record.object_namespace == "shop"
     assert record.last_seen == T + timedelta(seconds=5) and record.count == 1
 

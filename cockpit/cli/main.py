@@ -48,7 +48,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command family."""
-    from cockpit.cli import bench, nodes, report, rollout, traffic, tui, upgrade
+    from cockpit.cli import bench, nodes, report, rollout, serve, traffic, tui, upgrade
     from cockpit.sim import cli as sim_cli
 
     common = _common_options()
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for family in (tui, sim_cli, rollout, traffic, nodes, upgrade, report, bench):
+    for family in (tui, sim_cli, rollout, traffic, nodes, upgrade, report, serve, bench):
         family.register(subparsers, common)
     parser.set_defaults(handler=tui.run_tui)
     return parser

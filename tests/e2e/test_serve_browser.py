@@ -22,12 +22,14 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from cockpit.journal import read_journal
-from tests.support.wait import wait_until
+from tests.support.wait import DEFAULT_TIMEOUT, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
+# A browser, the server and a cockpit process starting together on a loaded 2-core machine.
+STARTUP_TIMEOUT = 60.0
 
 pytestmark = [
     pytest.mark.chromium, pytest.mark.slow, pytest.mark.timeout(180),
@@ -94,7 +96,7 @@ def served(sim, tmp_path) -> Iterator[tuple[str, Path]]:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
                                    env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
     try:
-        wait_until(lambda: accepting(process, port, log), what=f"cockpit serve listening on port {port}")
+        wait_until(lambda: accepting(process, port, log), STARTUP_TIMEOUT, f"cockpit serve listening on port {port}")
         yield f"http://127.0.0.1:{port}/", journal
     finally:
         stop_group(process)
@@ -140,10 +142,11 @@ def footer(page: Page) -> str:
     return screen(page).rstrip().splitlines()[-1]
 
 
-def wait_for_screen(page: Page, *needles: str, absent: tuple[str, ...] = (), what: str = "") -> str:
+def wait_for_screen(page: Page, *needles: str, absent: tuple[str, ...] = (), what: str = "",
+                    timeout: float = DEFAULT_TIMEOUT) -> str:
     """Wait until the screen shows every one of ``needles`` and none of ``absent``."""
-    return wait_until(lambda: screen(page), accept=lambda text: all(n in text for n in needles)
-                      and not any(a in text for a in absent), what=what or f"the page to show {needles}")
+    return wait_until(lambda: screen(page), timeout, what or f"the page to show {needles}",
+                      accept=lambda text: all(n in text for n in needles) and not any(a in text for a in absent))
 
 
 def schedulable(sim) -> dict[str, bool]:
@@ -153,13 +156,14 @@ def schedulable(sim) -> dict[str, bool]:
 
 
 def journal_events(journal: Path) -> list[tuple[str, str]]:
+    """(event, action) of every journal entry the served cockpits wrote."""
     return [(e["event"], e.get("action", "")) for e in read_journal(journal)] if journal.exists() else []
 
 
 def test_served_cockpit_shows_the_panes_and_refuses_a_cordon(sim, served, page):
     _url, journal = served
     wait_for_screen(page, "Rollouts", "Traffic", "Nodes", "Warning events", "worker-6", "READ-ONLY",
-                    what="the four panes, read-only")
+                    what="the four panes, read-only", timeout=STARTUP_TIMEOUT)
     assert all(schedulable(sim).values())
 
     # Textual moves the focus after the key's turn, so each key waits for the screen to show the last.

@@ -99,7 +99,7 @@ class Driver:
         if self.services.read_only and not dry_run:
             self._journal_quietly(action, target, "refused", reason="read-only mode")
             what = f"{action} {target}".strip()
-            raise ReadOnlyRefusal(f"read-only mode: refusing to {what} (restart without --read-only to act)")
+            raise ReadOnlyRefusal(f"read-only mode: refusing to {what} (this cockpit was started with --read-only or --follow)")
 
     async def _settle(self, operation: Operation[Any], plan: Plan[Any], emit: Emitter, dry_run: bool,
                       interactive: bool) -> tuple[Plan[Any] | None, bool | str]:

@@ -179,7 +179,7 @@ def check_allowed(action: PaneAction, read_only: bool) -> None:
         ReadOnlyRefusal: the action mutates the cluster and the cockpit is read-only.
     """
     if action.mutating and read_only:
-        raise ReadOnlyRefusal(f"read-only mode: {action.title} is refused (restart without --read-only)")
+        raise ReadOnlyRefusal(f"read-only mode: {action.title} is refused (this cockpit was started with --read-only or --follow)")
 
 
 # The default registry the app uses; cockpit.ui.actions.common fills it.

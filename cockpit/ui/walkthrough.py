@@ -242,7 +242,9 @@ class WalkthroughApp(App[int]):
     def key_for_action(self, action_id: str) -> str | None:
         """The key bound to a registered action (None when it has none)."""
         action = self.registry.get(action_id)  # type: ignore[attr-defined]
-        return action.key if action is not None else None
+        if action is None or (action.mutating and self.read_only):  # type: ignore[attr-defined]
+            return None  # a read-only cockpit (a follower) shows the advice without offering the key
+        return action.key
 
     def problems_for(self, key: str) -> list[Problem]:
         """The detected problems on one object (``ns/name`` or a node name), for hints on rows."""

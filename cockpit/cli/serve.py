@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import re
 import shlex
 import sys
 from typing import Any
@@ -132,7 +133,7 @@ def make_server(command: str, host: str, port: int, allow_remote: bool = False) 
             # The page's WebSocket URL uses the name the browser used (0.0.0.0 would reach nobody);
             # the base handler reads it before its first await, so requests cannot interleave here.
             self.public_url = f"http://{request.host}"
-            return await super().handle_index(request)
+            return without_remote_fonts(await super().handle_index(request))
 
         async def handle_websocket(self, request: web.Request) -> Any:
             self.refuse_untrusted(request)
@@ -140,3 +141,16 @@ def make_server(command: str, host: str, port: int, allow_remote: bool = False) 
 
     return FollowServer(command, host=host, port=port, title="cockpit (follow mode, read-only)",
                         public_url=f"http://{url_host(host)}:{port}")
+
+
+REMOTE_STYLESHEET = re.compile(rb"<link[^>]*href=\"https?://[^\"]*\"[^>]*/?>", re.IGNORECASE | re.DOTALL)
+
+
+def without_remote_fonts(response: Any) -> Any:
+    """The page without stylesheets from other sites (textual-serve's links a web font): nothing the
+    cockpit serves makes the browser reach beyond this machine; the terminal falls back to a local
+    monospace font."""
+    body = getattr(response, "body", None)
+    if isinstance(body, bytes):
+        response.body = REMOTE_STYLESHEET.sub(b"", body)
+    return response

@@ -3,7 +3,7 @@ would change the cluster are refused (nothing changes on the server, the page sa
 
 The page draws the terminal with xterm.js on a canvas, so its text is read from xterm.js's own
 screen buffer (its public ``buffer`` API): what the browser shows, not what the server sent.
-Every request that would leave this machine (the page links a web font) is aborted.
+The served page asks for nothing beyond this machine (a request that tries is aborted and fails the test).
 """
 
 from __future__ import annotations
@@ -120,11 +120,20 @@ def page(served) -> Iterator[Page]:
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 900})
             page.add_init_script(CAPTURE_TERMINAL)
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
-                       else route.abort())
+            leaving: list[str] = []
+
+            def keep_local(route) -> None:
+                if route.request.url.startswith(url):
+                    route.continue_()
+                else:  # never let a request leave this machine, and remember that one tried
+                    leaving.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", keep_local)
             page.goto(url, wait_until="domcontentloaded")
             page.focus(".xterm-helper-textarea")  # keys go to the terminal, as a watcher's typing would
             yield page
+            assert leaving == [], f"the served page asked for {leaving}"
         finally:
             browser.close()
 

@@ -1,0 +1,1 @@
+"""The action registry and the actions by family (rollout, traffic, nodes, upgrade)."""

@@ -1,0 +1,1 @@
+"""Modal screens: the confirm screen that runs an operation, prompts, text reports and help."""

@@ -134,6 +134,8 @@ class ScaleRun:
         """Press cursor keys in every pane in turn for ``seconds``."""
         began = time.monotonic()
         per_pane = max(0.5, min(5.0, seconds / 8))
+        for pane in PANES:  # every pane is reported, even one that got no key in (too few rows)
+            self.keys.results.setdefault(phase, {}).setdefault(pane, Latencies())
         while (elapsed := time.monotonic() - began) < seconds:
             pane = PANES[int(elapsed / per_pane) % len(PANES)]
             self._focus(pane)

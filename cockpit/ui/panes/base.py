@@ -71,6 +71,11 @@ def sort_by_first(table: DataTable, column: str, reverse: bool = False) -> None:
     table.sort(column, key=lambda cell: cell.sort_key, reverse=reverse)
 
 
+def sort_key(cells: Cells | None) -> Any:
+    """What a row sorts by: the sort key of its first cell (None without one)."""
+    return getattr(cells[0], "sort_key", None) if cells else None
+
+
 def same_cell(a: Any, b: Any) -> bool:
     """Cell equality that also sees styles (Rich's Text.__eq__ ignores the base style)."""
     if isinstance(a, Text) and isinstance(b, Text):
@@ -398,11 +403,17 @@ class Pane(Vertical, can_focus=False):
                 self.rows.pop(key, None) if cells is None else self.rows.__setitem__(key, cells)
             self.rebuild_table()
             return
-        changed = False
+        reorder = False
         cursor_key = self.selected_key()
         for key, cells in updates:
-            changed |= self.drop(key) if cells is None else self.upsert(key, cells)
-        if changed:
+            if cells is None:
+                reorder |= self.drop(key)
+                continue
+            moved = key not in self.table.rows or sort_key(self.rows.get(key)) != sort_key(cells)
+            reorder |= self.upsert(key, cells) and moved
+        if reorder:
+            # Sorting is O(rows) and invalidates every cached line: only when a row was added,
+            # removed or changed its sort key, not for a changed count or age.
             self.resort()
             self._restore_cursor(cursor_key)  # the selection follows its object, not its row number
         if self._refit:  # a wider name arrived: widen its column (a rebuild only when widths change)

@@ -28,6 +28,7 @@ LOAD_TIMEOUT = 900.0
 REST_SECONDS = 3.0
 WARNINGS = 30  # Warning events created so the Events pane has rows to move through
 PANES = ("rollouts", "traffic", "nodes", "events")
+CHURN_ANNOTATION = "sim.cockpit.dev/churn"  # the simulator's change counter on churned pods
 SHOWN = ("nodes", "pods", "deployments", "replicasets")  # what "full state on screen" waits for
 
 Step = Callable[[str, float], None]  # progress: (description, fraction done of the phase)
@@ -154,7 +155,7 @@ class ScaleRun:
     async def _churn(self) -> None:
         await asyncio.to_thread(create_warnings, self.sim, WARNINGS)
         stamps = Stamper(self, self._stamp_node())
-        applied, rss_before = self.events.count, process_rss_mib()
+        applied, rss_before, produced = self.events.count, process_rss_mib(), self._churn_counter()
         await asyncio.to_thread(self.sim.set_fault, "churn_per_second", self.options.churn)
         began = time.perf_counter()
         stamps.start()
@@ -167,9 +168,15 @@ class ScaleRun:
         self.figures["churn"] = {
             "asked_per_s": self.options.churn, "seconds": round(seconds, 1),
             "events_applied_per_s": round((self.events.count - applied) / seconds, 1),
+            "sim_changes_per_s": round((self._churn_counter() - produced) / seconds, 1),
             "rss_start_mib": round(rss_before, 1), "rss_end_mib": round(process_rss_mib(), 1),
             "lag": self.lag.summary(), "stamps_lost": stamps.lost}
         await asyncio.to_thread(stamps.restore)
+
+    def _churn_counter(self) -> int:
+        """The simulator's churn counter as the cockpit last saw it (how many changes it made)."""
+        values = (pod.annotations.get(CHURN_ANNOTATION, "0") for pod in self.app.cache.store("pods").values())
+        return max((int(v) for v in values if v.isdigit()), default=0)
 
     def _stamp_node(self) -> tuple[str, str]:
         """The node on the Nodes pane's first row (always on screen): (uid, name)."""

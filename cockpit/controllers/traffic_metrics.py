@@ -48,7 +48,7 @@ class Reading:
 class MetricsSnapshot:
     """What one poll found: the readings, the trend per key, or why there are none.
 
-    ``status`` is ``ok``, ``unconfigured`` or ``unreachable``; ``message`` says it in words.
+    ``status`` is ``ok``, ``unconfigured``, ``unreachable`` or ``error``; ``message`` says it in words.
     """
 
     status: str
@@ -111,8 +111,12 @@ class TrafficMetrics:
             return unconfigured()
         try:
             readings = await self._readings(self._client)
-        except (PrometheusUnreachable, PrometheusQueryError) as exc:
+        except PrometheusUnreachable as exc:
             return MetricsSnapshot("unreachable", f"Prometheus not reachable: {exc}", at=self.now())
+        except (PrometheusQueryError, ValueError, TypeError, KeyError) as exc:
+            # Istio's metric names missing or an odd answer: say so in the pane, every poll, calmly.
+            return MetricsSnapshot("error", f"Prometheus answered but the request metrics could not be read: {exc}",
+                                   at=self.now())
         trends = self._remember(readings)
         return MetricsSnapshot("ok", f"live from {self.url}", readings, trends, self.now())
 

@@ -56,6 +56,7 @@ class TrafficPane(Pane):
         super().__init__(*args, **kwargs)
         self.labels = tuple(labels)
         self.snapshot: MetricsSnapshot | None = None
+        self._poller: Any = None  # the running poll's worker
         self._targets: dict[str, tuple[str, str, str]] = {}  # row key -> (namespace, service, colour)
         self._ns_of: dict[str, str] = {}  # uid -> namespace, to place deletions
         self._members: dict[tuple[str, str], set[str]] = {}  # (kind, namespace) -> uids
@@ -79,8 +80,14 @@ class TrafficPane(Pane):
             await self.metrics.close()
 
     def poll_metrics(self) -> None:
-        """Start one poll in a worker (a poll still running is replaced, never queued)."""
-        self.run_worker(self._poll(), group="traffic-metrics", exclusive=True, exit_on_error=False)
+        """Start one poll in a worker, unless the last one is still waiting for its answer.
+
+        Skipping (rather than replacing) matters when Prometheus hangs: a poll that is replaced
+        every interval would never live long enough to time out and say it is unreachable.
+        """
+        if self._poller is not None and not self._poller.is_finished:
+            return
+        self._poller = self.run_worker(self._poll(), group="traffic-metrics", exit_on_error=False)
 
     async def _poll(self) -> None:
         self.post_message(MetricsUpdated(await self.metrics.poll()))

@@ -1,6 +1,6 @@
 """Live request numbers for the Traffic pane: poll Prometheus, keep a short history, judge.
 
-One poll is six instant queries whatever the number of backends (rates, 5xx rates and P99,
+One poll is six instant queries (the first also two range queries for the trend's past) whatever the number of backends (rates, 5xx rates and P99,
 each by Service and version and by Service), so the work per poll never grows with the cluster; the
 answers are folded into one :class:`Reading` per (namespace, Service, colour) and per
 (namespace, Service) for a canary's whole backend. Each reading is judged against the shipped
@@ -84,6 +84,7 @@ class TrafficMetrics:
         self._history: dict[Key, deque[float]] = {}
         self._points = max(2, int(history // interval))
         self._judged = [config.analyses[n] for n in JUDGED if n in config.analyses]
+        self._seeded = False
 
     @property
     def configured(self) -> bool:
@@ -110,6 +111,8 @@ class TrafficMetrics:
         if self._client is None:
             return unconfigured()
         try:
+            if not self._seeded:
+                await self._seed(self._client)
             readings = await self._readings(self._client)
         except PrometheusUnreachable as exc:
             return MetricsSnapshot("unreachable", f"Prometheus not reachable: {exc}", at=self.now())
@@ -119,6 +122,18 @@ class TrafficMetrics:
                                    at=self.now())
         trends = self._remember(readings)
         return MetricsSnapshot("ok", f"live from {self.url}", readings, trends, self.now())
+
+    async def _seed(self, client: PrometheusClient) -> None:
+        """Fill the trend from Prometheus' own past (two range queries, once), so a cockpit just
+        opened shows the last minutes instead of building them up."""
+        end = self.now()
+        start = end - self.interval * (self._points - 1)
+        for by in (BY_VERSION, BY_SERVICE):
+            promql = f"sum by ({by}) (rate({_REQUESTS % ''}[{WINDOW}]))"
+            for series in await client.query_range(promql, start, end, self.interval):
+                points = (v if math.isfinite(v) else 0.0 for _, v in series.points)
+                self._history[_key(series.labels)] = deque(points, maxlen=self._points)
+        self._seeded = True
 
     async def _readings(self, client: PrometheusClient) -> dict[Key, Reading]:
         selector = _REQUESTS % ""
@@ -158,11 +173,13 @@ async def _by(client: PrometheusClient, promql: str) -> dict[Key, float]:
     result = await client.query(promql)
     values: dict[Key, float] = {}
     for sample in result.samples:
-        labels = sample.labels
-        key = (labels.get("destination_service_namespace", ""), labels.get("destination_service_name", ""),
-               labels.get("destination_version", ALL_COLOURS))
-        values[key] = sample.value
+        values[_key(sample.labels)] = sample.value
     return values
+
+
+def _key(labels: dict[str, str]) -> Key:
+    return (labels.get("destination_service_namespace", ""), labels.get("destination_service_name", ""),
+            labels.get("destination_version", ALL_COLOURS))
 
 
 SPARKS = "▁▂▃▄▅▆▇█"

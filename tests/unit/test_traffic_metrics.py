@@ -8,7 +8,7 @@ import pytest
 from cockpit.controllers.held_shift import ABORT, KEEP, PROMOTE, HeldShiftOperation
 from cockpit.controllers.operation import Plan, Result
 from cockpit.controllers.traffic_metrics import TrafficMetrics, sparkline
-from cockpit.metrics.client import InstantResult, PrometheusSettings, PrometheusUnreachable, Sample
+from cockpit.metrics.client import InstantResult, PrometheusSettings, PrometheusUnreachable, Sample, Series
 from cockpit.metrics.config import MetricsConfig, builtin_analyses
 
 
@@ -40,6 +40,14 @@ class FakeProm:
             values = [sample("web", 5.0, "blue")] if by_version else [sample("web", 5.0), sample("cart", 10.0)]
         return InstantResult("vector", tuple(values))
 
+    async def query_range(self, promql: str, start: float, end: float, step: float) -> tuple[Series, ...]:
+        self.queries.append(promql)
+        if self.down:
+            raise PrometheusUnreachable("Prometheus at http://prom.test did not answer")
+        if "destination_version" in promql:
+            return ()
+        return (Series(sample("cart", 0).labels, ((end - 2 * step, 4.0), (end - step, float("nan")), (end, 8.0))),)
+
     async def close(self) -> None:
         pass
 
@@ -53,7 +61,7 @@ def feed(prom: FakeProm, **kwargs) -> TrafficMetrics:
 async def test_a_poll_folds_answers_per_colour_and_per_service_and_marks_failures():
     prom = FakeProm()
     snapshot = await feed(prom).poll()
-    assert snapshot.status == "ok" and len(prom.queries) == 6
+    assert snapshot.status == "ok" and len(prom.queries) == 2 + 6  # the trend's past, then the numbers now
     blue = snapshot.reading("shop", "web", "blue")
     assert blue.rate == 5.0 and blue.success == 1.0 and blue.p99 == 120.0 and not blue.failing
     cart = snapshot.reading("shop", "cart")
@@ -66,8 +74,11 @@ async def test_an_unreachable_prometheus_is_a_status_not_an_error():
     assert snapshot.status == "unreachable" and "did not answer" in snapshot.message and not snapshot.readings
 
 
-async def test_the_trend_keeps_only_the_last_minutes():
+async def test_the_trend_starts_from_prometheus_past_and_keeps_only_the_last_minutes():
     metrics = feed(FakeProm(), interval=5.0, history=20.0)
+    first = await metrics.poll()
+    assert first.trend("shop", "cart") == (4.0, 0.0, 8.0, 10.0)  # NaN (no data) draws as nothing
+    assert first.trend("shop", "web") == (5.0,)
     for _ in range(10):
         snapshot = await metrics.poll()
     assert snapshot.trend("shop", "cart") == (10.0, 10.0, 10.0, 10.0)

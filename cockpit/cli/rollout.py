@@ -10,13 +10,9 @@ Exit status: 0 done, 1 refused, declined or failed, 2 usage or connection proble
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cockpit.cli.session import Output, Session, action_options, open_session, run_command
-from cockpit.controllers.base import ActionFailed, ChangedSincePreview, PreconditionFailed
-from cockpit.errors import CockpitError
+from cockpit.cli.session import Output, Session, action_options, run_command
 
 def register(subparsers, common) -> None:
     """Add ``rollout``."""
@@ -87,64 +83,3 @@ def rollout_operation(api: Any, args: argparse.Namespace) -> Any:
     if args.verb == "restart":
         return RestartOperation(api, args.target)
     return SetPausedOperation(api, args.target, paused=args.verb == "pause")
-
-
-# ----- transitional: cli/traffic.py uses these until it runs on the driver -----------------
-
-MAX_PREVIEW_ROUNDS = 3
-_action_options = action_options
-
-
-def run_async(args: argparse.Namespace, body: Callable[[Session], Awaitable[int]], action: str) -> int:
-    """Run ``body`` in a fresh event loop with a session; map refusals/failures to exit codes."""
-
-    async def main() -> int:
-        async with open_session(args) as session:
-            args.target = qualify(args.target, args.namespace or session.namespace)
-            try:
-                return await body(session)
-            except (PreconditionFailed, ActionFailed) as exc:
-                return _report_failure(session.out, action, args.target, exc)
-            except CockpitError as exc:  # refusals (read-only, journal, no tty): JSON too, then cli.main
-                session.out.result(False, action, args.target, None, str(exc))
-                raise
-
-    return asyncio.run(main())
-
-
-def qualify(target: str, namespace: str) -> str:
-    """``NAME`` -> ``NAMESPACE/NAME`` (from -n or the context), as kubectl resolves names."""
-    return target if "/" in target else f"{namespace}/{target}"
-
-
-def _report_failure(out: Output, action: str, target: str, exc: CockpitError) -> int:
-    payload = getattr(exc, "result", None) or {"checks": getattr(exc, "checks", [])}
-    out.line(f"cockpit: {exc}")
-    for check in getattr(exc, "checks", []) or []:
-        out.line(f"  {check.line()}")
-    out.result(False, action, target, payload, str(exc))
-    return exc.exit_status
-
-
-def precheck(session: Session, args: argparse.Namespace, action: str) -> None:
-    """Refuse before showing a preview: read-only mode, or a journal we cannot write."""
-    session.guard.check_mutation_allowed(action, args.target, dry_run=args.dry_run)
-    session.guard.journal.check_writable()
-
-
-def show_plan(out: Output, plan: Any) -> None:
-    """Print the preview: target, before -> after, checks and the equivalent command."""
-    out.line(f"target   {plan.target}")
-    out.line(f"before   {plan.before_text}")
-    out.line(f"after    {plan.after_text}")
-    for check in getattr(plan, "checks", []) or []:
-        out.line(f"  {check.line()}")
-    out.line(f"command  {plan.command}")
-
-
-def _ask_again(out: Output, args: argparse.Namespace, exc: ChangedSincePreview) -> Any:
-    """After a concurrent edit: with --yes stop (never blindly overwrite); else show and ask."""
-    out.line(f"cockpit: {exc}")
-    if args.yes or exc.plan is None:
-        raise exc
-    return exc.plan

@@ -77,20 +77,6 @@ class Session:
     args: argparse.Namespace
     pool: Any = None
 
-    # Transitional: commands not yet moved onto the driver still reach the client and guard.
-    @property
-    def client(self) -> Any:
-        """The KubeApi (transitional, for commands not yet on the driver)."""
-        return self.services.api
-
-    @property
-    def guard(self) -> Any:
-        """An ActionGuard over the same journal (transitional)."""
-        from cockpit.controllers.guard import ActionGuard
-
-        s = self.services
-        return ActionGuard(s.read_only, s.journal, s.context, kube_user=s.kube_user)
-
     @property
     def namespace(self) -> str:
         """The namespace names resolve in (``-n`` or the context's)."""
@@ -121,14 +107,6 @@ class Session:
         if self.yes or self.dry_run:
             return True
         return ask(f"{plan.title}?")
-
-
-def confirm(args: argparse.Namespace, question: str) -> None:
-    """Transitional: ask unless --yes/--dry-run; raise when declined."""
-    if getattr(args, "yes", False) or getattr(args, "dry_run", None) is True:
-        return
-    if not ask(question):
-        raise CockpitError("cancelled: nothing was changed")
 
 
 def ask(question: str) -> bool:

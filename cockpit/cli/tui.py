@@ -72,7 +72,6 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
         UsageError / ConnectionProblem: bad config file, kubeconfig or context (one line).
     """
     from cockpit.controllers.driver import Services
-    from cockpit.controllers.guard import ActionGuard
     from cockpit.controllers.traffic_metrics import TrafficMetrics
     from cockpit.journal import Journal
     from cockpit.kube.config import load_cluster_config
@@ -87,11 +86,9 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
     cluster = load_cluster_config(args.kubeconfig, args.context)
     read_only = bool(args.read_only or ui_config.read_only)
     journal = Journal(args.journal, context=cluster.context)
-    guard = ActionGuard(read_only, journal, cluster.context, kube_user=cluster.user or None)
     source = LiveSource(cluster, args.namespace)
     feed = TrafficMetrics(metrics_config)
-    services = {"client": source.client, "guard": guard, "journal": journal, "cluster": cluster,
-                "ssh_config": args.ssh_config, "traffic_metrics": feed}
+    services = {"ssh_config": args.ssh_config, "traffic_metrics": feed}
     return CockpitApp(source, config=ui_config, read_only=read_only, theme=args.theme,
                       context=cluster.context, namespace=args.namespace, services=services,
                       registry=wire_actions(), metrics=feed,

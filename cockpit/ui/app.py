@@ -30,7 +30,6 @@ from cockpit.errors import CockpitError
 from cockpit.ui.actions.registry import PANES, REGISTRY, ActionContext, ActionRegistry, check_allowed
 from cockpit.ui.commands import CockpitCommands
 from cockpit.ui.config import UiConfig
-from cockpit.ui.screens.confirm import ConfirmScreen
 from cockpit.ui.screens.operation import OperationScreen
 from cockpit.ui.screens.help import HelpScreen
 from cockpit.ui.panes.base import Pane
@@ -348,7 +347,7 @@ class CockpitApp(WalkthroughApp):
         stops where it is, its lock is released, and a new ``U``/``T`` or ``cockpit upgrade run``
         carries on); the first one only warns.
         """
-        if any(isinstance(s, ConfirmScreen) and s.has_class("-running") for s in self.screen_stack):
+        if any(isinstance(s, OperationScreen) and s.has_class("-running") for s in self.screen_stack):
             self.notify("an action is running: press esc to cancel it first", severity="warning")
             return
         if self.pane("nodes").upgrade.running() and not self._quit_armed:
@@ -386,8 +385,9 @@ class CockpitApp(WalkthroughApp):
             return
         self.clear_refusal()  # an old refusal would look like the answer to this action
         # With a cluster connection the driver refuses (and journals) operations in read-only
-        # mode; without one there is no journal, so the UI's choke point says no.
-        if action.operation is None or self.ops is None:
+        # mode; without one there is no journal, so the UI's choke point says no; and an action
+        # that asks a question first is refused before asking it.
+        if action.operation is None or self.ops is None or action.prompt is not None:
             try:
                 check_allowed(action, self.read_only)
             except CockpitError as exc:
@@ -439,16 +439,8 @@ class CockpitApp(WalkthroughApp):
     async def _dispatch(self, action: Any, ctx: ActionContext) -> None:
         if action.operation is not None:
             self.run_operation(action, ctx)
-            return
-        if not action.mutating or not action.confirm:
+        else:
             self._run_unconfirmed_action(action, ctx)
-            return
-        try:
-            preview = await action.preview(ctx)
-        except Exception as exc:  # noqa: BLE001 - a failed preview is a message, not a crash
-            self.show_banner(f"{action.title}: {exc}")
-            return
-        self.push_screen(ConfirmScreen(preview, lambda report: action.run(ctx, preview, report)))
 
     def run_operation(self, action: Any, ctx: ActionContext) -> OperationScreen:
         """Run the action's operation through the driver on an OperationScreen."""

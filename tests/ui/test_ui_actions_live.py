@@ -1,4 +1,4 @@
-"""Pane actions end to end against the simulator: key -> confirm screen -> controller -> cluster."""
+"""Pane actions end to end against the simulator: key -> operation screen -> driver -> cluster."""
 
 from __future__ import annotations
 
@@ -8,23 +8,9 @@ from cockpit.cli.tui import build_app
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
-from cockpit.ui.screens.confirm import ConfirmScreen
 from tests.support.ui import apply_plan, asked_plan, row, rows, tui_args, until
 
 pytestmark = pytest.mark.timeout(120)
-
-
-async def _confirm(pilot, app):
-    """Transitional for actions still on ConfirmScreen; operations use apply_plan."""
-    from cockpit.ui.screens.operation import OperationScreen
-
-    screen = await until(pilot, lambda: app.screen if isinstance(app.screen, (ConfirmScreen, OperationScreen))
-                         else None, what="confirm screen")
-    if isinstance(screen, OperationScreen):
-        return await apply_plan(pilot, app)
-    await pilot.press("y")
-    await until(pilot, lambda: screen.has_class("-done"), timeout=60, what="action finished")
-    return screen
 
 
 async def test_switch_web_to_green_and_back_from_the_tui(sim, tmp_path):
@@ -62,7 +48,7 @@ async def test_undo_checkout_from_the_tui(sim, tmp_path):
         async with app.run_test(size=(160, 45)) as pilot:
             await until(pilot, lambda: rows(app, "rollouts")[0][0] == "shop/checkout", what="checkout first")
             await pilot.press("1", "u")
-            screen = await _confirm(pilot, app)
+            screen = await apply_plan(pilot, app)
             assert screen.failed is None, screen.failed
             dep = await client.get(path_for("deployments", "shop", "checkout"))
             assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith("checkout:2.3.1")

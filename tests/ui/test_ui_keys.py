@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from cockpit.ui.actions.registry import ActionRegistry, ChangePreview, PaneAction, Precondition
+from cockpit.controllers.base import Check
+from cockpit.controllers.driver import Services
+from cockpit.controllers.operation import Plan, Result
+from cockpit.journal import Journal
+from cockpit.ui.actions.registry import ActionRegistry, PaneAction
 from cockpit.ui.config import UiConfig
-from cockpit.ui.screens.confirm import ConfirmScreen
 from cockpit.ui.screens.help import HelpScreen
-from tests.support.ui import make_app, rows, settle
+from cockpit.ui.screens.operation import OperationScreen
+from tests.support.ui import asked_plan, make_app, rows, settle, until
 
 
 async def test_enter_expands_rollout_and_escape_collapses():
@@ -138,66 +142,85 @@ async def test_readonly_action_runs_and_notifies():
         assert any("exceeded its progress deadline" in n.message for n in app._notifications)
 
 
-def _mutating_registry(calls: list, ok: bool = True) -> ActionRegistry:
-    async def preview(ctx):
-        return ChangePreview("scale shop/web", ctx.record.key, "replicas 3", "replicas 4",
-                             "kubectl -n shop scale deployment web --replicas 4",
-                             (Precondition("rollout complete", ok, "3/3 ready"),))
+class ScaleOperation:
+    """A stand-in operation that records what it was asked to do (the UI under test is generic)."""
 
-    async def run(ctx, preview_, report):
-        calls.append(ctx.record.key)
-        report("scaling")
-        return "scaled"
+    action = "scale"
 
+    def __init__(self, target: str, calls: list, ok: bool, gate=None) -> None:
+        self.target, self.calls, self.ok, self.gate = target, calls, ok, gate
+
+    async def preview(self) -> Plan:
+        return Plan(action="scale", target=self.target, title=f"scale {self.target}", before="replicas 3",
+                    after="replicas 4", reason="Scaled", commands=("kubectl -n shop scale deployment web --replicas 4",),
+                    checks=(Check("rollout complete", self.ok, "3/3 ready"),), version="1")
+
+    async def apply(self, plan: Plan, run) -> Result:
+        if self.gate is not None:
+            await self.gate.wait()
+        self.calls.append(self.target)
+        run.say("write", "scaling")
+        return Result("scale", self.target, True, "scaled")
+
+
+def _mutating_registry(calls: list, ok: bool = True, gate=None) -> ActionRegistry:
     registry = ActionRegistry()
-    registry.register(PaneAction("rollout.scale", "rollout: scale", "rollouts", "x", True, run, preview))
+    registry.register(PaneAction("rollout.scale", "rollout: scale", "rollouts", "x", True,
+                                 operation=lambda ctx: ScaleOperation(ctx.record.key, calls, ok, gate)))
     return registry
 
 
-async def test_mutating_action_confirm_run_and_result_stays():
+def _ops(tmp_path, read_only: bool = False) -> Services:
+    """The driver's services: a real journal; no API is needed since the plan names no object."""
+    return Services(None, Journal(tmp_path / "journal.jsonl"), "test", read_only=read_only)  # type: ignore[arg-type]
+
+
+async def test_mutating_action_confirm_run_and_result_stays(tmp_path):
     calls: list = []
-    app = make_app(registry=_mutating_registry(calls))
+    app = make_app(registry=_mutating_registry(calls), ops=_ops(tmp_path))
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("x")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, ConfirmScreen)
-        assert "kubectl -n shop scale" in str(screen.query_one("#preview Static").render())
+        screen = await asked_plan(pilot, app)
+        assert "kubectl -n shop scale" in str(screen.query_one("#plan").render())
         await pilot.press("y")
-        await screen.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, lambda: screen.has_class("-done"), what="the operation to finish")
         assert calls == ["shop/checkout"]
-        assert app.screen is screen and "done: scaled" in str(screen.query_one("#result").render())
+        assert app.screen is screen and "scaled" in str(screen.query_one("#result").render())
+        assert not screen.query_one("#apply").display  # a finished run never offers Apply again
         await pilot.press("escape")
-        assert not isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: not isinstance(app.screen, OperationScreen), what="the screen to close")
+    assert [e["event"] for e in Journal(tmp_path / "journal.jsonl").entries()] == ["preview", "start", "result"]
 
 
-async def test_failed_precondition_blocks_apply():
+async def test_failed_check_blocks_apply(tmp_path):
     calls: list = []
-    app = make_app(registry=_mutating_registry(calls, ok=False))
+    app = make_app(registry=_mutating_registry(calls, ok=False), ops=_ops(tmp_path))
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("x")
-        await pilot.pause()
+        screen = await until(pilot, lambda: app.screen if isinstance(app.screen, OperationScreen)
+                             and app.screen.has_class("-done") else None, what="the refusal")
         await pilot.press("y")
         await pilot.pause()
-        assert calls == [] and "precondition failed" in str(app.screen.query_one("#result").render())
+        assert calls == [] and "refused" in str(screen.query_one("#result").render())
+        assert "rollout complete" in str(screen.query_one("#plan").render())
 
 
-async def test_read_only_hides_mutating_keys_and_refuses_them_from_the_palette():
+async def test_read_only_hides_mutating_keys_and_refuses_them_from_the_palette(tmp_path):
     calls: list = []
-    app = make_app(registry=_mutating_registry(calls), read_only=True)
+    app = make_app(registry=_mutating_registry(calls), read_only=True, ops=_ops(tmp_path, read_only=True))
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         assert "x" not in {b.key for b in app.active_bindings.values() if "rollout.scale" in b.binding.action}
         await pilot.press("x")  # hidden: nothing happens
         await pilot.pause()
-        assert not isinstance(app.screen, ConfirmScreen) and app.banner_text == ""
+        assert not isinstance(app.screen, OperationScreen) and app.banner_text == ""
         await app.run_pane_action("rollout.scale")  # what the palette does
-        await pilot.pause()
-        assert calls == [] and "read-only" in app.banner_text
+        await until(pilot, lambda: "read-only" in app.banner_text, what="the read-only refusal")
+        assert calls == []
         assert "READ-ONLY" in str(app.query_one("#topbar").render())
+    assert [e["event"] for e in Journal(tmp_path / "journal.jsonl").entries()] == ["refused"]
 
 
 async def test_palette_offers_panes_and_actions():
@@ -214,36 +237,25 @@ async def test_palette_offers_panes_and_actions():
         assert app.screen.__class__.__name__ == "CommandPalette"
 
 
-async def test_quit_is_refused_while_an_action_runs_and_esc_cancels_it():
+async def test_quit_is_refused_while_an_action_runs_and_esc_cancels_it(tmp_path):
     import asyncio
 
     gate = asyncio.Event()
-
-    async def preview(ctx):
-        return ChangePreview("slow", ctx.record.key, "a", "b", "kubectl noop")
-
-    async def run(ctx, preview_, report):
-        await gate.wait()
-        return "never"
-
-    registry = ActionRegistry()
-    registry.register(PaneAction("rollout.slow", "rollout: slow", "rollouts", "x", True, run, preview))
-    app = make_app(registry=registry)
+    calls: list = []
+    app = make_app(registry=_mutating_registry(calls, gate=gate), ops=_ops(tmp_path))
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("x")
-        await pilot.pause()
-        screen = app.screen
+        screen = await asked_plan(pilot, app)
         await pilot.press("y")
-        await pilot.pause()
-        assert screen.has_class("-running")
+        await until(pilot, lambda: screen.has_class("-running"), what="the operation to run")
         await pilot.press("q")
         await pilot.pause()
         assert app.is_running and app.screen is screen
         await pilot.press("escape")
-        await screen.workers.wait_for_complete()
-        await pilot.pause()
-        assert screen.failed == "cancelled" and "cancelled" in str(screen.query_one("#result").render())
+        await until(pilot, lambda: screen.failed == "cancelled", what="the cancel")
+        assert "cancelled" in str(screen.query_one("#result").render()) and calls == []
+    assert [e["event"] for e in Journal(tmp_path / "journal.jsonl").entries()] == ["preview", "start", "cancelled"]
 
 
 async def test_typing_in_the_filter_does_not_trigger_pane_keys():

@@ -1,24 +1,13 @@
-"""Which actions the cockpit offers: the one place controllers are plugged into the UI.
+"""Which actions the cockpit offers: the one place operations are plugged into the UI.
 
-To add an action (e.g. F's blue/green switch or G's drain), register a PaneAction::
+To add a mutating action, register a PaneAction that builds the operation the CLI runs too::
 
-    async def preview_switch(ctx: ActionContext) -> ChangePreview:
-        plan = await switch.plan(ctx.services["client"], ctx.record.namespace, ctx.record.name, "green")
-        return ChangePreview(title="switch shop/web to green", target=ctx.record.key,
-                             before="selector color=blue", after="selector color=green",
-                             command="kubectl -n shop patch service web -p '...'",
-                             preconditions=tuple(Precondition(c.name, c.ok, c.detail) for c in plan.checks),
-                             data={"plan": plan})
-
-    async def run_switch(ctx: ActionContext, preview: ChangePreview, report) -> object:
-        return await switch.execute(ctx.services["client"], ctx.services["guard"], preview.data["plan"], report)
-
-    registry.register(PaneAction("traffic.switch", "traffic: switch colour", "traffic", "s",
-                                 mutating=True, preview=preview_switch, run=run_switch))
+    PaneAction("traffic.switch", "traffic: switch colour", "traffic", "s", mutating=True,
+               operation=lambda ctx: SwitchOperation(ctx.require_ops().api, ctx.record.key))
 
 The key becomes a binding with id ``traffic.switch`` on the Traffic pane (remappable in
-``[keymap]``), the palette lists "traffic: switch colour", and the app runs it through the
-read-only choke point and the ConfirmScreen. ``report`` takes F's ``Progress`` events.
+``[keymap]``), the palette lists "traffic: switch colour", and the app runs the operation
+through the driver on the OperationScreen: preview, confirm, journal, apply, Event, result.
 """
 
 from __future__ import annotations
@@ -26,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.ui.actions.registry import REGISTRY, ActionContext, ActionRegistry, PaneAction, Precondition
+from cockpit.ui.actions.registry import REGISTRY, ActionContext, ActionRegistry, PaneAction
 
 
 async def _rollout_status(ctx: ActionContext, _preview: Any, _report: Any) -> str:
@@ -41,16 +30,6 @@ async def _node_summary(ctx: ActionContext, _preview: Any, _report: Any) -> str:
     node = ctx.record
     return (f"{node.name}: kubelet {node.kubelet_version}, {node.os_image or 'os ?'}, "
             f"kernel {node.kernel_version or '?'}, runtime {node.container_runtime or '?'}")
-
-
-def checks_of(checks: Any) -> tuple[Precondition, ...]:
-    """Controller Checks (name, ok, detail) as the confirm screen's Preconditions."""
-    return tuple(Precondition(c.name, c.ok, c.detail) for c in checks or ())
-
-
-def target_of(ctx: ActionContext) -> str:
-    """``namespace/name`` (or ``name``) of the selected record."""
-    return ctx.record.key
 
 
 def require_kind(ctx: ActionContext, kind: str) -> None:

@@ -25,41 +25,12 @@ from cockpit.errors import ReadOnlyRefusal
 PANES = ("rollouts", "traffic", "nodes", "events")
 
 
-@dataclass(frozen=True)
-class Precondition:
-    """One check shown before a mutating action; ``ok=False`` blocks it."""
-
-    name: str
-    ok: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class ChangePreview:
-    """What a mutating action will do, shown on the confirmation screen."""
-
-    title: str
-    target: str
-    before: str
-    after: str
-    command: str
-    preconditions: tuple[Precondition, ...] = ()
-    data: dict[str, Any] = field(default_factory=dict)
-    details: str = ""  # shown last, e.g. the upgrade plan's per-node commands
-
-    @property
-    def blocked(self) -> bool:
-        """True when a precondition failed (the action must not run)."""
-        return any(not p.ok for p in self.preconditions)
-
-
 @dataclass
 class ActionContext:
     """Everything an action gets: the pane, the selected row and its record, the app services.
 
-    ``services`` holds what the app was built with (``client``, ``cache``, ``guard``,
-    ``journal``, ``config``); actions must use ``services["guard"]`` (F's ActionGuard) for the
-    journal, the UI choke point only adds the read-only refusal before any preview runs.
+    ``services`` holds what the app was built with (``cache``, ``config``, ``pane``...);
+    ``ops`` the driver's services (API, journal, identity) that operations are built with.
     """
 
     pane: str
@@ -95,7 +66,6 @@ class Prompt:
 
 
 Reporter = Callable[[Any], None]
-PreviewFn = Callable[[ActionContext], Awaitable[ChangePreview]]
 PromptFn = Callable[[ActionContext], Awaitable[Prompt]]
 RunFn = Callable[..., Awaitable[Any]]
 OperationFn = Callable[[ActionContext], Operation[Any]]
@@ -110,13 +80,10 @@ class PaneAction:
         title: palette title, namespaced like ``"rollout: undo"``.
         pane: one of PANES, or ``"global"``.
         key: default key(s) in Textual syntax (``"u"``, ``"ctrl+s"``); None = palette only.
-        mutating: goes through the read-only choke point and the confirmation screen.
-        run: ``async run(ctx, preview, report) -> result``; ``preview`` is None for read-only actions.
-        preview: ``async preview(ctx) -> ChangePreview``; required when ``mutating``.
+        mutating: changes the cluster: hidden in read-only mode, run through the driver.
+        run: ``async run(ctx, None, report) -> result`` for actions that only read.
         needs_row: only offered when a row is selected in the pane.
         description: one line for the help screen.
-        confirm: show the ConfirmScreen (mutating actions that only steer a running controller,
-            like pause, set False: they still pass the read-only choke point and journal).
         prompt: ``async prompt(ctx) -> Prompt`` asked (with an Input screen) before the preview.
         operation: ``operation(ctx) -> Operation``; the driver runs it on the OperationScreen.
         hosted: the operation outlives its screen (the upgrade run): it runs in a worker of its
@@ -129,16 +96,14 @@ class PaneAction:
     key: str | None
     mutating: bool
     run: RunFn | None = None
-    preview: PreviewFn | None = None
     needs_row: bool = True
     description: str = ""
-    confirm: bool = True
     prompt: PromptFn | None = None
     operation: OperationFn | None = None
     hosted: bool = False
 
     def __post_init__(self) -> None:
-        if self.mutating and self.preview is None and self.operation is None:
+        if self.mutating and self.operation is None:
             raise ValueError(f"mutating action {self.id} needs an operation")
         if self.run is None and self.operation is None:
             raise ValueError(f"action {self.id} needs run or operation")

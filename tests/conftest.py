@@ -1,7 +1,7 @@
 """Shared fixtures: a simulated cluster per test, the real kubectl against it, and wait_for.
 
-- ``sim``: a demo-scenario SimThread (speed 0.05) in a temporary state dir, stopped after the test.
-- ``cluster``: the same with SSH nodes at speed 0.01, for whole upgrades.
+- ``sim``: a demo-scenario SimThread (speed 20) in a temporary state dir, stopped after the test.
+- ``cluster``: the same with SSH nodes at speed 100, for whole upgrades.
 - ``sim_factory(**kwargs)``: more simulators with other options (all stopped after the test).
 - ``kubectl(*args, check=True, sim=None, timeout=60, input=None)``: runs the real kubectl with
   ``--kubeconfig <sim.kubeconfig> --cache-dir <fresh dir>``; skips the test if kubectl is missing
@@ -115,7 +115,7 @@ def sim_factory(tmp_path_factory):
     started: list[SimThread] = []
 
     def make(**kwargs) -> SimThread:
-        options = {"speed": 0.05, **kwargs}
+        options = {"speed": 20, **kwargs}
         state = options.pop("state_dir", None) or tmp_path_factory.mktemp("sim")
         sim = SimThread(state, **options).start()
         started.append(sim)
@@ -128,14 +128,14 @@ def sim_factory(tmp_path_factory):
 
 @pytest.fixture
 def sim(sim_factory) -> SimThread:
-    """A running demo-scenario simulator (speed 0.05)."""
+    """A running demo-scenario simulator (speed 20)."""
     return sim_factory()
 
 
 @pytest.fixture
 def cluster(sim_factory) -> SimThread:
     """The demo simulator with SSH nodes, fast enough for whole upgrades in seconds."""
-    return sim_factory(ssh=True, speed=0.01)
+    return sim_factory(ssh=True, speed=100)
 
 
 class Kubectl:

@@ -35,7 +35,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         description="Start `cockpit sim --scenario demo` in a subprocess, open the cockpit against its "
                     "kubeconfig, and stop the simulator whenever the cockpit exits.")
     demo.add_argument("--speed", type=float, default=1.0,
-                      help="simulated-time factor passed to the simulator (1.0 = realistic, 0.1 = 10x faster)")
+                      help="speed-up factor of the simulated cluster (1 = real time, the default; 20 = twenty "
+                           "times faster)")
     demo.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
     demo.set_defaults(handler=run_demo)
 

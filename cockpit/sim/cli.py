@@ -21,7 +21,7 @@ def register(subparsers, common) -> None:
     p.add_argument("--pods-per-node", type=int, help="synthetic cluster: pods per node")
     p.add_argument("--version", default="1.32.4", help="Kubernetes version served (default 1.32.4)")
     p.add_argument("--speed", type=float, default=1.0,
-                   help="real seconds per simulated second (0.05 = 20x faster; default 1.0)")
+                   help="speed-up factor of simulated time (20 = twenty times faster; default 1, real time)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     p.add_argument("--no-ssh", action="store_true", help="do not start the simulated node SSH servers")
     p.add_argument("--prometheus", action="store_true",

@@ -1,7 +1,8 @@
 """Simulated clock: wall-clock timestamps plus a scaled notion of elapsed time.
 
 Every simulated delay (image pulls, readiness, grace periods, heartbeats) is expressed in
-simulated seconds and converted to real seconds with ``speed`` (0.05 = 20x faster).
+simulated seconds and converted to real seconds with ``speed``, a speed-up factor (20 = twenty
+times faster than real time; 1 = real time).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class SimClock:
 
     @property
     def speed(self) -> float:
-        """Real seconds per simulated second."""
+        """Simulated seconds per real second (the speed-up factor)."""
         return self._speed
 
     @speed.setter
@@ -41,11 +42,11 @@ class SimClock:
 
     def monotonic(self) -> float:
         """Simulated seconds elapsed since the clock was made (for internal deadlines)."""
-        return self._base_sim + (time.monotonic() - self._base_real) / self._speed
+        return self._base_sim + (time.monotonic() - self._base_real) * self._speed
 
     def scaled(self, seconds: float) -> float:
         """Real seconds corresponding to ``seconds`` simulated seconds."""
-        return seconds * self._speed
+        return seconds / self._speed
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` simulated seconds."""
@@ -59,7 +60,7 @@ class SimClock:
     def fast_forward(self, speed: float) -> Iterator[None]:
         """Temporarily run faster (never slower) than the configured speed, e.g. while seeding."""
         saved = self._speed
-        self.speed = min(saved, speed)
+        self.speed = max(saved, speed)
         try:
             yield
         finally:

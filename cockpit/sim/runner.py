@@ -27,7 +27,7 @@ class SimOptions:
 
     state_dir: str
     scenario: str = "demo"
-    speed: float = 0.05
+    speed: float = 20.0
     nodes: int | None = None
     pods_per_node: int | None = None
     version: str = "1.32.4"
@@ -210,7 +210,7 @@ class SimThread:
     ``fn`` (plain or async) on the simulator's loop and returns its result.
     """
 
-    def __init__(self, state_dir, scenario: str = "demo", speed: float = 0.05, nodes: int | None = None,
+    def __init__(self, state_dir, scenario: str = "demo", speed: float = 20.0, nodes: int | None = None,
                  pods_per_node: int | None = None, version: str = "1.32.4", ssh: bool = False,
                  port: int = 0, cluster_factory=None, prometheus: bool = False):
         self.sim = Simulator(SimOptions(str(state_dir), scenario, speed, nodes, pods_per_node, version,

@@ -22,7 +22,7 @@ from cockpit.sim.objects import pod_is_ready
 from cockpit.sim.traffic_behaviour import CAPACITY_RPS
 from cockpit.sim.traffic_flows import RATE
 
-SEED_SPEED = 0.01  # the demo is seeded in fast-forward, then runs at the configured speed
+SEED_SPEED = 100.0  # the demo is seeded in fast-forward, then runs at the configured speed
 SETTLE_TIMEOUT = 20.0  # real seconds
 
 DEMO_CP = ["cp-1", "cp-2", "cp-3"]

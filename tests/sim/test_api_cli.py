@@ -14,7 +14,7 @@ import pytest
 @pytest.fixture
 def sim_process(tmp_path):
     state = tmp_path / "state"
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "sim", "--state-dir", str(state), "--speed", "0.05",
+    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "sim", "--state-dir", str(state), "--speed", "20",
                              "--no-ssh"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     yield proc, state
     if proc.poll() is None:

@@ -9,7 +9,7 @@ from cockpit.sim.objects import pod_is_ready
 
 def test_demo_settles_fast_and_has_the_documented_shape(sim_factory):
     started = time.monotonic()
-    sim = sim_factory(speed=0.05)
+    sim = sim_factory(speed=20)
     assert time.monotonic() - started < 5
 
     def shape():
@@ -49,7 +49,7 @@ def test_demo_settles_fast_and_has_the_documented_shape(sim_factory):
 
 
 def test_synthetic_cluster_is_consistent(sim_factory):
-    sim = sim_factory(speed=0.05, nodes=20, pods_per_node=12)
+    sim = sim_factory(speed=20, nodes=20, pods_per_node=12)
 
     def summary():
         store = sim.store

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.kubectl
 
 
 def test_rollout_status_undo_and_history(sim_factory, kubectl, wait_for):
-    sim = sim_factory(speed=0.01)
+    sim = sim_factory(speed=100)
     ok = kubectl("-n", "shop", "rollout", "status", "deployment/web-blue", "--timeout=20s", sim=sim)
     assert 'deployment "web-blue" successfully rolled out' in ok.stdout
 

@@ -88,7 +88,7 @@ spec:
 
 def test_delete_f_of_a_manifest_that_starts_with_its_namespace(kubectl, sim_factory, tmp_path, wait_for):
     """The namespace controller waits 5 simulated seconds (1 s here) before emptying, as the real one does."""
-    sim = sim_factory(speed=0.2)
+    sim = sim_factory(speed=5)
     (tmp_path / "stack.yaml").write_text(MANIFEST)
     kubectl("apply", "-f", str(tmp_path / "stack.yaml"), sim=sim)
     out = kubectl("delete", "-f", str(tmp_path / "stack.yaml"), "--wait=false", sim=sim).stdout

@@ -152,7 +152,7 @@ def test_control_plane_upgrade_moves_version_static_pods_and_kube_proxy(sim, wai
 
 
 def test_pods_on_an_unreachable_node_are_evicted_after_their_toleration(sim_factory, wait_for):
-    sim = sim_factory(speed=0.01)
+    sim = sim_factory(speed=100)
     victims = [p for p in _pods_on(sim, "worker-2", "shop")]
     assert victims
     sim.call(lambda: sim.cluster.stop_kubelet("worker-2"))

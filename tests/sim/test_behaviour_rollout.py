@@ -79,7 +79,7 @@ def test_rolling_update_respects_surge_and_unavailable(sim, wait_for):
 
 
 def test_checkout_is_stuck_then_exceeds_deadline(sim_factory, wait_for):
-    sim = sim_factory(speed=0.01)
+    sim = sim_factory(speed=100)
     rses = _rses(sim, "checkout")
     assert sorted(rs["metadata"]["annotations"][REVISION] for rs in rses) == ["1", "2"]
     wait_for(lambda: _progressing(sim, "checkout").get("reason") == "ProgressDeadlineExceeded", timeout=10)

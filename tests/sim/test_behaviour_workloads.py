@@ -89,7 +89,7 @@ def test_every_namespace_gets_a_default_service_account(kubectl, wait_for):
 
 
 def test_cronjob_runs_on_schedule_and_keeps_its_history_limit(kubectl, wait_for):
-    """At speed 0.05 a simulated minute lasts 3 s: a per-minute CronJob fires every 3 s."""
+    """At speed 20 a simulated minute lasts 3 s: a per-minute CronJob fires every 3 s."""
     kubectl("create", "cronjob", "tick", "-n", "shop", "--image=registry.example/task:1.0",
             "--schedule=*/1 * * * *", "--", "true")
     kubectl("patch", "cronjob", "tick", "-n", "shop", "--type", "merge", "-p",

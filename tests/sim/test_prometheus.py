@@ -106,7 +106,7 @@ def test_range_query_gives_points(prom_sim):
 
 
 def test_cockpit_sim_prometheus_flag_names_the_url_and_stops_it(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "sim", "--state-dir", str(tmp_path), "--speed", "0.05",
+    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "sim", "--state-dir", str(tmp_path), "--speed", "20",
                              "--no-ssh", "--prometheus"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()

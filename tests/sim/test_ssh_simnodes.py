@@ -28,7 +28,7 @@ class StandInCluster:
 
     def __init__(self, nodes: dict[str, str], version: str = "1.32.4") -> None:
         self.store = ObjectStore()
-        self.clock = SimClock(0.01)
+        self.clock = SimClock(100)
         self.faults = Faults()
         self.version = version
         self.runtimes = {}

@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--intervals", default="1,2,5", help="analysis intervals in seconds")
     parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, SimThread(Path(tmp) / "sim", speed=0.05, prometheus=True) as sim:
+    with tempfile.TemporaryDirectory() as tmp, SimThread(Path(tmp) / "sim", speed=20, prometheus=True) as sim:
         wait_for_series(sim.prometheus_url, 'rate(istio_requests_total{destination_service_name="api-canary"}[5s])')
         print("analysis interval | scrape interval | canary failing -> no canary traffic (min / median / max)")
         for interval in (float(x) for x in options.intervals.split(",")):

@@ -23,7 +23,7 @@ requires_prometheus = pytest.mark.skipif(find_binary() is None, reason="no prome
 
 @pytest.fixture
 def prom_sim(sim_factory):
-    """A demo simulator (speed 0.05) with its Prometheus; both stopped after the test."""
+    """A demo simulator (speed 20) with its Prometheus; both stopped after the test."""
     return sim_factory(prometheus=True)
 
 

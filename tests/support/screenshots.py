@@ -224,7 +224,7 @@ def record_snapshot(path: Path = SNAPSHOT) -> Path:
     from cockpit.cli.tui import drain_output, ready_field, start_simulator, stop_simulator, wait_until_ready
 
     with tempfile.TemporaryDirectory(prefix="cockpit-shots-") as state_dir:
-        process = start_simulator(Path(state_dir), speed=0.05)
+        process = start_simulator(Path(state_dir), speed=20)
         try:
             ready = wait_until_ready(process)
             drain_output(process)

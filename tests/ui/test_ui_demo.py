@@ -81,7 +81,7 @@ def read_sim_pid(stream) -> int:
 def start_headless_demo(tmp_path) -> subprocess.Popen:
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "COCKPIT_CONFIG": str(tmp_path / "c.toml")}
     return subprocess.Popen(
-        [sys.executable, "-m", "cockpit", "demo", "--headless", "--speed", "0.05",
+        [sys.executable, "-m", "cockpit", "demo", "--headless", "--speed", "20",
          "--journal", str(tmp_path / "journal.jsonl")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
 
@@ -107,7 +107,7 @@ def test_demo_quit_key_in_a_terminal_stops_simulator(tmp_path):
     if pid == 0:  # child: the demo in a real pseudo-terminal
         os.environ.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "36",
                            "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "COCKPIT_CONFIG": str(tmp_path / "c.toml")})
-        os.execv(sys.executable, [sys.executable, "-m", "cockpit", "demo", "--speed", "0.05",
+        os.execv(sys.executable, [sys.executable, "-m", "cockpit", "demo", "--speed", "20",
                                   "--journal", str(tmp_path / "journal.jsonl")])
     try:
         sim_pid = read_sim_pid(fd)

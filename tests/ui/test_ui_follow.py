@@ -26,7 +26,7 @@ def cockpit_action(app, node: str, reason: str):
 
 
 async def test_follower_is_read_only_and_sees_another_cockpits_drain_and_upgrade(sim_factory, tmp_path):
-    cluster = sim_factory(ssh=True, speed=0.01)
+    cluster = sim_factory(ssh=True, speed=100)
     assert OBSERVE_SECONDS <= 1.0  # other cockpits' Events are read at least once a second
     app = build_app(tui_args(cluster, tmp_path, read_only=True))
     async with app.run_test(size=(160, 45)) as pilot:

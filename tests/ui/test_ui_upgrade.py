@@ -29,7 +29,7 @@ LOCK = "cockpit-upgrade-lock"
 
 @pytest.fixture
 def cluster(sim_factory):
-    return sim_factory(ssh=True, speed=0.01)
+    return sim_factory(ssh=True, speed=100)
 
 
 def upgrade_app(sim, tmp_path, **extra):

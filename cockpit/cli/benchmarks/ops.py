@@ -21,8 +21,8 @@ DRAIN_NODE = "worker-00001"
 # Four nodes (one control plane, three workers) at 84 pods per node put 109 app pods (spread
 # round-robin) and its kube-proxy on the first worker: 110 pods, the kubelet's default maximum.
 DRAIN_SIM = {"nodes": 4, "pods_per_node": 84}
-DRAIN_SPEED = 0.05  # simulated time runs 20x faster: grace periods of 30 s take 1.5 s, on both sides
-SWITCH_SPEED = 0.05
+DRAIN_SPEED = 20.0  # simulated time runs 20x faster: grace periods of 30 s take 1.5 s, on both sides
+SWITCH_SPEED = 20.0
 SWITCH_TARGET = "shop/web"
 
 

@@ -1,6 +1,6 @@
 """CronJob controller: creates a Job at each scheduled time and prunes finished ones.
 
-Schedules run on simulated time (a minute passes in 3 real seconds at speed 0.05) like every
+Schedules run on simulated time (a minute passes in 3 real seconds at speed 20) like every
 other simulated delay; status timestamps are wall-clock as everywhere else. Only the latest missed
 time is run, as the real controller does; ``concurrencyPolicy`` Forbid skips a run while a Job is
 active and Replace deletes the active ones; the history limits keep the newest finished Jobs.

@@ -130,3 +130,44 @@ def test_headless_layers_never_load_textual(layer: str) -> None:
     modules = [module_name(f) for f in files]
     loaded = _loaded_after_importing(modules)
     assert not any(m == "textual" or m.startswith("textual.") for m in loaded), f"{layer} loads textual"
+
+
+RAW_FIELDS = {"metadata", "spec", "status", "items"}
+# The kube boundary decodes raw JSON; the simulator is a server; metrics reads Prometheus answers,
+# whose "status"/"data" are not Kubernetes objects.
+RAW_READERS = {"kube", "sim", "metrics"}
+
+
+def raw_reads(source: str) -> list[int]:
+    """Lines that read a raw Kubernetes object: ``obj["spec"]`` or ``obj.get("metadata")`` as a value.
+
+    Building a body to write back (``body["spec"] = ...``) is allowed: only loads count.
+    """
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            key = node.slice
+            if isinstance(key, ast.Constant) and key.value in RAW_FIELDS:
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in RAW_FIELDS:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_kube_layer_reads_raw_kubernetes_objects() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        module = module_name(path)
+        if layer_of(module) in RAW_READERS or module in ("cockpit.domain.records", "cockpit.domain._convert"):
+            continue
+        lines = raw_reads(path.read_text(encoding="utf-8"))
+        if lines:
+            offenders[module] = lines
+    assert offenders == {}
+
+
+def test_a_raw_read_outside_the_kube_layer_is_caught() -> None:
+    assert raw_reads('def f(pod):\n    return pod["metadata"]["name"]\n') == [2]
+    assert raw_reads('def f(pod):\n    return (pod.get("spec") or {}).get("nodeName")\n') == [2]
+    assert raw_reads('def f(body):\n    body["spec"] = {"unschedulable": True}\n') == []

@@ -82,3 +82,8 @@ async def get_object(client: Any, record_type: type[R], path: str) -> tuple[dict
     """GET one object as raw JSON (to write back) and as its record (to read)."""
     raw = await client.get(path)
     return raw, as_record(record_type, raw)
+
+
+def list_items(listing: dict) -> list[dict]:
+    """The raw objects of one list answer (its ``items``)."""
+    return list(listing.get("items") or ())

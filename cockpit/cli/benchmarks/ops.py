@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.cli.benchmarks.simproc import SimProcess, start_sim, time_kubectl
+from cockpit.domain.records import PodRecord
+from cockpit.kube.typed import as_records, list_items
 
 DRAIN_NODE = "worker-00001"
 # Four nodes (one control plane, three workers) at 84 pods per node put 109 app pods (spread
@@ -46,8 +48,8 @@ def drain_bench(kubectl: bool) -> dict[str, Any]:
 
 
 def _pods_on(sim: SimProcess, node: str) -> int:
-    pods = sim.request("GET", f"/api/v1/pods?fieldSelector=spec.nodeName%3D{node}")
-    return len(pods.get("items") or ())
+    listing = sim.request("GET", f"/api/v1/pods?fieldSelector=spec.nodeName%3D{node}")
+    return len(as_records(PodRecord, list_items(listing)))
 
 
 async def _cockpit_drain(sim: SimProcess) -> tuple[float, bool]:

@@ -9,6 +9,7 @@ cost is part of every figure.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,3 +148,26 @@ class EventCounter:
             self.count += 1
 
         return counted
+
+
+class GcPauses:
+    """Durations of the cyclic GC's full (generation 2) collections while installed."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def summary(self) -> dict[str, Any]:
+        """How many full collections ran and the longest one, in milliseconds."""
+        gc.callbacks.remove(self._callback)
+        return {"full_collections": len(self.pauses),
+                "max_ms": round(max(self.pauses) * 1000, 1) if self.pauses else None}

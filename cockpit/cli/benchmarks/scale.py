@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cockpit.cli.benchmarks.probe import EventCounter, KeyProbe, Latencies, ScreenWatch
+from cockpit.cli.benchmarks.probe import EventCounter, GcPauses, KeyProbe, Latencies, ScreenWatch
 from cockpit.cli.benchmarks.simproc import SimProcess, process_rss_mib
 
 SIZE = (160, 45)  # the terminal the issue's figures were taken at
@@ -75,11 +75,13 @@ class ScaleRun:
     async def run(self) -> dict[str, Any]:
         """All phases inside one ``run_test``; returns the figures."""
         started = time.perf_counter()
+        gc_pauses = GcPauses()
         async with self.app.run_test(headless=True, size=SIZE):
             await self._load(started)
             await self._keys_for("rest", REST_SECONDS)
             await self._churn()
         self.figures["keys"] = self.keys.summary()
+        self.figures["gc"] = gc_pauses.summary()
         self.figures["peak_rss_mib"] = round(process_rss_mib(peak=True), 1)
         return self.figures
 

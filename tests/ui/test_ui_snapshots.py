@@ -17,6 +17,9 @@ def _before(*keys: str):
     async def run_before(pilot) -> None:
         await pilot.pause()
         pilot.app.flush()
+        # The problem detectors (the runbook hint line) run on a 1 s timer: run them now, so the
+        # picture does not depend on whether the timer fired first.
+        pilot.app.observe_cluster()
         await pilot.pause()
         for key in keys:
             await pilot.press(key)

@@ -103,6 +103,7 @@ def test_fixed_measurements_snapshot(snap_compare):
     async def maximise_traffic(pilot) -> None:
         await settle(pilot)
         await until(pilot, lambda: pilot.app.pane("traffic").snapshot is not None, what="the first poll")
+        pilot.app.observe_cluster()  # the runbook hint line, whether or not its 1 s timer fired yet
         for key in ("2", "m"):
             await pilot.press(key)
         await settle(pilot)

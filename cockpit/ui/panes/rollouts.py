@@ -13,7 +13,7 @@ from cockpit.domain import rollout
 from cockpit.domain.images import short_image
 from cockpit.ui import views
 from cockpit.ui.fmt import age, bar, shorten
-from cockpit.ui.panes.base import Cells, FitText, Pane, SortText, sort_by_first
+from cockpit.ui.panes.base import Cells, FitText, Pane, SortText, middle_ellipsis, sort_by_first
 
 # Condition reasons in words that fit a narrow state column (kubectl says "timed out progressing").
 SHORT_REASONS = {"ProgressDeadlineExceeded": "timed out", "ReplicaSetCreateError": "cannot create pods"}
@@ -110,10 +110,13 @@ class RolloutsPane(Pane):
                 counts, str(dep.revision or "-"), images, state, progress)
 
     def _images_text(self, images: tuple[str, ...]) -> FitText:
-        """The full image references when they fit the column, else ``name:tag`` each."""
+        """The full image references when they fit the column, else ``name:tag`` each, shortened in
+        the middle when even that does not fit (the tag's end, e.g. ``-broken``, stays readable)."""
+        width = self._column_width("images")
         full = ",".join(images) or "-"
         short = ",".join(short_image(i) for i in images) or "-"
-        return FitText(full if len(full) <= self._column_width("images") else short, len(short))
+        text = full if len(full) <= width else middle_ellipsis(short, width)
+        return FitText(text, len(short))
 
     def _state_cell(self, status: Any, diagnosis: Any) -> Text:
         """``✘ Failed: ProgressDeadlineExceeded``, shortened to ``✘ Failed: timed out`` when the

@@ -30,19 +30,32 @@ def pod_finished(pod: Any) -> bool:
     return pod.phase in ("Succeeded", "Failed")
 
 
-def nodes_header(nodes: list[Any], cache: Any) -> Text:
-    """``API v1.32.4 · 3 control-plane, 6 workers · skew: ok`` or the violations."""
+# What a node-by-node kubeadm upgrade passes through on its way (a kubelet or a component
+# upgraded before every kube-apiserver is): expected while it runs, a violation otherwise.
+TRANSIENT_RULES = frozenset({"kubelet-newer", "component-newer", "kubelet-at-limit"})
 
+
+def nodes_header(nodes: list[Any], cache: Any, *, upgrading: bool = False) -> Text:
+    """``API v1.32.4 · 3 control-plane, 6 workers · skew: ok``, the violations, or (while an
+    upgrade runs) the transient skew it is expected to cause."""
     version = getattr(cache, "server_version", None) or "?"
+    if "nodes" in (getattr(cache, "forbidden", None) or ()):
+        return Text.assemble(("API ", "bold"), str(version), "  ·  ", ("nodes: forbidden", "bold"),
+                             " (your RBAC role may not list nodes; skew cannot be checked)")
     cps = sum(1 for n in nodes if n.is_control_plane)
     text = Text.assemble(("API ", "bold"), str(version), f"  ·  {cps} control-plane, {len(nodes) - cps} workers  ·  ")
     components = skew.control_plane_versions(_control_plane_pods(cache, nodes))
     violations = skew.skew_violations(str(version), nodes, components) if version != "?" else []
-    if not violations:
+    expected = [v for v in violations if upgrading and v.rule in TRANSIENT_RULES]
+    real = [v for v in violations if v not in expected]
+    if real:
+        text.append(f"✘ {len(real)} skew violation(s): ", style="bold")
+        text.append("; ".join(str(v) for v in real[:3]))
+    elif expected:
+        text.append(f"⟳ upgrade in progress: transient skew ({len(expected)}), expected until it finishes: ")
+        text.append("; ".join(str(v) for v in expected[:2]))
+    else:
         text.append("✔ version skew ok")
-        return text
-    text.append(f"✘ {len(violations)} skew violation(s): ", style="bold")
-    text.append("; ".join(str(v) for v in violations[:3]))
     return text
 
 

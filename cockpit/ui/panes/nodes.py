@@ -296,7 +296,8 @@ class NodesPane(Pane):
 
     def _refresh_header(self, cache: Any) -> None:
         self._header_version = getattr(cache, "server_version", None)
-        header = views.nodes_header(list(views.all_records(cache.store("nodes"))), cache)
+        header = views.nodes_header(list(views.all_records(cache.store("nodes"))), cache,
+                                    upgrading=self.board.active())
         leases = cache.store("leases") if "leases" not in (getattr(cache, "forbidden", None) or ()) else None
         summary = self.board.header(leases.get_by_key(LOCK_KEY) if leases else None, self.colour)
         if summary.plain:

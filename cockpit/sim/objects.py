@@ -146,13 +146,6 @@ def set_condition(conds: list[dict], new: dict, now: str) -> None:
     conds.append({**new, "lastTransitionTime": now})
 
 
-def image_tag(image: str) -> str:
-    """The tag part of an image reference ('' when untagged)."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else ""
-
-
 def tolerates(tolerations: Iterable[dict] | None, taint: dict) -> bool:
     """True if one of the tolerations tolerates ``taint`` (key/operator/value/effect)."""
     for tol in tolerations or ():

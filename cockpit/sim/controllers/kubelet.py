@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from cockpit.sim.controllers.base import Controller
 from cockpit.sim.controllers.podstatus import StatusBuilder, containers_of
-from cockpit.sim.objects import controller_of, image_tag, key_of
+from cockpit.domain.images import image_tag
+from cockpit.sim.objects import controller_of, key_of
 
 PULL_SECONDS = 1.0
 START_SECONDS = 0.5

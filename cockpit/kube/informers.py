@@ -326,7 +326,6 @@ class ClusterCache:
         self.heartbeat_every = heartbeat_every
         self.silent_after = silent_after
         self._answered = time.monotonic()  # the API server's last answer to a heartbeat
-        self._silence_error = ""
         self.server_version = ""
         self.version_info: dict = {}
         self._stores = {kind: Store(kind) for kind in kinds}
@@ -416,8 +415,8 @@ class ClusterCache:
     @property
     def last_error(self) -> str:
         """The newest one-line error of a reconnecting informer, or the silence ("" when none)."""
-        if self._silence_error and self.silent_for >= self.silent_after:
-            return self._silence_error
+        if self.silent_for >= self.silent_after:
+            return f"the API server has not answered for {self.silent_for:.0f} s"
         errors = [i for i in self._informers.values() if i.state == "reconnecting" and i.last_error]
         return max(errors, key=lambda i: i.since).last_error if errors else ""
 
@@ -510,14 +509,12 @@ class ClusterCache:
         try:
             info = await asyncio.wait_for(self.client.version(), self.silent_after)
         except asyncio.TimeoutError:
-            self._silence_error = f"the API server has not answered for {self.silent_for:.0f} s"
-            return
+            return  # silent: status and last_error follow from the time of the last answer
         except (ConnectionProblem, ApiError):
             # A refused or failing server did answer; the informers report that outage themselves.
             self._answered = time.monotonic()
             return
         self._answered = time.monotonic()
-        self._silence_error = ""
         if info.get("gitVersion") != self.server_version:
             self.version_info = info
             self.server_version = str(info.get("gitVersion") or "")

@@ -389,6 +389,8 @@ class CockpitApp(WalkthroughApp):
         # that asks a question first is refused before asking it.
         if action.operation is None or self.ops is None or action.prompt is not None:
             try:
+                if action.prompt is not None and action.mutating and self.ops is not None:
+                    Driver(self.ops, _never).refuse_if_read_only(action.id, "")  # journaled, before asking
                 check_allowed(action, self.read_only)
             except CockpitError as exc:
                 self.show_banner(str(exc))
@@ -477,3 +479,8 @@ def pane_forbidden(pane: Pane, cache: Any) -> list[str]:
     """Kinds this pane shows that the user may not list."""
     forbidden = getattr(cache, "forbidden", set()) or set()
     return [kind for kind in pane.KINDS if kind in forbidden]
+
+
+async def _never(_plan: Any) -> bool:
+    """A confirmation that is never asked (the driver is only used to refuse)."""
+    return False

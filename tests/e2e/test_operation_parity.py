@@ -40,6 +40,7 @@ class Case:
     state: Callable[[Any, Any], str]  # (kubectl, sim) -> what the action changes, as text
     kind: str = "Deployment"  # what the Event's regarding names
     exact_states: bool = True  # False where before/after carry times or generated pod names
+    setup: tuple[str, ...] = ()  # a kubectl command run on both simulators first
 
 
 def jsonpath(kind: str, namespace: str, name: str, path: str) -> Callable[[Any, Any], str]:
@@ -59,6 +60,12 @@ CASES = [
     Case("restart", ("rollout", "restart", "shop/web-blue"), "rollout.restart", "rollouts", "shop/web-blue",
          "shop", "web-blue", "RolloutRestarted",
          jsonpath("deployment", "shop", "web-blue", "{.spec.template.metadata.annotations}"), exact_states=False),
+    Case("resume", ("rollout", "resume", "shop/web-blue"), "rollout.resume", "rollouts", "shop/web-blue", "shop",
+         "web-blue", "RolloutResumed", jsonpath("deployment", "shop", "web-blue", "{.spec.paused}"),
+         setup=("-n", "shop", "patch", "deployment", "web-blue", "--type=merge", "-p", '{"spec":{"paused":true}}')),
+    Case("shift", ("shift", "shop/api", "--weights", "api-stable=80,api-canary=20"), "traffic.shift", "traffic",
+         "shop/api", "shop", "api", "TrafficShifted",
+         jsonpath("httproute", "shop", "api", "{.spec.rules[0].backendRefs[*].weight}"), kind="HTTPRoute"),
     Case("switch", ("switch", "shop/web"), "traffic.switch", "traffic", "shop/web", "shop", "web",
          "ServiceSwitched", jsonpath("service", "shop", "web", "{.spec.selector.color}"), kind="Service"),
     Case("shift-abort", ("shift", "shop/api", "--abort"), "traffic.abort", "traffic", "shop/api", "shop", "api",
@@ -157,6 +164,9 @@ async def test_cli_and_tui_run_the_same_operation(case, sim_factory, kubectl, tm
     journals = {name: tmp_path / name / "journal.jsonl" for name in sims}
     for journal in journals.values():
         journal.parent.mkdir()
+    for sim in sims.values():
+        if case.setup:
+            kubectl(*case.setup, sim=sim)
     start = {name: case.state(kubectl, sim) for name, sim in sims.items()}
     assert start["cli"] == start["tui"]
     # The CLI runs its own event loop, so it gets a thread of its own.

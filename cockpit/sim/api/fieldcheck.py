@@ -78,7 +78,7 @@ def decode_prefix(rtype: ResourceType) -> str:
 def _walk(value, message: str, path: str, out: list[str], top: bool = False) -> None:
     if message in leaf_types() or not isinstance(value, dict):
         return
-    names = {spec[0]: spec for spec in MESSAGES.get(message, {}).values()}
+    names = _json_fields(message)
     for key, item in value.items():
         here = f"{path}.{key}" if path else key
         spec = names.get(key)
@@ -97,6 +97,23 @@ def _walk(value, message: str, path: str, out: list[str], top: bool = False) -> 
                 _walk(element, type_name, f"{here}[{map_key}]", out)
         else:
             _walk(item, type_name, here, out)
+
+
+def _json_fields(message: str) -> dict[str, tuple]:
+    """The JSON field names of ``message``, with those of Go-embedded structs inlined.
+
+    An embedded struct (``Volume.volumeSource``, ``IngressRule.ingressRuleValue``) is one field in
+    the protobuf schema but its fields sit directly in the parent's JSON (``volumes[0].emptyDir``).
+    It is recognisable by its name: the type's own name, first letter lowered.
+    """
+    fields = {spec[0]: spec for spec in MESSAGES.get(message, {}).values()}
+    for name, _code, type_name in list(fields.values()):
+        short = type_name.rsplit(".", 1)[-1] if type_name else ""
+        if short and name == short[:1].lower() + short[1:]:
+            fields.pop(name)
+            for inner in _json_fields(type_name).values():
+                fields.setdefault(inner[0], inner)
+    return fields
 
 
 def _resolve_parent(obj, path: str):

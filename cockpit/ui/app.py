@@ -298,7 +298,9 @@ class CockpitApp(WalkthroughApp):
         pane = self.pane(pane_id)
         if self.screen.maximized is not None and self.screen.maximized is not pane:
             self.screen.maximize(pane, container=False)
-        pane.table.focus()
+        # Now, not on the next turn (Widget.focus defers): a key typed right after the pane key
+        # must reach this pane, never act on the row of the pane that had focus before.
+        self.screen.set_focus(pane.table)
         self._mark_current(pane)
 
     def action_focus_pane(self, pane_id: str) -> None:

@@ -131,3 +131,16 @@ async def test_fit_columns_grow_so_names_are_never_cut_into_look_alikes():
         assert all(len(text) <= width for text in shown)
         a, b = (next(t for t in shown if t.endswith(suffix)) for suffix in ("-a", "-b"))
         assert a != b and "…" in a, (a, b)
+
+
+async def test_a_key_right_after_a_pane_key_acts_on_the_new_pane():
+    """``3`` then ``u`` typed fast: uncordon on the Nodes pane, never undo on the Rollouts row."""
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        from textual import events
+
+        for key in ("3", "u"):  # both queued before either is handled, as a fast typist's are
+            app.post_message(events.Key(key, key))
+        await until(pilot, lambda: app.banner_text, what="the action's answer")
+        assert app.banner_text.startswith("node: uncordon"), app.banner_text

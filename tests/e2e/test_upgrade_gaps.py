@@ -1,4 +1,4 @@
-"""Issue 5 gaps: an SSH drain's cordon is cockpit's to lift, and a control-plane node's static pods
+"""An SSH drain's cordon is cockpit's to lift, and a control-plane node's static pods
 must run the target version before its kubeadm step counts as done."""
 
 from __future__ import annotations

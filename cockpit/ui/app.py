@@ -21,7 +21,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.controllers.driver import Driver, Services
@@ -68,7 +68,10 @@ class CockpitApp(WalkthroughApp):
         Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, priority=True, id="pane.next"),
         Binding("shift+tab", "focus_pane_offset(-1)", "Prev pane", show=False, priority=True, id="pane.prev"),
         Binding("m", "toggle_maximize", "Max", id="maximize"),
-        Binding("slash", "filter", "Filter", id="filter"),
+        # priority: "/" must move the keyboard to the filter the moment it is read, so the letters
+        # that arrived with it (one ssh packet, a fast typist) land in the filter, not on the
+        # pane's keys; check_action stands it aside while an input has the keyboard.
+        Binding("slash", "filter", "Filter", priority=True, id="filter"),
         Binding("escape", "back", "Back", id="back"),
         Binding("t", "cycle_theme", "Theme", id="theme.cycle"),
         *(Binding(str(i), f"focus_pane('{p}')", p.title(), show=False, id=f"pane.{p}")
@@ -426,7 +429,13 @@ class CockpitApp(WalkthroughApp):
         self.push_screen(PromptScreen(prompt), answered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Read-only mode hides mutating actions (footer, keys) instead of refusing after the key."""
+        """Read-only mode hides mutating actions (footer, keys) instead of refusing after the key.
+
+        The filter key only acts on the panes' screen and never while an input (the filter
+        itself, a typed confirmation) has the keyboard: there "/" is a character.
+        """
+        if action == "filter":
+            return self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
         if action == "run_pane_action" and self.read_only and parameters:
             pane_action = self.registry.get(str(parameters[0]))
             if pane_action is not None and pane_action.mutating:

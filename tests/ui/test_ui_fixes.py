@@ -144,3 +144,17 @@ async def test_a_key_right_after_a_pane_key_acts_on_the_new_pane():
             app.post_message(events.Key(key, key))
         await until(pilot, lambda: app.banner_text, what="the action's answer")
         assert app.banner_text.startswith("node: uncordon"), app.banner_text
+
+
+async def test_letters_typed_right_after_slash_go_to_the_filter():
+    """``/web`` typed fast filters on "web": no letter reaches the pane's key bindings first."""
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        from textual import events
+
+        for key in ("slash", "w", "e", "b"):  # all queued before any is handled
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        pane = app.current_pane()
+        await until(pilot, lambda: pane.filter_text == "web", what=f"the filter to read 'web', not {pane.filter_text!r}")
+        assert all("web" in " ".join(row).lower() for row in rows(app, pane.id)), rows(app, pane.id)

@@ -281,7 +281,9 @@ class Pane(Vertical, can_focus=False):
         self.add_class("-filtering")
         field = self._filter
         field.value = self.filter_text
-        field.focus()
+        # Now, not on the next turn (Widget.focus defers): the characters typed right after "/"
+        # belong to the filter, never to the pane's key bindings.
+        self.screen.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -23,6 +23,9 @@ def register(subparsers, common) -> None:
     p.add_argument("--speed", type=float, default=1.0,
                    help="speed-up factor of simulated time (20 = twenty times faster; default 1, real time)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    p.add_argument("--endpoint-delay", type=float, default=1.0,
+                   help="simulated seconds before a selector or readiness change reaches the EndpointSlices "
+                        "(the real controller batches updates; default 1, scaled by --speed)")
     p.add_argument("--no-ssh", action="store_true", help="do not start the simulated node SSH servers")
     p.add_argument("--prometheus", action="store_true",
                    help="also run a real Prometheus (the `prometheus` binary) scraping the simulated mesh metrics")
@@ -43,8 +46,11 @@ def run_sim(args) -> int:
         raise UsageError("cockpit sim needs --state-dir DIR")
     if args.speed <= 0:
         raise UsageError("--speed must be greater than 0")
+    if args.endpoint_delay < 0:
+        raise UsageError("--endpoint-delay must not be negative")
     return run(SimOptions(args.state_dir, args.scenario, args.speed, args.nodes, args.pods_per_node,
-                          args.version, not args.no_ssh, args.port, prometheus=args.prometheus))
+                          args.version, not args.no_ssh, args.port, prometheus=args.prometheus,
+                          endpoint_delay=args.endpoint_delay))
 
 
 def _server_of(state_dir: str) -> tuple[str, str]:

@@ -80,7 +80,7 @@ class SimCluster:
     """Seeds a scenario and runs the simulated controllers, kubelets and scheduler."""
 
     def __init__(self, store, clock, faults, version: str = "1.32.4", scenario: str = "demo",
-                 nodes: int | None = None, pods_per_node: int | None = None) -> None:
+                 nodes: int | None = None, pods_per_node: int | None = None, endpoint_delay: float = 1.0) -> None:
         from cockpit.sim import controllers
 
         self.store, self.clock, self.faults = store, clock, faults
@@ -92,6 +92,7 @@ class SimCluster:
         self.index = Index()
         self.events = EventRecorder(store, clock)
         self.stopped = False
+        self.endpoint_delay = endpoint_delay  # simulated seconds an EndpointSlice update is batched
         self.seed_age_days = 0.0  # scenarios backdate seeded objects' creationTimestamp
         self.seed_seconds = 0.0
         self.kubelets_stopped: set[str] = set()  # nodes whose kubelet we stopped (the lifecycle checks them)

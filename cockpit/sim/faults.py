@@ -1,7 +1,8 @@
 """Faults that can be switched on while the simulator runs (admin endpoint ``/_sim/faults``).
 
 The API server applies ``api_latency``, ``watch_cut_after``, ``force_410`` and ``refuse_until``;
-the cluster behaviour (kubelets, PDBs, images, churn) and the SSH nodes read the others.
+the cluster behaviour (kubelets, PDBs, images, churn, slow controllers) and the SSH nodes read
+the others.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class Faults:
     ssh_hang: dict[str, str] = field(default_factory=dict)
     ssh_drop: dict[str, str] = field(default_factory=dict)
     kubelet_never_returns: set[str] = field(default_factory=set)
+    # Simulated seconds every controller waits before working off a change (an overloaded
+    # kube-controller-manager): EndpointSlices, ReplicaSets, the scheduler all lag by this much.
+    controller_delay: float = 0
 
     def set(self, name: str, value) -> None:
         """Set one fault from a JSON-ish value, coercing to the field's type.

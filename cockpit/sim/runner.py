@@ -36,6 +36,7 @@ class SimOptions:
     cluster_factory: object = None  # tests only: build a stand-in instead of SimCluster
     extra: dict = field(default_factory=dict)
     prometheus: bool = False  # also run a real Prometheus scraping the mesh metrics
+    endpoint_delay: float = 1.0  # simulated seconds before a selector/readiness change reaches the slices
 
 
 class Simulator:
@@ -138,7 +139,7 @@ def _make_cluster(opts: SimOptions, store: ObjectStore, clock, faults: Faults):
         return opts.cluster_factory(store, clock, faults)
     from cockpit.sim.cluster import SimCluster  # late: a cluster_factory replaces it
     return SimCluster(store, clock, faults, version=opts.version, scenario=opts.scenario,
-                      nodes=opts.nodes, pods_per_node=opts.pods_per_node)
+                      nodes=opts.nodes, pods_per_node=opts.pods_per_node, endpoint_delay=opts.endpoint_delay)
 
 
 def ensure_tls(state_dir: str) -> tuple[str, str]:
@@ -212,9 +213,10 @@ class SimThread:
 
     def __init__(self, state_dir, scenario: str = "demo", speed: float = 20.0, nodes: int | None = None,
                  pods_per_node: int | None = None, version: str = "1.32.4", ssh: bool = False,
-                 port: int = 0, cluster_factory=None, prometheus: bool = False):
+                 port: int = 0, cluster_factory=None, prometheus: bool = False, endpoint_delay: float = 1.0):
         self.sim = Simulator(SimOptions(str(state_dir), scenario, speed, nodes, pods_per_node, version,
-                                        ssh, port, cluster_factory, prometheus=prometheus))
+                                        ssh, port, cluster_factory, prometheus=prometheus,
+                                        endpoint_delay=endpoint_delay))
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="cockpit-sim", daemon=True)
         self._started = concurrent.futures.Future()

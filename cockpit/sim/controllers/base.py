@@ -50,12 +50,19 @@ class Controller:
         """Drain the queue forever (cancelled by SimCluster.stop)."""
         while True:
             await self._wake.wait()
+            await self._lag()
             self._wake.clear()
             batch, self._queue = self._queue, {}
             for i, key in enumerate(batch):
                 self._safe_sync(key)
                 if i % BATCH_YIELD == BATCH_YIELD - 1:
                     await asyncio.sleep(0)
+
+    async def _lag(self) -> None:
+        """Wait out the ``controller_delay`` fault; changes arriving meanwhile join the batch."""
+        delay = self.cluster.faults.controller_delay
+        if delay > 0:
+            await self.clock.sleep(delay)
 
     def _safe_sync(self, key: Hashable) -> None:
         try:

@@ -2,6 +2,11 @@
 
 Membership (which pods a Service selects) is kept incrementally: a pod change is checked against
 the few Services of its namespace only, and a selector change rescans that namespace once.
+
+Like the real EndpointSlice controller, which batches pod updates, a selector or pod (readiness)
+change reaches the Endpoints and EndpointSlice only after ``cluster.endpoint_delay`` simulated
+seconds (default 1, so it scales with ``--speed``); changes within that window share one write.
+Clients that verify a switch must therefore wait for the slice, as on a real cluster.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class EndpointsController(Controller):
         self.selectors: dict[str, dict[str, LabelSelector]] = defaultdict(dict)  # ns -> svc -> selector
         self.members: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.slices: dict[tuple[str, str], str] = {}
+        self._batched: set[tuple[str, str]] = set()  # keys waiting out the batching delay
 
     def handlers(self):
         """Services, pods, and our own slices (to learn their generated names)."""
@@ -52,7 +58,10 @@ class EndpointsController(Controller):
         if old is None or (old["spec"].get("selector") or {}) != selector:
             self.selectors[ns][name] = LabelSelector.from_map(selector)
             self.members[(ns, name)] = self._scan(ns, selector)
-            self.enqueue((ns, name))
+            if old is None:
+                self.enqueue((ns, name))  # a new Service gets its slice at once, as on a real cluster
+            else:
+                self._batch((ns, name))
         elif old.get("spec") != obj.get("spec") or old["metadata"].get("labels") != obj["metadata"].get("labels"):
             self.enqueue((ns, name))
 
@@ -72,7 +81,24 @@ class EndpointsController(Controller):
                     members.add(name)
                 else:
                     members.discard(name)
-                self.enqueue((ns, svc))
+                self._batch((ns, svc))
+
+    def _batch(self, key: tuple[str, str]) -> None:
+        """Sync ``key`` after the batching delay; changes meanwhile join the pending sync."""
+        delay = self.cluster.endpoint_delay
+        if delay <= 0:
+            self.enqueue(key)
+        elif key not in self._batched:
+            self._batched.add(key)
+            self.cluster.later(delay, self._batch_due, key)
+
+    def _batch_due(self, key: tuple[str, str]) -> None:
+        self._batched.discard(key)
+        self.enqueue(key)
+
+    def pending(self) -> int:
+        """Queued keys plus those waiting out the batching delay (so settling waits for them)."""
+        return super().pending() + len(self._batched)
 
     def _on_slice(self, etype: str, obj: dict, old: dict | None) -> None:
         labels = obj["metadata"].get("labels") or {}

@@ -460,9 +460,10 @@ class CockpitApp(WalkthroughApp):
 
         async def job(screen: OperationScreen) -> Result:
             operation = action.operation(ctx)
+            confirm = self.guarded(screen.ask)  # in production, the typed name after the plan
             if action.hosted:
-                return await self.pane(action.pane).host_operation(operation, ctx.require_ops(), screen)
-            driver = Driver(ctx.require_ops(), self.guarded(screen.ask), screen.report)
+                return await self.pane(action.pane).host_operation(operation, ctx.require_ops(), screen, confirm)
+            driver = Driver(ctx.require_ops(), confirm, screen.report)
             return await driver.run(operation)
 
         def closed(_result: Result | None) -> None:

@@ -15,6 +15,7 @@ from cockpit.journal import read_journal
 from cockpit.kube.client import KubeClient
 from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
+from cockpit.ui.production_guard import TypedNameScreen
 from cockpit.ui.screens.operation import OperationScreen
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
 from tests.support.e2e import cockpit_args
@@ -176,6 +177,33 @@ async def test_plan_shows_refusal_and_read_only_hides_start(cluster, tmp_path):
         await pilot.press("U")
         await pilot.pause()
         assert not isinstance(app.screen, (PromptScreen, OperationScreen))
+
+
+async def test_in_production_the_upgrade_starts_only_after_the_typed_name(cluster, tmp_path, monkeypatch):
+    """The upgrade runs in the Nodes pane's worker, not through the app's own driver: the typed-name
+    guard must reach it too. Esc at the typed name leaves the cluster untouched."""
+    config = tmp_path / "config.toml"
+    config.write_text('production_contexts = ["*"]\n', encoding="utf-8")  # every context is production
+    monkeypatch.setenv("COCKPIT_CONFIG", str(config))
+    app = upgrade_app(cluster, tmp_path)
+    client = KubeClient(load_cluster_config(cluster.kubeconfig, None))
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+            assert app.production
+            await answer_target(pilot, app, "U")
+            screen = await asked_plan(pilot, app)
+            await pilot.press("y")
+            await until(pilot, lambda: isinstance(app.screen, TypedNameScreen), what="the typed-name question")
+            await pilot.press("escape")
+            await until(pilot, lambda: screen not in app.screen_stack, what="the declined operation's screen to close")
+            assert not pane_run(app).running()
+        leases = await client.list(path_for("leases", "kube-system"))
+        assert LOCK not in [i["metadata"]["name"] for i in leases.get("items", [])]
+        records = [e["event"] for e in read_journal(tmp_path / "journal.jsonl") if e.get("action") == "upgrade"]
+        assert records == ["preview", "declined"], records
+    finally:
+        await client.close()
 
 
 async def test_abort_stops_the_run_and_clears_unfinished_nodes(cluster, tmp_path):

@@ -15,6 +15,7 @@ use otherwise (maximise the pane to see both).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -217,10 +218,12 @@ class NodesPane(Pane):
 
     # -- this cockpit's run (a worker of this pane) ---------------------------------------------
 
-    async def host_operation(self, operation: Any, services: Services, screen: Any) -> Result:
+    async def host_operation(self, operation: Any, services: Services, screen: Any,
+                             confirm: Callable[[Any], Awaitable[Any]]) -> Result:
         """Run an upgrade ``operation`` through the driver in this pane's worker.
 
-        ``screen`` (the OperationScreen) shows the plan, asks and follows the progress until the
+        ``confirm`` is the app's confirmation (the screen's question, and in production the typed
+        name after it). ``screen`` (the OperationScreen) shows the plan and follows the progress until the
         run has taken the lock; then this returns a "started" Result for the screen, which
         points to the board, and the run goes on here. A refusal, a decline, a dry run or a
         no-op ends before that and is returned (or raised) to the screen as usual.
@@ -237,7 +240,7 @@ class NodesPane(Pane):
                 screen.report(progress)
             self.post_message(self.UpgradeProgress(progress))
 
-        driver = Driver(services, screen.ask, report)
+        driver = Driver(services, confirm, report)
         worker = self.run_worker(self._drive(driver, operation, finished), group="upgrade",
                                  name=f"upgrade {operation.target}", exit_on_error=False)
         self.upgrade.begin(worker)

@@ -92,7 +92,7 @@ def build_app(args: argparse.Namespace, headless_ok: bool = False) -> Any:
     services = {"ssh_config": args.ssh_config, "traffic_metrics": feed}
     return CockpitApp(source, config=ui_config, read_only=read_only, theme=args.theme,
                       context=cluster.context, namespace=args.namespace, services=services,
-                      registry=wire_actions(), metrics=feed,
+                      registry=wire_actions(), metrics=feed, follow=bool(getattr(args, "follow", False)),
                       ops=Services(source.client, journal, cluster.context, cluster.user or None, read_only,
                                    cluster.namespace or "default"))
 

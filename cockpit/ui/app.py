@@ -82,11 +82,12 @@ class CockpitApp(WalkthroughApp):
                  theme: str | None = None, context: str = "", namespace: str | None = None,
                  clock: Callable[[], datetime] | None = None, registry: ActionRegistry | None = None,
                  services: dict[str, Any] | None = None, themes: ThemeSet | None = None,
-                 ops: Services | None = None, metrics: Any = None) -> None:
+                 ops: Services | None = None, metrics: Any = None, follow: bool = False) -> None:
         super().__init__()
         self.source = source
         self.ui_config = config or UiConfig()
-        self.read_only = read_only
+        self.follow = follow  # --follow: watching another operator's session (always read-only)
+        self.read_only = read_only or follow
         self.context_name = context
         self.namespace = namespace
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -241,7 +242,7 @@ class CockpitApp(WalkthroughApp):
     def refresh_topbar(self) -> None:
         """Redraw the connection indicator and context line."""
         self._topbar.update(connection_text(
-            self.cache, self.context_name, self.namespace, self.read_only, self.now()))
+            self.cache, self.context_name, self.namespace, self.read_only, self.now(), self.follow))
 
     def show_banner(self, message: str, from_feed: bool = False) -> None:
         """Show a one-line error banner (empty message hides it).

@@ -30,8 +30,12 @@ def _since(value: Any) -> datetime | None:
 
 
 def connection_text(cache: Any, context: str, namespace: str | None, read_only: bool,
-                    now: datetime) -> Text:
-    """One line: ``cockpit │ context ctx │ namespace ns │ [READ-ONLY] │ ● live │ API v1.32.4``."""
+                    now: datetime, follow: bool = False) -> Text:
+    """One line: ``cockpit │ context ctx │ namespace ns │ [READ-ONLY] │ ● live │ API v1.32.4``.
+
+    A follower (``--follow``) reads ``FOLLOWING · read-only`` there instead: watchers on a shared
+    screen see at once that this cockpit only watches another operator's session.
+    """
     status = getattr(cache, "status", "connecting") or "connecting"
     label, style = CONNECTION_LOOK.get(status, (f"? {status}", "bold"))
     since = _since(getattr(cache, "since", None))
@@ -42,7 +46,7 @@ def connection_text(cache: Any, context: str, namespace: str | None, read_only: 
     text = Text.assemble(("cockpit ", "bold"), SEP, "context ", (f"{context or '-'} ", "bold"), SEP,
                          "namespace ", (f"{namespace or 'all'} ", "bold"), SEP)
     if read_only:
-        text.append(" READ-ONLY ", style="bold reverse")
+        text.append(" FOLLOWING · read-only " if follow else " READ-ONLY ", style="bold reverse")
         text.append(" ")
         text.append_text(SEP)
     text.append(label, style=style)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import datetime, timezone
 
 import pytest
 
@@ -25,12 +26,22 @@ def cockpit_action(app, node: str, reason: str):
                  and r.object == f"Node/{node}" and r.text.startswith(reason)), None)
 
 
+async def seen_within_two_seconds(pilot, app, node: str, reason: str, timeout: float):
+    """Wait for another cockpit's action; it must show no later than 2 s after its Event's time."""
+    entry = await until(pilot, lambda: cockpit_action(app, node, reason), timeout=timeout,
+                        what=f"their {reason} on {node}")
+    lag = (datetime.now(timezone.utc) - entry.time).total_seconds()
+    assert lag <= 2.0, f"{reason} on {node} showed {lag:.2f} s after it happened"
+    return entry
+
+
 async def test_follower_is_read_only_and_sees_another_cockpits_drain_and_upgrade(sim_factory, tmp_path):
     cluster = sim_factory(ssh=True, speed=100)
     assert OBSERVE_SECONDS <= 1.0  # other cockpits' Events are read at least once a second
-    app = build_app(tui_args(cluster, tmp_path, read_only=True))
+    app = build_app(tui_args(cluster, tmp_path, read_only=True, follow=True))
     async with app.run_test(size=(160, 45)) as pilot:
         await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+        assert "FOLLOWING · read-only" in str(app.query_one("#topbar").render())
         mutating = [a for a in app.registry if a.mutating]
         assert mutating and not any(app.check_action("run_pane_action", (a.id,)) for a in mutating)
         app.focus_pane("nodes")
@@ -42,13 +53,12 @@ async def test_follower_is_read_only_and_sees_another_cockpits_drain_and_upgrade
         argv = cockpit_args(cluster, other, "drain", "worker-1", "--ignore-daemonsets", "--yes")
         assert await asyncio.to_thread(main, argv) == 0
         await until(pilot, lambda: "cordoned" in row(app, "nodes", "worker-1")[4], what="worker-1 cordoned")
-        drained = await until(pilot, lambda: cockpit_action(app, "worker-1", "NodeDrained"), what="their drain")
+        drained = await seen_within_two_seconds(pilot, app, "worker-1", "NodeDrained", timeout=20)
         assert "via cockpit" in drained.text
 
         process = start_upgrade_process(cluster, other, "1.33.1", *FAST)
         try:
-            started = await until(pilot, lambda: cockpit_action(app, "cp-1", "UpgradeNodeStarted"), timeout=60,
-                                  what="their upgrade step")
+            started = await seen_within_two_seconds(pilot, app, "cp-1", "UpgradeNodeStarted", timeout=60)
             assert "upgrade to 1.33.1" in started.text
             await until(pilot, lambda: row(app, "nodes", "cp-1")[-1] not in ("", "-"), what="cp-1 upgrade cell")
         finally:

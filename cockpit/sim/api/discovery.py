@@ -7,10 +7,52 @@ Legacy per-group documents stay served: ``kubectl drain`` checks ``/api/v1`` for
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cache
+
 from cockpit.domain.versions import parse_version
-from cockpit.sim.resources import ResourceType, group_versions
+from cockpit.sim.resources import ResourceType, Subresource, group_versions
 
 AGGREGATED_CT = "application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
+_CREATE = ("create",)
+
+# Kinds the server answers itself rather than storing: the review APIs (create only, nothing is
+# kept) and metrics.k8s.io, which a real cluster serves through metrics-server's APIService.
+VIRTUAL_TYPES = (
+    ResourceType("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, verbs=_CREATE),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+                 verbs=_CREATE),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
+                 verbs=_CREATE),
+    ResourceType("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=("get", "list")),
+    ResourceType("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=("get", "list")),
+)
+
+# The streaming pod subresources a real apiserver lists; the simulator answers them with a clear
+# refusal (see streaming.py), and discovery shows them so clients see the same surface.
+STREAMING_SUBRESOURCES = (
+    Subresource("attach", "PodAttachOptions", ("create", "get")),
+    Subresource("exec", "PodExecOptions", ("create", "get")),
+    Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
+)
+
+
+def _with_streaming(t: ResourceType) -> ResourceType:
+    if t.group or t.plural != "pods":
+        return t
+    known = {s.name for s in t.subresources}
+    extra = tuple(s for s in STREAMING_SUBRESOURCES if s.name not in known)
+    return replace(t, subresources=t.subresources + extra)
+
+
+@cache
+def served_group_versions() -> dict[str, list[ResourceType]]:
+    """Every group-version the server answers (stored kinds, then the virtual ones), as discovery
+    and OpenAPI describe them; built once."""
+    out = {gv: [_with_streaming(t) for t in types] for gv, types in group_versions().items()}
+    for t in VIRTUAL_TYPES:
+        out.setdefault(t.api_version, []).append(t)
+    return out
 
 
 def negotiate_aggregated(accept: str | None) -> str | None:
@@ -30,9 +72,9 @@ def negotiate_aggregated(accept: str | None) -> str | None:
 
 
 def _groups() -> dict[str, list[ResourceType]]:
-    """group name -> resources (all our groups have only v1)."""
+    """group name -> resources (each group has one version)."""
     out: dict[str, list[ResourceType]] = {}
-    for gv, types in group_versions().items():
+    for gv, types in served_group_versions().items():
         out.setdefault(types[0].group, []).extend(types)
     return out
 
@@ -81,7 +123,7 @@ def _legacy_entries(t: ResourceType) -> list[dict]:
 
 def api_resource_list(group_version: str) -> dict | None:
     """GET /api/v1 or /apis/<g>/<v>: the APIResourceList, or None if unknown."""
-    types = group_versions().get(group_version)
+    types = served_group_versions().get(group_version)
     if not types:
         return None
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,

@@ -8,14 +8,13 @@ live in rest (CRUD, scale), watch and pods (eviction, log), deletion in delete.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 import time
 
 from aiohttp import web
 
-from cockpit.sim.api import delete, discovery, openapi, pods, rest, watch
+from cockpit.sim.api import auth, delete, discovery, health, openapi, pods, rbac, rest, streaming, watch
 from cockpit.sim.api.rest import Target, json_response
 from cockpit.sim.errors import ApiError
 from cockpit.sim.faults import Faults
@@ -24,6 +23,7 @@ from cockpit.sim.store import ObjectStore, decode
 
 log = logging.getLogger(__name__)
 _PUBLIC = {"/version", "/healthz", "/livez", "/readyz"}
+USER = web.RequestKey("user", rbac.User)  # who made the request (set by the middleware)
 
 
 def _not_found_path() -> ApiError:
@@ -82,6 +82,8 @@ class SimServer:
         self._monitor: asyncio.Task | None = None
         self.refusing = False
         self.ssl_context = ssl_context
+        self.authenticator = auth.Authenticator(self.token)
+        self.authorizer = rbac.Authorizer(store)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -103,6 +105,7 @@ class SimServer:
 
     async def start(self) -> None:
         """Bind 127.0.0.1:port (0 = any free port) and start serving."""
+        auth.seed_bindings(self.store)
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.5,
                                      handler_cancellation=True)
         await self._runner.setup()
@@ -149,8 +152,8 @@ class SimServer:
                 request.transport.close()
             raise web.HTTPServiceUnavailable()
         try:
-            if request.path.rstrip("/") not in _PUBLIC and not self._authorized(request):
-                raise ApiError(401, "Unauthorized", "Unauthorized")
+            if request.path.rstrip("/") not in _PUBLIC:
+                request[USER] = self._authorize(request)
             if self.faults.api_latency and not request.path.startswith("/_sim/"):
                 await asyncio.sleep(self.faults.api_latency)
             return await handler(request)
@@ -164,16 +167,27 @@ class SimServer:
             log.exception("internal error serving %s %s", request.method, request.path_qs)
             return json_response(ApiError(500, "InternalError", f"internal error: {exc!r}").status(), 500)
 
-    def _authorized(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode())
+    def _authorize(self, request: web.Request) -> rbac.User:
+        """The request's user; 401 without a known token, 403 when RBAC denies the request."""
+        user = self.authenticator.user(request)
+        if user is None:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        if user.privileged:  # the admin short-circuits: no attribute parsing, no rule lookup
+            return user
+        attrs = rbac.request_attributes(request.method, request.path, request.query)
+        if not self.authorizer.allowed(user, attrs):
+            raise ApiError(403, "Forbidden", rbac.forbidden_message(user, attrs), rbac.forbidden_details(attrs))
+        return user
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"].rstrip("/")  # the python client asks for /version/
-        if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" and request.method == "POST":
-            return await self._access_review(request)
+        review = await self._review(path, request)
+        if review is not None:
+            return review
         if path.startswith("/api/") or path.startswith("/apis/"):
+            stream = streaming.streaming_target(path.split("/")[1:])
+            if stream is not None:
+                return streaming.refuse(self, request, lookup("", "v1", "pods"), *stream)
             special = self._discovery_doc(path, request)
             if special is not None:
                 return special
@@ -187,8 +201,8 @@ class SimServer:
             return json_response(discovery.version_info(self.version))
         if path in ("/api", "/apis"):
             return self._discovery_root(path, request)
-        if path in ("/healthz", "/livez", "/readyz"):
-            return web.Response(text="ok")
+        if health.is_health_path(path):
+            return health.answer(path, request.query)
         if path == "/openapi/v3":
             return json_response(openapi.index())
         if path.startswith("/openapi/v3/"):
@@ -265,14 +279,18 @@ class SimServer:
         result = handlers[method](self, request, target)
         return await result if asyncio.iscoroutine(result) else result
 
-    async def _access_review(self, request: web.Request) -> web.Response:
-        """``kubectl auth can-i``: the token holder may do everything (the simulator has no RBAC)."""
-        # kubectl 1.32+ sends this body as protobuf: only JSON bodies are echoed back.
-        review = await rest.read_json(request) if "json" in (request.content_type or "") else {"spec": {}}
-        review.update({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-                       "status": {"allowed": True, "reason": "cockpit-sim grants everything to its token"}})
-        review.setdefault("metadata", {})
-        return json_response(review, 201)
+    async def _review(self, path: str, request: web.Request) -> web.Response | None:
+        """The self reviews (whoami, can-i, can-i --list) for POSTs to their paths, else None."""
+        if request.method != "POST":
+            return None
+        user = request.get(USER, auth.ADMIN)
+        if path in auth.SELF_REVIEW_PATHS:
+            return await auth.self_subject_review(request, user, auth.SELF_REVIEW_PATHS[path])
+        if path == auth.ACCESS_REVIEW_PATH:
+            return await auth.access_review(request, user, self.authorizer)
+        if path == auth.RULES_REVIEW_PATH:
+            return await auth.rules_review(request, user, self.authorizer)
+        return None
 
     # ------------------------------------------------------------------ admin
 

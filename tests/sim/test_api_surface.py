@@ -1,0 +1,91 @@
+"""The simulator's wider API surface, through the real kubectl (fresh --cache-dir) and HTTP:
+health checks, whoami / can-i, the refused streaming subresources, OpenAPI v3 and metrics."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.support.api import Api
+
+
+def _pod(kubectl, namespace: str = "shop") -> str:
+    return kubectl("get", "pods", "-n", namespace, "-o", "name").stdout.split()[0].removeprefix("pod/")
+
+
+# ---------------------------------------------------------------------- health
+
+
+def test_readyz_and_livez_verbose_list_their_checks(kubectl):
+    ready = kubectl("get", "--raw", "/readyz?verbose").stdout.splitlines()
+    assert ready[0] == "[+]ping ok" and "[+]etcd ok" in ready and "[+]informer-sync ok" in ready
+    assert ready[-1] == "readyz check passed"
+    live = kubectl("get", "--raw", "/livez?verbose&exclude=etcd").stdout.splitlines()
+    assert "[+]etcd excluded: ok" in live and "[+]informer-sync ok" not in live
+    assert live[-1] == "livez check passed"
+    assert kubectl("get", "--raw", "/readyz/ping").stdout == "ok"
+    assert kubectl("get", "--raw", "/healthz").stdout == "ok"
+
+
+def test_health_is_public_and_unknown_checks_are_404(api_sim):
+    url, ca = api_sim.url, api_sim.ca_file
+    plain = requests.get(url + "/readyz", params={"verbose": ""}, verify=ca, timeout=5)
+    assert plain.status_code == 200 and plain.text.endswith("readyz check passed\n")
+    assert Api(api_sim)("GET", "/livez/no-such-check").status_code == 404
+
+
+# ---------------------------------------------------------------------- who am I, what may I do
+
+
+def test_whoami_and_can_i_for_the_admin(kubectl):
+    whoami = kubectl("auth", "whoami").stdout
+    assert "kubernetes-admin" in whoami and "system:masters" in whoami
+    assert kubectl("auth", "can-i", "patch", "services").stdout.strip() == "yes"
+    listing = kubectl("auth", "can-i", "--list", "-n", "shop").stdout.splitlines()
+    assert listing[0].split()[:2] == ["Resources", "Non-Resource"]
+    assert any(line.split()[:4] == ["*.*", "[]", "[]", "[*]"] for line in listing)
+    assert any(line.startswith("selfsubjectrulesreviews.authorization.k8s.io") for line in listing)
+
+
+def test_whoami_on_kubectl_1_27(kubectl, sim_factory):
+    """kubectl 1.27 asks authentication.k8s.io v1beta1 (v1 came with 1.28)."""
+    old = sim_factory(version="1.27.16")
+    assert "kubernetes-admin" in kubectl("auth", "whoami", sim=old).stdout
+
+
+def test_review_apis_in_discovery(api_sim):
+    api = Api(api_sim)
+    authz = {r["name"] for r in api.get("/apis/authorization.k8s.io/v1")["resources"]}
+    assert {"selfsubjectaccessreviews", "selfsubjectrulesreviews"} <= authz
+    authn = {r["name"] for r in api.get("/apis/authentication.k8s.io/v1")["resources"]}
+    assert authn == {"selfsubjectreviews"}
+
+
+def test_access_review_needs_attributes(api_sim):
+    r = Api(api_sim)("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                     {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1", "spec": {}})
+    assert r.status_code == 422 and r.json()["reason"] == "Invalid"
+
+
+# ---------------------------------------------------------------------- exec, attach, port-forward, cp
+
+
+def test_streaming_subresources_are_refused_clearly(kubectl, tmp_path):
+    pod = _pod(kubectl)
+    for args in (["exec", "-n", "shop", pod, "--", "ls"], ["attach", "-n", "shop", pod],
+                 ["cp", f"shop/{pod}:/etc/hosts", str(tmp_path / "hosts")]):
+        out = kubectl(*args, check=False)
+        assert out.returncode != 0
+        sub = "attach" if args[0] == "attach" else "exec"
+        assert f"Error from server (BadRequest): pods/{sub} is not supported by the simulated cluster" in out.stderr
+    forward = kubectl("port-forward", "-n", "shop", pod, "18080:80", check=False)
+    assert forward.returncode != 0
+    assert "pods/portforward is not supported by the simulated cluster" in forward.stderr
+    missing = kubectl("exec", "-n", "shop", "no-such-pod", "--", "ls", check=False)
+    assert 'Error from server (NotFound): pods "no-such-pod" not found' in missing.stderr
+
+
+def test_streaming_subresources_in_discovery(api_sim):
+    entries = {r["name"]: r for r in Api(api_sim).get("/api/v1")["resources"]}
+    for sub, kind in (("exec", "PodExecOptions"), ("attach", "PodAttachOptions"),
+                      ("portforward", "PodPortForwardOptions")):
+        assert entries[f"pods/{sub}"]["kind"] == kind and "create" in entries[f"pods/{sub}"]["verbs"]

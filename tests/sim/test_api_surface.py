@@ -89,3 +89,77 @@ def test_streaming_subresources_in_discovery(api_sim):
     for sub, kind in (("exec", "PodExecOptions"), ("attach", "PodAttachOptions"),
                       ("portforward", "PodPortForwardOptions")):
         assert entries[f"pods/{sub}"]["kind"] == kind and "create" in entries[f"pods/{sub}"]["verbs"]
+
+
+# ---------------------------------------------------------------------- metrics.k8s.io
+
+
+def _cpu_m(text: str) -> float:
+    return int(text.removesuffix("n")) / 1e6
+
+
+def test_kubectl_top_nodes_and_pods_print_numbers(kubectl):
+    nodes = kubectl("top", "nodes").stdout.splitlines()
+    assert nodes[0].split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+    names = set(kubectl("get", "nodes", "-o", "name").stdout.replace("node/", "").split())
+    assert {line.split()[0] for line in nodes[1:]} == names
+    for line in nodes[1:]:
+        _, cpu, cpu_pct, memory, memory_pct = line.split()
+        assert cpu.endswith("m") and int(cpu[:-1]) > 0 and memory.endswith("Mi") and int(memory[:-2]) > 0
+        assert cpu_pct.endswith("%") and memory_pct.endswith("%")
+    pods = kubectl("top", "pods", "-n", "shop").stdout.splitlines()
+    assert pods[0].split() == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+    running = kubectl("get", "pods", "-n", "shop", "--field-selector", "status.phase=Running", "-o", "name")
+    assert {line.split()[0] for line in pods[1:]} == set(running.stdout.replace("pod/", "").split())
+
+
+HUNGRY = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: hungry, namespace: shop}
+spec:
+  containers:
+  - name: main
+    image: nginx:1.27
+    resources: {requests: {cpu: "1", memory: 1Gi}}
+"""
+
+
+def test_usage_follows_requests_and_adds_up_per_node(kubectl, sim, tmp_path, wait_for):
+    manifest = tmp_path / "hungry.yaml"
+    manifest.write_text(HUNGRY)
+    kubectl("apply", "-f", str(manifest))
+    api = Api(sim)
+    wait_for(lambda: api.get("/api/v1/namespaces/shop/pods/hungry")["status"].get("phase") == "Running",
+             what="pod hungry running")
+    line = kubectl("top", "pod", "hungry", "-n", "shop").stdout.splitlines()[1].split()
+    assert 200 <= int(line[1].removesuffix("m")) <= 900  # a 20-90 % share of the 1-CPU request
+    assert 205 <= int(line[2].removesuffix("Mi")) <= 922
+    hungry = api.get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/hungry")
+    assert api.get("/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/hungry")["containers"] == \
+        hungry["containers"]  # deterministic
+    # Every node: its running pods plus the same system share (polled: the demo's pods churn
+    # between the reads).
+    wait_for(lambda: _system_shares(api) is not None, what="node usage = pods + one system share")
+
+
+def _system_shares(api: Api) -> float | None:
+    pods = api.get("/apis/metrics.k8s.io/v1beta1/pods")["items"]
+    node_of = {p["metadata"]["name"]: p["spec"]["nodeName"] for p in api.get("/api/v1/pods")["items"]}
+    per_node: dict[str, float] = {}
+    for p in pods:
+        node = node_of.get(p["metadata"]["name"], "")
+        per_node[node] = per_node.get(node, 0) + sum(_cpu_m(c["usage"]["cpu"]) for c in p["containers"])
+    system = {round(_cpu_m(n["usage"]["cpu"]) - per_node.get(n["metadata"]["name"], 0), 3)
+              for n in api.get("/apis/metrics.k8s.io/v1beta1/nodes")["items"]}
+    return system.pop() if len(system) == 1 and min(system) > 0 else None
+
+
+def test_metrics_group_discovery_and_not_found(api_sim):
+    api = Api(api_sim)
+    assert "metrics.k8s.io" in {g["name"] for g in api.get("/apis")["groups"]}
+    kinds = {r["name"]: r["kind"] for r in api.get("/apis/metrics.k8s.io/v1beta1")["resources"]}
+    assert kinds == {"nodes": "NodeMetrics", "pods": "PodMetrics"}
+    missing = api("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/nope")
+    assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
+    assert api("POST", "/apis/metrics.k8s.io/v1beta1/nodes", {}).status_code == 405

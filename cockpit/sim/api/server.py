@@ -14,7 +14,8 @@ import time
 
 from aiohttp import web
 
-from cockpit.sim.api import auth, delete, discovery, health, openapi, pods, rbac, rest, streaming, watch
+from cockpit.sim.api import (auth, delete, discovery, health, metrics_api, openapi, pods, rbac, rest, streaming,
+                             watch)
 from cockpit.sim.api.rest import Target, json_response
 from cockpit.sim.errors import ApiError
 from cockpit.sim.faults import Faults
@@ -185,6 +186,8 @@ class SimServer:
         if review is not None:
             return review
         if path.startswith("/api/") or path.startswith("/apis/"):
+            if path.startswith(metrics_api.PREFIX):
+                return metrics_api.serve(self, request, path)
             stream = streaming.streaming_target(path.split("/")[1:])
             if stream is not None:
                 return streaming.refuse(self, request, lookup("", "v1", "pods"), *stream)

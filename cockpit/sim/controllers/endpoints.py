@@ -41,7 +41,7 @@ class EndpointsController(Controller):
         self.selectors: dict[str, dict[str, LabelSelector]] = defaultdict(dict)  # ns -> svc -> selector
         self.members: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.slices: dict[tuple[str, str], str] = {}
-        self._batched: set[tuple[str, str]] = set()  # keys waiting out the batching delay
+        self._batched: dict[tuple[str, str], object] = {}  # keys waiting out the batching delay -> token
 
     def handlers(self):
         """Services, pods, and our own slices (to learn their generated names)."""
@@ -61,7 +61,7 @@ class EndpointsController(Controller):
             if old is None:
                 self.enqueue((ns, name))  # a new Service gets its slice at once, as on a real cluster
             else:
-                self._batch((ns, name))
+                self._batch((ns, name), restart=True)  # a full delay from the selector change
         elif old.get("spec") != obj.get("spec") or old["metadata"].get("labels") != obj["metadata"].get("labels"):
             self.enqueue((ns, name))
 
@@ -83,18 +83,20 @@ class EndpointsController(Controller):
                     members.discard(name)
                 self._batch((ns, svc))
 
-    def _batch(self, key: tuple[str, str]) -> None:
-        """Sync ``key`` after the batching delay; changes meanwhile join the pending sync."""
+    def _batch(self, key: tuple[str, str], restart: bool = False) -> None:
+        """Sync ``key`` after the batching delay; changes meanwhile join the pending sync
+        (``restart``: the delay counts from now, even if a sync was already pending)."""
         delay = self.cluster.endpoint_delay
         if delay <= 0:
             self.enqueue(key)
-        elif key not in self._batched:
-            self._batched.add(key)
-            self.cluster.later(delay, self._batch_due, key)
+        elif restart or key not in self._batched:
+            token = self._batched[key] = object()
+            self.cluster.later(delay, self._batch_due, key, token)
 
-    def _batch_due(self, key: tuple[str, str]) -> None:
-        self._batched.discard(key)
-        self.enqueue(key)
+    def _batch_due(self, key: tuple[str, str], token: object) -> None:
+        if self._batched.get(key) is token:  # else a restarted window replaced this timer
+            del self._batched[key]
+            self.enqueue(key)
 
     def pending(self) -> int:
         """Queued keys plus those waiting out the batching delay (so settling waits for them)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import random
 from typing import Callable
 
 _cluster_ips = itertools.count(10)
@@ -27,6 +28,42 @@ def apply_defaults(resource: str, obj: dict) -> dict:
     if fn is not None:
         fn(obj)
     return obj
+
+
+SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+TOKEN_VOLUME_PREFIX = "kube-api-access-"
+_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand's alphabet
+_MIRROR = "kubernetes.io/config.mirror"
+
+
+def admit(resource: str, obj: dict) -> None:
+    """What mutating admission plugins add on create only (never on update): for pods, the
+    ServiceAccount plugin's projected token volume and its mount in every container."""
+    if resource == "pods":
+        _mount_service_account_token(obj)
+
+
+def _mount_service_account_token(pod: dict) -> None:
+    spec = pod.get("spec") or {}
+    if spec.get("automountServiceAccountToken") is False or _MIRROR in (pod["metadata"].get("annotations") or {}):
+        return  # opted out, or a static pod's mirror (the plugin leaves those alone)
+    containers = [c for f in ("initContainers", "containers") for c in spec.get(f) or ()]
+    if any(m.get("mountPath") == SA_MOUNT_PATH for c in containers for m in c.get("volumeMounts") or ()):
+        return  # the pod mounts its own credentials there
+    name = TOKEN_VOLUME_PREFIX + "".join(random.choices(_SUFFIX_CHARS, k=5))
+    spec.setdefault("volumes", []).append(token_volume(name))
+    for c in containers:
+        c.setdefault("volumeMounts", []).append({"name": name, "readOnly": True, "mountPath": SA_MOUNT_PATH})
+
+
+def token_volume(name: str) -> dict:
+    """The projected volume the ServiceAccount admission plugin adds (as a real pod shows it)."""
+    return {"name": name, "projected": {"sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                      "fieldPath": "metadata.namespace"}}]}}],
+        "defaultMode": 420}}
 
 
 def default_container(c: dict) -> None:

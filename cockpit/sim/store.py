@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from cockpit.sim.defaults import apply_defaults
+from cockpit.sim.defaults import admit, apply_defaults
 from cockpit.sim.errors import ApiError, already_exists, conflict, invalid, not_found
 from cockpit.sim.resources import RESOURCES
 
@@ -29,6 +29,7 @@ GENERATION_KINDS = {"deployments", "replicasets", "daemonsets", "statefulsets", 
                     "cronjobs", "poddisruptionbudgets", "ingresses", "httproutes", "apiservices"}
 log = logging.getLogger(__name__)
 _GEN_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_GENERATE_TRIES = 8  # the apiserver retries a generated name that is taken (RetryGenerateName)
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -222,22 +223,16 @@ class ObjectStore:
         rtype = RESOURCES[resource]
         obj = _decode(_encode(obj))  # own copy, JSON-clean
         meta = obj.setdefault("metadata", {})
-        if not meta.get("name"):
-            if not meta.get("generateName"):
-                raise invalid(rtype.kind, "", "metadata.name: Required value: name or generateName is required",
-                              rtype.group)
-            meta["name"] = meta["generateName"] + "".join(random.choices(_GEN_CHARS, k=5))
         if not rtype.namespaced:
             meta.pop("namespace", None)
         elif not meta.get("namespace"):
             meta["namespace"] = "default"
+        table = self._tables[resource]
+        key = self._name_new(rtype, table, meta)
         obj["kind"], obj["apiVersion"] = rtype.kind, rtype.api_version
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # before defaulting: a Job's selector uses it
         self.apply_defaults(resource, obj)
-        table = self._tables[resource]
-        key = object_key(meta.get("namespace"), meta["name"])
-        if key in table.entries:
-            raise already_exists(rtype.plural, meta["name"], rtype.group)
+        admit(resource, obj)
         meta["creationTimestamp"] = meta.get("creationTimestamp") or timestamp(self.now())
         if resource in GENERATION_KINDS:
             meta["generation"] = 1
@@ -248,6 +243,24 @@ class ObjectStore:
         self._commit("ADDED", resource, key, obj, None)
         table.add_key(key)
         return obj
+
+    @staticmethod
+    def _name_new(rtype, table: _Table, meta: dict) -> str:
+        """The store key of an object being created, naming it from ``generateName`` when it has no name."""
+        if meta.get("name"):
+            key = object_key(meta.get("namespace"), meta["name"])
+            if key in table.entries:
+                raise already_exists(rtype.plural, meta["name"], rtype.group)
+            return key
+        if not meta.get("generateName"):
+            raise invalid(rtype.kind, "", "metadata.name: Required value: name or generateName is required",
+                          rtype.group)
+        for _ in range(_GENERATE_TRIES):
+            meta["name"] = meta["generateName"] + "".join(random.choices(_GEN_CHARS, k=5))
+            key = object_key(meta.get("namespace"), meta["name"])
+            if key not in table.entries:
+                return key
+        raise already_exists(rtype.plural, meta["name"], rtype.group)
 
     def update(self, resource: str, obj: dict, dry_run: bool = False) -> dict:
         """Full replace. A stale ``metadata.resourceVersion`` raises 409 Conflict."""

@@ -112,10 +112,7 @@ class _Seeder:
         ds = self.store.get("daemonsets", "kube-system", "kube-proxy")
         revision = template_hash(ds["spec"]["template"])
         for name in self.cluster.runtimes:
-            pod = daemon_pod(ds, name, revision)
-            pod["metadata"]["name"] = f"kube-proxy-{name}"
-            pod["metadata"].pop("generateName", None)
-            self._ready(pod)
+            self._ready(daemon_pod(ds, name, revision))  # named from generateName, as the real controller's
 
     def deployment(self, ns: str, name: str, replicas: int) -> None:
         """A rolled-out Deployment with its ReplicaSet and ready pods."""
@@ -137,7 +134,8 @@ class _Seeder:
             node = self.workers[self.next_worker % len(self.workers)]
             self.next_worker += 1
             pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {"name": f"{rs['metadata']['name']}-{suffix}", "namespace": ns,
+                   "metadata": {"name": f"{rs['metadata']['name']}-{suffix}",
+                                "generateName": f"{rs['metadata']['name']}-", "namespace": ns,
                                 "labels": template["metadata"]["labels"], "ownerReferences": refs,
                                 "uid": new_uid()},
                    "spec": {**template["spec"], "nodeName": node}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 
 import pytest
 
@@ -18,14 +19,16 @@ from cockpit.kube.paths import path_for
 from cockpit.ui.production_guard import TypedNameScreen
 from cockpit.ui.screens.operation import OperationScreen
 from cockpit.ui.screens.prompt import PromptScreen, TextScreen
-from tests.support.e2e import cockpit_args
+from tests.support.e2e import cockpit_args, start_upgrade_process
 from tests.support.ui import apply_plan, asked_plan, row, rows, tui_args, until
+from tests.support.wait import async_wait_until
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
 TARGET = "1.33.1"
 NODES = ["cp-1", "cp-2", "cp-3"] + [f"worker-{i}" for i in range(1, 7)]
 LOCK = "cockpit-upgrade-lock"
+FAST_CLI = ["--poll-interval", "0.05", "--retry-interval", "0.1", "--lease-duration", "5", "--ready-timeout", "2s", "--yes"]
 
 
 @pytest.fixture
@@ -277,6 +280,90 @@ async def test_skip_from_the_tui_and_the_cli_leave_the_same_records_and_events(c
     skips = {e["regarding"]["name"]: e for e in json.loads(raw)["items"] if e["reason"] == "UpgradeNodeSkipped"}
     assert set(skips) == {"worker-1", "worker-2"}
     assert {e["reportingController"] for e in skips.values()} == {"cockpit"}
+
+
+def _control_records(path) -> dict[str, list]:
+    """The records of the run and of each control, without the run's per-node command lines."""
+    own = ("preview", "start", "result", "failure", "declined", "refused")
+    return {action: [r for r in _records(path, action) if r[0] in own]
+            for action in ("upgrade", "upgrade-pause", "upgrade-resume", "upgrade-abort")}
+
+
+async def _cli_controls(cluster, kubectl, tmp_path) -> None:
+    """From the CLI: run, pause, resume, pause, abort (a paused run stops without --force)."""
+    run = start_upgrade_process(cluster, tmp_path / "cli.jsonl", TARGET, *FAST_CLI)
+    try:
+        await _wait_for_step(kubectl, cluster)
+        for verb in ("pause", "resume", "pause"):
+            assert await asyncio.to_thread(main, cockpit_args(cluster, tmp_path / "cli.jsonl", "upgrade", verb,
+                                                              "--yes")) == 0, verb
+        await _wait_for_paused(kubectl, cluster)
+        argv = cockpit_args(cluster, tmp_path / "cli.jsonl", "upgrade", "abort", "--yes")
+        assert await asyncio.to_thread(main, argv) == 0
+        assert await asyncio.to_thread(run.wait, 60) == 1  # the run stopped: aborted
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+async def _wait_for_step(kubectl, cluster) -> None:
+    def started():
+        return "cockpit.dev/upgrade-step" in kubectl("get", "node", "cp-1", "-o", "json", sim=cluster).stdout
+    await async_wait_until(lambda: asyncio.to_thread(started), timeout=60, what="the run's first step")
+
+
+async def _wait_for_paused(kubectl, cluster) -> None:
+    def paused():
+        return '"cockpit.dev/upgrade-state": "paused"' in kubectl("get", "nodes", "-o", "json", sim=cluster).stdout
+    await async_wait_until(lambda: asyncio.to_thread(paused), timeout=60, what="a node paused")
+
+
+async def _tui_controls(pilot, app) -> None:
+    """From the TUI: U, P, R, P, A, each confirmed on its screen (the CLI's run upgraded some
+    nodes already, so this run counts only the rest)."""
+    await answer_target(pilot, app, "U")
+    screen = await apply_plan(pilot, app)
+    assert screen.failed is None and "started" in str(screen.query_one("#result").render()), screen.failed
+    await pilot.press("escape")
+    for key in ("P", "R", "P"):
+        await pilot.press(key)
+        screen = await apply_plan(pilot, app)
+        assert screen.failed is None, (key, screen.failed)
+        await pilot.press("escape")
+    await until(pilot, lambda: [n for n in NODES if cell(app, n).startswith("‖ paused")], timeout=60,
+                what="a node paused")
+    await pilot.press("A")
+    screen = await apply_plan(pilot, app)
+    assert screen.failed is None, screen.failed
+    await until(pilot, lambda: pane_run(app).last_result, what="the run to end")
+    assert pane_run(app).last_result.details["outcome"] == "aborted"
+
+
+async def test_upgrade_controls_from_the_tui_and_the_cli_leave_the_same_records_and_events(cluster, kubectl,
+                                                                                          tmp_path, capsys):
+    """Start, pause, resume and abort: the same journal records (preview, start, result) and the same
+    Events on the lock, whichever front end sends them."""
+    await _cli_controls(cluster, kubectl, tmp_path)
+    capsys.readouterr()
+    assert LOCK not in kubectl("get", "lease", "-n", "kube-system", sim=cluster).stdout  # the abort freed it
+    app = upgrade_app(cluster, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+        await _tui_controls(pilot, app)
+    cli, tui = _control_records(tmp_path / "cli.jsonl"), _control_records(tmp_path / "journal.jsonl")
+    for action in ("upgrade-pause", "upgrade-resume", "upgrade-abort"):
+        assert tui[action] == cli[action], action
+        assert [event for event, _ in tui[action]][:3] == ["preview", "start", "result"], action
+    assert [event for event, _ in tui["upgrade"]] == [event for event, _ in cli["upgrade"]]
+    raw = kubectl("get", "--raw", "/apis/events.k8s.io/v1/namespaces/kube-system/events", sim=cluster).stdout
+    on_lock = [e for e in json.loads(raw)["items"] if e["regarding"]["name"] == LOCK]
+    # Once per front end: each run started and ended aborted (a run that did not finish is recorded
+    # as UpgradeRunFailed), each paused twice, resumed once and was aborted once.
+    assert Counter(e["reason"] for e in on_lock) == {"UpgradeStarted": 2, "UpgradeRunFailed": 2,
+                                                     "UpgradePauseRequested": 4, "UpgradeResumeRequested": 2,
+                                                     "UpgradeAborted": 2}
+    assert {e["reportingController"] for e in on_lock} == {"cockpit"}
 
 
 @pytest.mark.parametrize("action_id", ["upgrade.start", "upgrade.retry", "upgrade.pause", "upgrade.resume",

@@ -19,7 +19,8 @@ from cockpit.metrics.client import PrometheusClient, PrometheusQueryError, Prome
 from cockpit.metrics.config import ANY_COLOUR, builtin_analyses
 from cockpit.metrics.measure import instant_outcome
 from cockpit.sim.traffic_behaviour import ERROR_RATIO
-from tests.support.prometheus import FIRST_DATA_TIMEOUT, prom_sim, requires_prometheus, wait_for_series  # noqa: F401
+from tests.support.prometheus import (FIRST_DATA_TIMEOUT, annotate_pods, prom_sim,  # noqa: F401
+                                     requires_prometheus, wait_for_series)
 from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow, requires_prometheus]
@@ -35,17 +36,6 @@ def measure(url: str, name: str, backend: str, colour: str = ANY_COLOUR, namespa
         async with PrometheusClient(PrometheusSettings(url, timeout=3)) as client:
             return judge(definition, await instant_outcome(client, promql), promql)
     return asyncio.run(run())
-
-
-def annotate_pods(sim, prefix: str, annotations: dict) -> None:
-    def apply(obj):
-        obj["metadata"].setdefault("annotations", {}).update(annotations)
-
-    def run():
-        for pod in sim.store.list("pods", "shop"):
-            if pod["metadata"]["name"].startswith(prefix):
-                sim.store.mutate("pods", "shop", pod["metadata"]["name"], apply)
-    sim.call(run)
 
 
 def test_success_rate_passes_a_healthy_canary_and_fails_a_bad_one(prom_sim):

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from cockpit.sim.traffic import TrafficModel
 from cockpit.sim.traffic_behaviour import BUCKETS_MS, CAPACITY_RPS, ERROR_RATIO, LATENCY_MS, Latency, behaviour_of
 from cockpit.sim.traffic_flows import LABELS
+from tests.support.prometheus import annotate_pods
 
 REQUESTS = "istio_requests_total"
 
@@ -44,17 +45,6 @@ def set_weights(sim, route: str, stable: int, canary: int) -> None:
         refs = obj["spec"]["rules"][0]["backendRefs"]
         refs[0]["weight"], refs[1]["weight"] = stable, canary
     sim.call(lambda: sim.store.mutate("httproutes", "shop", route, apply))
-
-
-def annotate_pods(sim, prefix: str, annotations: dict) -> None:
-    def apply(obj):
-        obj["metadata"].setdefault("annotations", {}).update(annotations)
-
-    def run():
-        for pod in sim.store.list("pods", "shop"):
-            if pod["metadata"]["name"].startswith(prefix):
-                sim.store.mutate("pods", "shop", pod["metadata"]["name"], apply)
-    sim.call(run)
 
 
 # -- the exposition -----------------------------------------------------------------------------

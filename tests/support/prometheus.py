@@ -39,3 +39,16 @@ def wait_for_series(url: str, promql: str, timeout: float = FIRST_DATA_TIMEOUT):
     """Poll until ``promql`` returns at least one sample; returns the result."""
     return wait_until(lambda: instant(url, promql), timeout, f"data for {promql}",
                       accept=lambda result: result.samples)
+
+
+def annotate_pods(sim, prefix: str, annotations: dict) -> None:
+    """Set ``annotations`` on the simulator's ``shop`` pods named ``prefix...``: the simulated
+    traffic reads its error ratio and latency from them, so Prometheus sees the change."""
+    def apply(obj):
+        obj["metadata"].setdefault("annotations", {}).update(annotations)
+
+    def run():
+        for pod in sim.store.list("pods", "shop"):
+            if pod["metadata"]["name"].startswith(prefix):
+                sim.store.mutate("pods", "shop", pod["metadata"]["name"], apply)
+    sim.call(run)

@@ -3,6 +3,12 @@ health checks, whoami / can-i, the refused streaming subresources, OpenAPI v3 an
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
 import requests
 
 from tests.support.api import Api
@@ -163,3 +169,96 @@ def test_metrics_group_discovery_and_not_found(api_sim):
     missing = api("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/nope")
     assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
     assert api("POST", "/apis/metrics.k8s.io/v1beta1/nodes", {}).status_code == 405
+
+
+# ---------------------------------------------------------------------- OpenAPI v3
+
+
+def test_kubectl_explain_field_and_kind(kubectl):
+    field = kubectl("explain", "deployment.spec.replicas").stdout
+    assert "FIELD: replicas <integer>" in field and "Number of desired pods" in field
+    pods = kubectl("explain", "pods").stdout
+    assert "KIND:       Pod" in pods and "spec\t<PodSpec>" in pods and "status\t<PodStatus>" in pods
+    surge = kubectl("explain", "deployment.spec.strategy.rollingUpdate.maxSurge").stdout
+    assert "FIELD: maxSurge <IntOrString>" in surge
+    ports = kubectl("explain", "svc.spec.ports", "--recursive").stdout
+    assert "port\t<integer> -required-" in ports
+    assert "KIND:       HTTPRoute" in kubectl("explain", "httproutes").stdout  # a kind without a published schema
+
+
+@pytest.mark.parametrize("version", ["1.29.14", "1.33.1"])
+def test_explain_and_strict_validation_across_kubectl_versions(kubectl, sim_factory, tmp_path, version):
+    """kubectl 1.29+ reads OpenAPI v3 for explain and for whether the server validates fields."""
+    other = sim_factory(version=version)
+    assert "FIELD: image <string>" in kubectl("explain", "pods.spec.containers.image", sim=other).stdout
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: strict, namespace: default}\n"
+                        "data: {a: b}\nbogus: 1\n")
+    refused = kubectl("apply", "-f", str(manifest), sim=other, check=False)
+    assert refused.returncode != 0 and 'unknown field "bogus"' in refused.stderr  # fieldValidation=Strict sent
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: strict, namespace: default}\n"
+                        "data: {a: b}\n")
+    assert "configmap/strict created" in kubectl("apply", "-f", str(manifest), sim=other).stdout
+
+
+def test_every_served_kind_has_its_schema(api_sim):
+    api = Api(api_sim)
+    paths = api.get("/openapi/v3")["paths"]
+    for prefix, entry in paths.items():
+        url = entry["serverRelativeURL"]
+        assert "?hash=" in url and len(url.split("?hash=")[1]) == 128
+        doc = api.get(url.split("?")[0])
+        gvks = {(g["group"], g["version"], g["kind"]) for s in doc["components"]["schemas"].values()
+                for g in s.get("x-kubernetes-group-version-kind") or ()}
+        group_version = "v1" if prefix == "api/v1" else prefix.removeprefix("apis/")
+        for r in api.get("/" + prefix)["resources"]:
+            if "/" not in r["name"]:
+                group, _, version = group_version.rpartition("/")
+                assert (group, version, r["kind"]) in gvks, (prefix, r["kind"])
+        assert _refs(doc) <= set(doc["components"]["schemas"])  # every $ref resolves in its document
+
+
+def _refs(doc: dict) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                found.add(node["$ref"].removeprefix("#/components/schemas/"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(doc)
+    return found
+
+
+def test_schemas_follow_the_apiserver_shape(api_sim):
+    schemas = Api(api_sim).get("/openapi/v3/apis/apps/v1")["components"]["schemas"]
+    deployment = schemas["io.k8s.api.apps.v1.Deployment"]
+    assert deployment["properties"]["apiVersion"]["type"] == "string"
+    assert "enum" not in deployment["properties"]["apiVersion"]  # kubernetes-validate's pin is not served
+    assert deployment["properties"]["spec"]["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
+    assert schemas["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["replicas"]["type"] == "integer"
+    containers = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
+    assert containers["x-kubernetes-patch-merge-key"] == "name"  # what kubectl apply merges lists by
+
+
+def test_documents_are_built_once_and_not_at_start_up(tmp_path):
+    """A fresh simulator process has read no schema; a document is then built once and reused."""
+    script = textwrap.dedent(f"""
+        from cockpit.sim.api import openapi
+        from cockpit.sim.runner import SimThread
+        sim = SimThread({str(tmp_path)!r}, cluster_factory=__import__("tests.support.minimal_cluster",
+                        fromlist=["MinimalCluster"]).MinimalCluster).start()
+        try:
+            print(openapi._definitions.cache_info().currsize, openapi._document.cache_info().currsize)
+            first = openapi.document("apis/apps/v1")
+            print(first is openapi.document("apis/apps/v1"), openapi._definitions.cache_info().currsize)
+        finally:
+            sim.stop()
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == ["0", "0", "True", "1"], out.stderr

@@ -207,11 +207,11 @@ class SimServer:
         if health.is_health_path(path):
             return health.answer(path, request.query)
         if path == "/openapi/v3":
-            return json_response(openapi.index())
+            return json_response(openapi.index(self.version))
         if path.startswith("/openapi/v3/"):
-            doc = openapi.document(path[len("/openapi/v3/"):])
+            doc = openapi.document(path[len("/openapi/v3/"):], self.version)
             if doc is not None:
-                return json_response(doc)
+                return rest.raw_response(doc)
         if path == "/_sim/faults":
             return await self._faults_endpoint(request)
         raise _not_found_path()

@@ -74,7 +74,7 @@ class Simulator:
         self.server = SimServer(self.store, self.faults, self.token, self.cluster, port=opts.port,
                                 version=opts.version, ssl_context=server_ssl_context(cert, key))
         await self.server.start()
-        write_kubeconfig(self.kubeconfig, self.server.url, self.token, cert)
+        write_kubeconfig(self.kubeconfig, self.server.url, self.token, cert, self.server.authenticator.user_tokens)
         await self._start_metrics(clock)
         if opts.ssh:
             await self._start_ssh()
@@ -184,17 +184,23 @@ def server_ssl_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
-def write_kubeconfig(path: str, url: str, token: str, ca_file: str | None = None) -> None:
-    """Write a kubeconfig with context ``cockpit-sim`` (namespace default, bearer token), mode 0600."""
+def write_kubeconfig(path: str, url: str, token: str, ca_file: str | None = None,
+                     extra_users: dict[str, str] | None = None) -> None:
+    """Write a kubeconfig with context ``cockpit-sim`` (namespace default, bearer token), mode 0600.
+
+    ``extra_users`` (name -> token) become further users, each with a context ``cockpit-sim-<name>``;
+    the admin stays the first user and the current context."""
+    from cockpit.sim.api.auth import kubeconfig_entries
+    users, contexts = kubeconfig_entries(extra_users or {})
     ca = ""
     if ca_file:
         ca = f"    certificate-authority-data: {base64.b64encode(Path(ca_file).read_bytes()).decode()}\n"
     text = (
         "apiVersion: v1\nkind: Config\n"
         f"clusters:\n- name: cockpit-sim\n  cluster:\n    server: {url}\n{ca}"
-        f"users:\n- name: cockpit-sim\n  user:\n    token: {token}\n"
+        f"users:\n- name: cockpit-sim\n  user:\n    token: {token}\n{users}"
         "contexts:\n- name: cockpit-sim\n  context:\n    cluster: cockpit-sim\n    user: cockpit-sim\n"
-        "    namespace: default\n"
+        f"    namespace: default\n{contexts}"
         "current-context: cockpit-sim\npreferences: {}\n"
     )
     tmp = f"{path}.tmp"

@@ -100,6 +100,15 @@ def seed_bindings(store) -> None:
                                 "subjects": [{"apiGroup": _GROUP, "kind": "User", "name": u.name}]})
 
 
+def kubeconfig_entries(user_tokens: dict[str, str]) -> tuple[str, str]:
+    """(users, contexts) YAML list items for the extra users, for the simulator's kubeconfig."""
+    namespaces = {u.name: u.namespace for u in SIM_USERS}
+    users = "".join(f"- name: {name}\n  user:\n    token: {token}\n" for name, token in user_tokens.items())
+    contexts = "".join(f"- name: cockpit-sim-{name}\n  context:\n    cluster: cockpit-sim\n    user: {name}\n"
+                       f"    namespace: {namespaces.get(name) or 'default'}\n" for name in user_tokens)
+    return users, contexts
+
+
 # ---------------------------------------------------------------------- reviews
 
 

@@ -186,9 +186,10 @@ def test_kubectl_explain_field_and_kind(kubectl):
     assert "KIND:       HTTPRoute" in kubectl("explain", "httproutes").stdout  # a kind without a published schema
 
 
-@pytest.mark.parametrize("version", ["1.29.14", "1.33.1"])
+@pytest.mark.parametrize("version", ["1.27.16", "1.28.15", "1.29.14", "1.33.1"])
 def test_explain_and_strict_validation_across_kubectl_versions(kubectl, sim_factory, tmp_path, version):
-    """kubectl 1.29+ reads OpenAPI v3 for explain and for whether the server validates fields."""
+    """kubectl 1.29+ reads OpenAPI v3 for explain and for whether the server validates fields;
+    1.27 and 1.28 read the protobuf OpenAPI v2 for both."""
     other = sim_factory(version=version)
     assert "FIELD: image <string>" in kubectl("explain", "pods.spec.containers.image", sim=other).stdout
     manifest = tmp_path / "cm.yaml"
@@ -253,12 +254,34 @@ def test_documents_are_built_once_and_not_at_start_up(tmp_path):
         sim = SimThread({str(tmp_path)!r}, cluster_factory=__import__("tests.support.minimal_cluster",
                         fromlist=["MinimalCluster"]).MinimalCluster).start()
         try:
-            print(openapi._definitions.cache_info().currsize, openapi._document.cache_info().currsize)
+            print(openapi._definitions.cache_info().currsize, openapi._document.cache_info().currsize,
+                  "cockpit.sim.api.openapi_v2" in sys.modules)
             first = openapi.document("apis/apps/v1")
             print(first is openapi.document("apis/apps/v1"), openapi._definitions.cache_info().currsize)
+            from cockpit.sim.api import openapi_v2
+            print(openapi_v2.document("1.28.15", True) is openapi_v2.document("1.28.15", True))
         finally:
             sim.stop()
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parents[2])
-    assert out.stdout.split() == ["0", "0", "True", "1"], out.stderr
+    out = subprocess.run([sys.executable, "-c", "import sys\n" + script], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == ["0", "0", "False", "True", "1", "True"], out.stderr
+
+
+def test_openapi_v2_document(api_sim):
+    """The swagger 2.0 form (JSON unless protobuf is asked for): definitions with their kinds, and
+    the fieldValidation parameter on PATCH that kubectl 1.27/1.28 look for."""
+    api = Api(api_sim)
+    doc = api.get("/openapi/v2")
+    assert doc["swagger"] == "2.0"
+    deployment = doc["definitions"]["io.k8s.api.apps.v1.Deployment"]
+    assert deployment["x-kubernetes-group-version-kind"] == [{"group": "apps", "kind": "Deployment", "version": "v1"}]
+    assert deployment["properties"]["spec"]["$ref"] == "#/definitions/io.k8s.api.apps.v1.DeploymentSpec"
+    surge = doc["definitions"]["io.k8s.api.apps.v1.RollingUpdateDeployment"]["properties"]["maxSurge"]
+    assert surge["$ref"] == "#/definitions/io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+    assert doc["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"] == "int-or-string"
+    patch = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert {"name": "fieldValidation", "in": "query", "type": "string", "uniqueItems": True} in patch["parameters"]
+    proto = api("GET", "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert proto.headers["Content-Type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    assert proto.content.startswith(b"\n\x032.0")  # Document.swagger = "2.0", field 1

@@ -206,6 +206,8 @@ class SimServer:
             return self._discovery_root(path, request)
         if health.is_health_path(path):
             return health.answer(path, request.query)
+        if path == "/openapi/v2":
+            return self._openapi_v2(request)
         if path == "/openapi/v3":
             return json_response(openapi.index(self.version))
         if path.startswith("/openapi/v3/"):
@@ -215,6 +217,14 @@ class SimServer:
         if path == "/_sim/faults":
             return await self._faults_endpoint(request)
         raise _not_found_path()
+
+    def _openapi_v2(self, request: web.Request) -> web.Response:
+        """The OpenAPI v2 document kubectl 1.27/1.28 read (protobuf when asked, JSON otherwise)."""
+        from cockpit.sim.api import openapi_v2  # deferred: a document built on first request only
+
+        protobuf = openapi_v2.wants_protobuf(request.headers.get("Accept"))
+        return web.Response(body=openapi_v2.document(self.version, protobuf), headers={
+            "Content-Type": openapi_v2.PROTOBUF if protobuf else "application/json"})
 
     def _discovery_root(self, path: str, request: web.Request) -> web.Response:
         version = discovery.negotiate_aggregated(request.headers.get("Accept"))

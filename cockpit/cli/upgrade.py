@@ -103,11 +103,9 @@ def run_upgrade_plan(args: argparse.Namespace) -> int:
     """`cockpit upgrade plan --to X.Y.Z [--concurrency N] [--probe-ssh] [--json]` (reads only)."""
     from cockpit.controllers.upgrade import UpgradeController
     from cockpit.controllers.upgrade_facts import plan_to_dict
-    from cockpit.controllers.upgrade_ops import guard_for
 
     async def body(session: Session) -> int:
-        ctl = UpgradeController(session.services.api, session.pool, guard_for(session.services),
-                                upgrade_options(args))
+        ctl = UpgradeController(session.services.api, session.pool, None, upgrade_options(args))  # reads only
         plan = await ctl.plan(probe_ssh=args.probe_ssh)
         for line in ctl.plan_lines():
             session.out.line(line)

@@ -8,7 +8,9 @@ naming the blocking PDB, stops on a 500 (overlapping PDBs), and waits for every 
 (404 or a new UID). ``remote_drain`` runs ``kubectl drain`` on a control-plane node instead,
 after writing the same cordon record. ``uncordon`` lifts only cordons cockpit placed, unless forced.
 ``cockpit drain`` and the Nodes pane run these steps as :class:`~.drain_operation.DrainOperation`
-through the driver; ``drain`` and ``uncordon`` here journal through a guard for the upgrade run.
+through the driver; an upgrade run drives ``drain`` and ``uncordon`` per node. Either way the
+driver has refused read-only mode already, and the steps are journaled through the operation's
+:class:`~.operation.StepJournal`.
 
 Progress events (action ``"drain"``, target = node): steps ``preflight``, ``cordon``, ``evict``,
 ``blocked`` (data: pod, pdb, disruptionsAllowed, currentHealthy, desiredHealthy, attempt),
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cockpit.controllers.base import ActionFailed, Emitter, PreconditionFailed, Reporter
-from cockpit.controllers.guard import ActionGuard
+from cockpit.controllers.operation import StepJournal
 from cockpit.domain import drain as plan
 from cockpit.domain.drain import DrainOptions, DrainPreflight, EvictionRefusal
 from cockpit.domain.records import NodeRecord, PdbRecord, PodRecord
@@ -72,12 +74,15 @@ def _now() -> datetime:
 
 
 class DrainController:
-    """Cordon / drain / uncordon one node at a time; every change goes through the guard."""
+    """Cordon / drain / uncordon one node at a time, each change journaled through ``steps``.
 
-    def __init__(self, client, guard: ActionGuard, reporter: Reporter | None = None, *, run_id: str = "",
+    Without ``steps`` (a preview's engine) only the reading methods may be used.
+    """
+
+    def __init__(self, client, steps: StepJournal | None, reporter: Reporter | None = None, *, run_id: str = "",
                  user: str | None = None) -> None:
         self.client = client
-        self.guard = guard
+        self.steps = steps
         self.reporter = reporter
         self.run_id = run_id or f"drain-{int(time.time())}"
         self.user = user or current_user()
@@ -133,7 +138,6 @@ class DrainController:
         sends the patch with dryRun=All (nothing changes).
         """
         emit = Emitter(self.reporter, "drain", node)
-        self.guard.check_mutation_allowed("cordon", node)
         obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
         was = obj.unschedulable
         existing = plan.read_cordon_record(obj)
@@ -142,7 +146,7 @@ class DrainController:
             return False
         record = None if existing is not None else plan.cordon_record(self.run_id, self.user, _now(), was)
         body = plan.cordon_patch(record)
-        self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was, dry_run=dry_run)
+        self._journal("cordon", node, "step", patch=body, was_unschedulable=was, dry_run=dry_run)
         await self.client.patch(path_for("nodes", name=node), body, "merge", dry_run=dry_run)
         marker = "[dry run] " if dry_run else ""
         emit("cordon", f"{marker}node/{node} {'already cordoned' if was else 'cordoned'}", "ok")
@@ -155,13 +159,12 @@ class DrainController:
         so that ``uncordon`` later knows the cordon is cockpit's, and whether the node was
         cordoned before. An existing record is kept, as in :meth:`cordon`.
         """
-        self.guard.check_mutation_allowed("cordon", node)
         obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
         was = obj.unschedulable
         if plan.read_cordon_record(obj) is None:
             record = plan.cordon_record(self.run_id, self.user, _now(), was)
             body = {"metadata": {"annotations": {plan.CORDONED_BY: record}}}
-            self.guard.record("cordon", node, "step", patch=body, was_unschedulable=was)
+            self._journal("cordon", node, "step", patch=body, was_unschedulable=was)
             await self.client.patch(path_for("nodes", name=node), body, "merge")
         return not was
 
@@ -172,13 +175,12 @@ class DrainController:
         if plan.read_cordon_record(obj) is None or obj.unschedulable:
             return
         body = {"metadata": {"annotations": {plan.CORDONED_BY: None}}}
-        self.guard.record("cordon", node, "step", patch=body, reason="remote drain did not cordon")
+        self._journal("cordon", node, "step", patch=body, reason="remote drain did not cordon")
         await self.client.patch(path_for("nodes", name=node), body, "merge")
 
     async def uncordon(self, node: str, force: bool = False) -> tuple[bool, str]:
         """Uncordon ``node`` if cockpit cordoned it (or ``force``); returns (changed, message)."""
         emit = Emitter(self.reporter, "drain", node)
-        self.guard.check_mutation_allowed("uncordon", node)
         obj = await get_record(self.client, NodeRecord, path_for("nodes", name=node))
         allowed, message = plan.uncordon_decision(obj, force)
         has_record = plan.read_cordon_record(obj) is not None
@@ -188,7 +190,7 @@ class DrainController:
         body = {"metadata": {"annotations": {plan.CORDONED_BY: None}}}
         if allowed:
             body["spec"] = {"unschedulable": False}
-        self.guard.record("uncordon", node, "step", patch=body, forced=force)
+        self._journal("uncordon", node, "step", patch=body, forced=force)
         await self.client.patch(path_for("nodes", name=node), body, "merge")
         emit("uncordon", message, "ok")
         return allowed, message
@@ -196,16 +198,41 @@ class DrainController:
     # ------------------------------------------------------------------ drain
 
     async def drain(self, node: str, options: DrainOptions) -> DrainResult:
-        """Pre-flight, cordon, evict, wait, journaled through the guard (the upgrade's drains;
-        ``cockpit drain`` and the Nodes pane run DrainOperation). Raises PreconditionFailed / DrainFailed."""
+        """Pre-flight, cordon, evict, wait, journaled as ``drain`` start and result (or failure,
+        cancelled) on the node: the upgrade's drains (``cockpit drain`` and the Nodes pane run
+        DrainOperation). Raises PreconditionFailed / DrainFailed."""
         emit = Emitter(self.reporter, "drain", node)
         pre = await self.preflight(node, options)
         for line in pre.lines():
             emit("preflight", line, "warn" if line in pre.warnings else "info")
         if pre.refused:
             raise PreconditionFailed(f"cannot drain node/{node}: " + "; ".join(pre.refused))
-        return await self.guard.run("drain", node, lambda: self.cordon_and_evict(node, options, emit),
-                                    options=options, preflight=pre.to_dict())
+        self._journal("drain", node, "start", options=options, preflight=pre.to_dict())
+        try:
+            result = await self.cordon_and_evict(node, options, emit)
+        except asyncio.CancelledError:
+            self._journal_quietly("drain", node, "cancelled")
+            raise
+        except Exception as exc:
+            partial = getattr(exc, "result", None)
+            self._journal_quietly("drain", node, "failure", error=str(exc) or type(exc).__name__,
+                                  error_type=type(exc).__name__,
+                                  **(partial.journal_fields() if isinstance(partial, DrainResult) else {}))
+            raise
+        self._journal("drain", node, "result", **result.journal_fields())
+        return result
+
+    def _journal(self, action: str, node: str, event: str, /, **fields) -> None:
+        if self.steps is None:  # a programming error: the preview's engine must never change anything
+            raise RuntimeError(f"{action} {node}: this DrainController has no journal and only reads")
+        self.steps.record(action, node, event, **fields)
+
+    def _journal_quietly(self, action: str, node: str, event: str, /, **fields) -> None:
+        """Journal on a path that already fails: report a journal error, never replace the failure."""
+        try:
+            self._journal(action, node, event, **fields)
+        except JournalError as exc:
+            Emitter(self.reporter, "drain", node)("journal", f"JOURNAL NOT WRITTEN ({event}): {exc}", "error")
 
     async def cordon_and_evict(self, node: str, options: DrainOptions, emit: Emitter) -> DrainResult:
         """The drain proper, after its pre-flight: cordon, evict, wait. Raises DrainFailed."""
@@ -302,10 +329,7 @@ class DrainController:
     def _record_blocker(self, node: str, pod: str, pdb: str, refusal: EvictionRefusal, numbers: dict) -> None:
         """Journal which PDB holds the drain up, with its numbers; a journal error must not
         stop the evictions already under way, so it is reported instead."""
-        try:
-            self.guard.record("drain", node, "blocked", pod=pod, pdb=pdb, message=refusal.message, **numbers)
-        except JournalError as exc:
-            Emitter(self.reporter, "drain", node)("journal", f"JOURNAL NOT WRITTEN (blocked): {exc}", "error")
+        self._journal_quietly("drain", node, "blocked", pod=pod, pdb=pdb, message=refusal.message, **numbers)
 
     async def _pdb_numbers(self, namespace: str, name: str) -> dict:
         if not name:

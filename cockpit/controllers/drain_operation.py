@@ -86,26 +86,6 @@ class DrainSpec:
     remote_argv: tuple[str, ...] = ()
 
 
-class _RunSteps:
-    """Lets the drain engine journal its steps through the driver's Run.
-
-    The driver has already refused read-only mode and journaled ``start``, so the engine's own
-    guard calls reduce to step records on this operation.
-    """
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-
-    def check_mutation_allowed(self, action: str, target: str = "", *, dry_run: bool = False) -> None:
-        """The driver refused read-only mode before the preview."""
-
-    def record(self, action: str, target: str, event: str, **fields: Any) -> None:
-        """Journal the engine's findings (a PDB holding the drain up); its cordon steps are left
-        out: the driver's ``start`` and ``result`` carry the node's state before and after."""
-        if action != "cordon":
-            self._run.record(event, **fields)
-
-
 class DrainOperation:
     """``cockpit drain NODE [...]``: cordon, evict (PDB-aware) and wait, or ``kubectl drain`` over SSH."""
 
@@ -125,7 +105,9 @@ class DrainOperation:
 
     def _engine(self, run: Run | None = None) -> DrainController:
         reporter = None if run is None else _relay(run)
-        steps = None if run is None else _RunSteps(run)
+        # The cordon steps are left out: the driver's start and result carry the node's state
+        # before and after; the PDBs that hold the drain up are journaled on the node.
+        steps = None if run is None else run.steps.without("cordon")
         return DrainController(self.api, steps, reporter, run_id=self.run_id, user=self.user)
 
     # ----- preview ---------------------------------------------------------------------------

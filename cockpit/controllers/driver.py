@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.controllers.base import ChangedSincePreview, Emitter, PreconditionFailed, Reporter, to_jsonable
-from cockpit.controllers.operation import Operation, Plan, Result, Run, dry_run_result, noop_result
+from cockpit.controllers.operation import JournalWriter, Operation, Plan, Result, Run, dry_run_result, noop_result
 from cockpit.errors import CockpitError, ReadOnlyRefusal
 from cockpit.journal import Journal, JournalError
 from cockpit.kube.api import KubeApi
@@ -131,7 +131,7 @@ class Driver:
     async def _apply(self, operation: Operation[Any], plan: Plan[Any], emit: Emitter, dry_run: bool) -> Result:
         """Journal ``start``, apply, journal the outcome, record the Event."""
         self._journal(plan, "start", dry_run=dry_run, before=plan.before_state, after=plan.after_state)
-        run = Run(plan, emit, lambda event, **fields: self._journal(plan, event, **fields), dry_run=dry_run)
+        run = Run(plan, emit, self._write, dry_run=dry_run)
         try:
             result = await operation.apply(plan, run)
         except asyncio.CancelledError:
@@ -168,9 +168,7 @@ class Driver:
         self._write(plan.action, plan.target, event, fields)
 
     def _write(self, action: str, target: str, event: str, fields: dict[str, Any]) -> None:
-        extra = {"kube_user": self.services.kube_user} if self.services.kube_user else {}
-        self.services.journal.record(event, context=self.services.context, action=action, target=target,
-                                     **extra, **to_jsonable(fields))
+        journal_writer(self.services)(action, target, event, fields)
 
     def _journal_quietly(self, action: str, target: str, event: str, **fields: Any) -> None:
         # On paths that already refuse or fail, the original error matters more; the journal
@@ -179,6 +177,16 @@ class Driver:
             self._write(action, target, event, fields)
         except JournalError as exc:
             Emitter(self.reporter, action, target)("journal", f"JOURNAL NOT WRITTEN ({event}): {exc}", "error")
+
+
+def journal_writer(services: Services) -> JournalWriter:
+    """Writes one journal record stamped with the session's context and kube user (raises JournalError)."""
+    extra = {"kube_user": services.kube_user} if services.kube_user else {}
+
+    def write(action: str, target: str, event: str, fields: dict[str, Any]) -> None:
+        services.journal.record(event, context=services.context, action=action, target=target,
+                                **extra, **to_jsonable(fields))
+    return write
 
 
 def refusal_message(plan: Plan[Any]) -> str:

@@ -11,6 +11,7 @@ the change the plan describes, reporting progress through :class:`Run`, and retu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -99,19 +100,49 @@ class Result:
                 **{k: to_jsonable(v) for k, v in self.details.items()}}
 
 
+JournalWriter = Callable[[str, str, str, dict[str, Any]], None]  # (action, target, event, fields)
+
+
+class StepJournal:
+    """Journal records of the steps an engine takes on the objects an operation touches.
+
+    An upgrade run journals each node's commands under ``upgrade``/node, the drain engine its
+    cordon and the PDBs that hold it up under its node: records about other targets than the
+    operation's own, written by the driver's journal writer (so they carry the context and the
+    kube user like every other record). Raises JournalError: a step that cannot be journaled must
+    not happen. ``skip`` names actions left out (the driver's ``start``/``result`` already carry
+    them).
+    """
+
+    def __init__(self, write: JournalWriter, *, skip: frozenset[str] = frozenset()) -> None:
+        self._write = write
+        self._skip = skip
+
+    def record(self, action: str, target: str, event: str, /, **fields: Any) -> None:
+        """Journal one step ``event`` of ``action`` on ``target``."""
+        if action not in self._skip:
+            self._write(action, target, event, fields)
+
+    def without(self, *actions: str) -> StepJournal:
+        """The same journal, leaving out the records of ``actions``."""
+        return StepJournal(self._write, skip=self._skip | frozenset(actions))
+
+
 class Run:
     """What ``apply`` gets besides its plan: progress, journal step records and the dry-run flag.
 
     ``emit`` streams a progress line to whoever drives the operation; ``record`` journals one
     step (raises JournalError: a step that cannot be journaled must not happen);
     ``record_quietly`` journals on recovery paths, where the journal failing must not stop the
-    recovery: the failure is reported loudly instead and kept in ``journal_errors``.
+    recovery: the failure is reported loudly instead and kept in ``journal_errors``. ``steps``
+    journals steps on other objects than the target (see :class:`StepJournal`).
     """
 
-    def __init__(self, plan: Plan[Any], emit: Emitter, journal_step: Any, *, dry_run: bool) -> None:
+    def __init__(self, plan: Plan[Any], emit: Emitter, write: JournalWriter, *, dry_run: bool) -> None:
         self.plan = plan
         self._emit = emit
-        self._journal_step = journal_step
+        self._write = write
+        self.steps = StepJournal(write)
         self.dry_run = dry_run
         self.journal_errors: list[str] = []
         self.last_message = ""
@@ -130,14 +161,14 @@ class Run:
 
     def record(self, event: str, **fields: Any) -> None:
         """Journal one step of this operation."""
-        self._journal_step(event, **fields)
+        self._write(self.plan.action, self.plan.target, event, fields)
 
     def record_quietly(self, event: str, **fields: Any) -> None:
         """Journal on a recovery path: report a journal failure loudly and go on."""
         from cockpit.journal import JournalError
 
         try:
-            self._journal_step(event, **fields)
+            self.record(event, **fields)
         except JournalError as exc:
             self.journal_errors.append(str(exc))
             self.emit("journal", f"JOURNAL NOT WRITTEN ({event}): {exc}; recovery continues", "error")

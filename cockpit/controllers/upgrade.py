@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cockpit.controllers.base import Emitter, Progress, Reporter
-from cockpit.controllers.guard import ActionGuard
+from cockpit.controllers.operation import StepJournal
 from cockpit.controllers.transient import Outage, is_transient, retrying
 from cockpit.controllers.upgrade_facts import (drain_warnings, facts_from, plan_lines, plan_to_dict, probe_nodes,
                                                read_snapshot, teach_addresses)
@@ -117,12 +117,12 @@ def resume_at(step: Step) -> Step:
 class UpgradeController(NodeSteps):
     """Plans and runs a kubeadm upgrade; the operations in :mod:`.upgrade_ops` drive it."""
 
-    def __init__(self, client, pool, guard: ActionGuard, options: UpgradeOptions,
+    def __init__(self, client, pool, steps: StepJournal | None, options: UpgradeOptions,
                  reporter: Reporter | None = None, *, lock: RunLock | None = None,
                  node_event: NodeEventFn | None = None) -> None:
         self.client = client
         self.pool = pool
-        self.guard = guard
+        self.steps = steps  # None until a run attaches its journal (plans only read)
         self.options = options
         self.reporter = reporter
         self.lock = lock or RunLock(client, duration=options.lease_duration)
@@ -167,9 +167,12 @@ class UpgradeController(NodeSteps):
         """The last plan as human lines."""
         return plan_lines(self.plan_, self.options.sudo) if self.plan_ else []
 
-    def attach(self, reporter: Reporter | None, node_event: NodeEventFn | None = None) -> None:
-        """From now on report progress to ``reporter`` and record node Events with ``node_event``."""
+    def attach(self, reporter: Reporter | None, node_event: NodeEventFn | None = None,
+               steps: StepJournal | None = None) -> None:
+        """From now on report progress to ``reporter``, record node Events with ``node_event`` and
+        journal each node's steps in ``steps`` (the driving operation's)."""
         self.reporter = reporter
+        self.steps = steps or self.steps
         self._cluster = Emitter(reporter, "upgrade", "cluster")
         self.node_event = node_event
 
@@ -207,7 +210,7 @@ class UpgradeController(NodeSteps):
         previous = await self.lock.acquire(self.options.target, self.run_id)
         if previous is not None:
             now = datetime.now(timezone.utc)
-            self.guard.record("upgrade", self.journal_target, "lock-takeover", previous=previous.to_dict())
+            self._journal(self.journal_target, "lock-takeover", previous=previous.to_dict())
             self._cluster("lock", f"took over a stale lock from {previous.describe(now)}", "warn",
                           previous=previous.identity)
         renewer = asyncio.create_task(self._renew_loop())

@@ -18,7 +18,6 @@ from typing import Any
 
 from cockpit.controllers.base import Check
 from cockpit.controllers.driver import Services
-from cockpit.controllers.guard import ActionGuard
 from cockpit.controllers.operation import Plan, Result, Run, dry_run_result
 from cockpit.controllers.transient import is_transient
 from cockpit.controllers.upgrade import PlanRefused, UpgradeController, UpgradeOptions
@@ -52,11 +51,6 @@ def now_utc() -> datetime:
 def node_ref(name: str) -> ObjectRef:
     """The Event subject for a node-level step or control."""
     return ObjectRef("Node", "v1", name)
-
-
-def guard_for(services: Services) -> ActionGuard:
-    """The journal writer the engine's per-node records and the drain controller use."""
-    return ActionGuard(services.read_only, services.journal, services.context, kube_user=services.kube_user)
 
 
 async def read_nodes(api: Any) -> list[NodeRecord]:
@@ -142,7 +136,7 @@ class UpgradeRun:
 
     async def preview(self) -> Plan[UpgradeController]:
         """The ordered plan (or the skew rule it breaks), the lock, and what remains to do."""
-        ctl = UpgradeController(self.services.api, self.pool, guard_for(self.services), self.options)
+        ctl = UpgradeController(self.services.api, self.pool, None, self.options)  # run.steps at apply
         plan = await ctl.plan()
         nodes = await read_nodes(self.services.api)
         holder = await ctl.lock.holder()
@@ -194,7 +188,7 @@ class UpgradeRun:
         if ctl.plan_ is None or ctl.plan_.refused:
             raise PlanRefused("upgrade refused: the plan changed", ctl.plan_)
         events = Events(self.services, lambda line: run.say("event", line, "warn"))
-        ctl.attach(run.reporter, events.node)
+        ctl.attach(run.reporter, events.node, run.steps)
 
         async def locked() -> None:
             if self.on_started is not None:
@@ -328,7 +322,7 @@ class UpgradeSkip:
             return dry_run_result(plan, f"node/{self.node} would be skipped at {progress.step.value}")
         from cockpit.controllers.drain import DrainController
 
-        _, message = await DrainController(self.services.api, guard_for(self.services), None).uncordon(self.node)
+        _, message = await DrainController(self.services.api, run.steps, None).uncordon(self.node)
         run.say("uncordon", message)
         node = await get_record(self.services.api, NodeRecord, path_for("nodes", name=self.node))
         return Result(self.action, self.node, True, f"node/{self.node} skipped at {progress.step.value}; {message}",
@@ -421,7 +415,7 @@ class UpgradeAbort:
         from cockpit.controllers.drain import DrainController
 
         lines = []
-        drain = DrainController(self.services.api, guard_for(self.services), None)
+        drain = DrainController(self.services.api, run.steps, None)
         for node in await read_nodes(self.services.api):
             progress = progress_of(node)
             if not touched(progress):

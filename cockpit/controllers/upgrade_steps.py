@@ -5,7 +5,7 @@ a package already at the target is not reinstalled, a kubelet already Ready at t
 not restarted. Every remote command is journaled with its output on the node's journal target,
 and streamed line by line as Progress events (``log: True``) for the Nodes pane's log view.
 :class:`NodeSteps` is mixed into :class:`~cockpit.controllers.upgrade.UpgradeController`,
-which provides the client, the SSH pool, the journal guard, the options and the board.
+which provides the client, the SSH pool, the step journal, the options and the board.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from cockpit.controllers.drain import DrainController, list_all
+from cockpit.controllers.operation import StepJournal
 from cockpit.controllers.upgrade_facts import STATIC_COMPONENTS, static_pods_behind
 from cockpit.domain import versions
 from cockpit.domain.records import NodeRecord, PodRecord
@@ -39,7 +40,7 @@ class NodeSteps:
 
     client: Any
     pool: Any
-    guard: Any
+    steps: StepJournal | None
     options: Any
     board: Any
     run_id: str
@@ -112,7 +113,7 @@ class NodeSteps:
             self._emit_node(self.board.nodes[node.name], event.message, event.level, log=True,
                             stream="drain", line=event.message, drain=event.data)
 
-        ctl = DrainController(self.client, self.guard, relay, run_id=self.run_id)
+        ctl = DrainController(self.client, self.steps, relay, run_id=self.run_id)
         await ctl.drain(node.name, self.options.drain)
 
     async def _upgrade_kubelet(self, node: PlannedNode) -> None:
@@ -155,7 +156,7 @@ class NodeSteps:
         return text + "; check `journalctl -xeu kubelet` on the node"
 
     async def _uncordon(self, node: PlannedNode) -> None:
-        ctl = DrainController(self.client, self.guard, None, run_id=self.run_id)
+        ctl = DrainController(self.client, self.steps, None, run_id=self.run_id)
         changed, message = await ctl.uncordon(node.name, force=False)
         self._note(node.name, Step.UNCORDONING, message)
 
@@ -172,9 +173,15 @@ class NodeSteps:
     def _tail(self, node: str, line: str) -> None:
         self.tails.setdefault(node, deque(maxlen=TAIL)).append(line)
 
+    def _journal(self, node: str, event: str, /, **fields: Any) -> None:
+        """Journal one ``upgrade`` step record on ``node`` (raises JournalError: the step must not happen)."""
+        if self.steps is None:  # a programming error: only an attached run changes anything
+            raise RuntimeError(f"upgrade {node}: no step journal attached; plans only read")
+        self.steps.record("upgrade", node, event, **fields)
+
     def _note(self, node: str, step: Step, message: str) -> None:
         self._tail(node, message)
-        self.guard.record("upgrade", node, "note", step=step.value, message=message)
+        self._journal(node, "note", step=step.value, message=message)
         self._emit_node(self.board.nodes[node], f"{node}: {message}")
 
     async def _ssh(self, node: str, step: Step, argv: list[str], *, check: bool = True,
@@ -182,7 +189,7 @@ class NodeSteps:
         """Run one command on ``node``, journaling it and its output, streaming lines as events."""
         use_sudo = self.options.sudo if sudo is None else sudo
         line = commands.to_shell(commands.with_sudo(argv) if use_sudo else argv)
-        self.guard.record("upgrade", node, "command", step=step.value, command=line)
+        self._journal(node, "command", step=step.value, command=line)
         self._tail(node, f"$ {line}")
 
         def on_line(stream: str, text: str) -> None:
@@ -194,9 +201,9 @@ class NodeSteps:
             result = await self.pool.run(node, argv, timeout=self.options.command_timeout, on_line=on_line,
                                          sudo=use_sudo)
         except CockpitError as exc:
-            self.guard.record("upgrade", node, "command-error", step=step.value, command=line, error=str(exc))
+            self._journal(node, "command-error", step=step.value, command=line, error=str(exc))
             raise
-        self.guard.record("upgrade", node, "command-result", step=step.value, command=line,
+        self._journal(node, "command-result", step=step.value, command=line,
                           exit_status=result.exit_status, duration=round(result.duration, 3),
                           stdout=result.stdout[-8000:], stderr=result.stderr[-8000:])
         if check and not result.ok:

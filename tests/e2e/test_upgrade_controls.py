@@ -11,7 +11,7 @@ import pytest
 
 from cockpit.cli.main import main
 from cockpit.controllers.upgrade import UpgradeController, UpgradeOptions
-from cockpit.controllers.upgrade_ops import UpgradeAbort, guard_for, read_status
+from cockpit.controllers.upgrade_ops import UpgradeAbort, read_status
 from cockpit.domain.drain import DrainOptions
 from cockpit.journal import read_journal
 from cockpit.kube.client import KubeClient
@@ -19,7 +19,7 @@ from cockpit.kube.config import load_cluster_config
 from cockpit.kube.paths import path_for
 from cockpit.ssh.pool import SshPool
 from tests.support.e2e import ann, cockpit_args, nodes, start_upgrade_process
-from tests.support.operations import drive, services
+from tests.support.operations import drive, services, step_journal
 from tests.support.wait import async_wait_until
 
 TARGET = "1.33.1"
@@ -109,7 +109,7 @@ async def test_pause_at_a_step_boundary_then_abort_cleans_up(cluster, tmp_path):
         if event.target == "cp-2" and event.step == "draining":
             ctl.abort()
 
-    ctl = UpgradeController(client, pool, guard_for(ops), options, report)
+    ctl = UpgradeController(client, pool, step_journal(ops), options, report)
     try:
         task = asyncio.create_task(ctl.run())
         await async_wait_until(lambda: any(e.data.get("state") == "paused" for e in events), what="a paused step")

@@ -11,7 +11,6 @@ import pytest
 
 from cockpit.cli.main import main
 from cockpit.controllers.upgrade import UpgradeController, UpgradeOptions
-from cockpit.controllers.upgrade_ops import guard_for
 from cockpit.domain.drain import DrainOptions
 from cockpit.journal import read_journal
 from cockpit.kube.client import KubeClient
@@ -20,7 +19,7 @@ from cockpit.kube.paths import path_for
 from cockpit.sim.nodes.shell import NodeShell
 from cockpit.ssh.pool import SshPool
 from tests.support.e2e import ann, cockpit_args, nodes
-from tests.support.operations import services
+from tests.support.operations import services, step_journal
 from tests.support.wait import async_wait_until
 
 TARGET = "1.33.1"
@@ -85,7 +84,7 @@ async def test_a_run_whose_lock_is_taken_over_stops_and_leaves_the_new_holder_al
     events = []
     options = UpgradeOptions(TARGET, poll_interval=0.05, lease_duration=2,
                              drain=DrainOptions(ignore_daemonsets=True, retry_interval=0.1, poll_interval=0.05))
-    ctl = UpgradeController(client, pool, guard_for(services(client, tmp_path / "j")), options, events.append)
+    ctl = UpgradeController(client, pool, step_journal(services(client, tmp_path / "j")), options, events.append)
     lease_path = path_for("leases", "kube-system", "cockpit-upgrade-lock")
     try:
         task = asyncio.create_task(ctl.run())

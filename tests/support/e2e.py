@@ -1,4 +1,4 @@
-"""Helpers shared by the end-to-end tests: CLI runs, guards, and reading Nodes through kubectl."""
+"""Helpers shared by the end-to-end tests: CLI runs, upgrade processes, and reading Nodes through kubectl."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import subprocess
 import sys
 
 from cockpit.cli.main import main as cli_main
-from cockpit.controllers.guard import ActionGuard
-from cockpit.journal import Journal
 
 SIM_CONTEXT = "cockpit-sim"
 
@@ -19,11 +17,6 @@ def run_cli(capsys, sim, journal_path, *args) -> tuple[int, str, str]:
     code = cli_main([*args, "--kubeconfig", sim.kubeconfig, "--journal", str(journal_path)])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def guard(journal_path, *, read_only: bool = False, context: str = SIM_CONTEXT) -> ActionGuard:
-    """The driver's guard over a fresh journal, as a controller under test gets it."""
-    return ActionGuard(read_only, Journal(journal_path, context=context), context)
 
 
 def cockpit_args(sim, journal, *args):

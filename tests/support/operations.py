@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.controllers.base import collecting_reporter
-from cockpit.controllers.driver import Driver, Services
-from cockpit.controllers.operation import Operation, Plan, Result
+from cockpit.controllers.driver import Driver, Services, journal_writer
+from cockpit.controllers.operation import Operation, Plan, Result, StepJournal
 from cockpit.journal import Journal
 from tests.support.e2e import SIM_CONTEXT
 
@@ -14,6 +14,11 @@ from tests.support.e2e import SIM_CONTEXT
 def services(client: Any, journal_path: Any, *, read_only: bool = False) -> Services:
     """The driver's services over ``client`` and a journal file, as the CLI builds them."""
     return Services(client, Journal(journal_path, context=SIM_CONTEXT), SIM_CONTEXT, read_only=read_only)
+
+
+def step_journal(ops: Services) -> StepJournal:
+    """The step journal an engine driven outside the driver (an UpgradeController under test) writes to."""
+    return StepJournal(journal_writer(ops))
 
 
 async def approve(_plan: Plan[Any]) -> bool:

@@ -22,7 +22,7 @@ class Recorder:
     def run(self) -> Run:
         plan = Plan("shift-plan", "shop/api", "t", "b", "a", "TrafficShifted")
         return Run(plan, lambda step, message, level="info", **data: self.said.append((level, message)),
-                   lambda event, **fields: self.journaled.append((event, fields)), dry_run=False)
+                   lambda _action, _target, event, fields: self.journaled.append((event, fields)), dry_run=False)
 
 
 async def no_wait(seconds: float) -> None:

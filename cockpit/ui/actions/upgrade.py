@@ -16,8 +16,7 @@ from typing import Any
 from rich.text import Text
 
 from cockpit.controllers.upgrade import UpgradeController, UpgradeOptions
-from cockpit.controllers.upgrade_ops import (UpgradeAbort, UpgradeRun, UpgradeSkip, UpgradeSteer, guard_for,
-                                             ssh_pool)
+from cockpit.controllers.upgrade_ops import UpgradeAbort, UpgradeRun, UpgradeSkip, UpgradeSteer, ssh_pool
 from cockpit.domain.steps import progress_from_annotations
 from cockpit.domain.versions import Version, parse_version, try_parse
 from cockpit.errors import CockpitError, UsageError
@@ -91,7 +90,7 @@ def pane_run(ctx: ActionContext) -> Any:
 async def _run_plan(ctx: ActionContext, _preview: Any, _report: Any) -> TextScreen:
     target = ctx.params["target"]
     ops = ctx.require_ops()
-    controller = UpgradeController(ops.api, None, guard_for(ops), options(ctx, target))
+    controller = UpgradeController(ops.api, None, None, options(ctx, target))  # a plan only reads
     plan = await controller.plan()
     verdict = "refused" if plan.refused else "ordered"
     lines = [Text(line, style="bold reverse" if plan.refused and line.startswith("  ") else "")

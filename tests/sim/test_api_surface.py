@@ -161,6 +161,15 @@ def _system_shares(api: Api) -> float | None:
     return system.pop() if len(system) == 1 and min(system) > 0 else None
 
 
+def test_metrics_api_service_is_registered(kubectl):
+    """As on a cluster with metrics-server: an Available APIService backed by kube-system/metrics-server."""
+    line = kubectl("get", "apiservice", "v1beta1.metrics.k8s.io").stdout.splitlines()[1].split()
+    assert line[:3] == ["v1beta1.metrics.k8s.io", "kube-system/metrics-server", "True"]
+    core_age = kubectl("get", "apiservice", "v1.").stdout.splitlines()[1].split()[-1]
+    assert line[3] == core_age  # registered when the apiserver started, like the built-in ones
+    assert kubectl("get", "apiservice", "v1.authentication.k8s.io").stdout.splitlines()[1].split()[1] == "Local"
+
+
 def test_metrics_group_discovery_and_not_found(api_sim):
     api = Api(api_sim)
     assert "metrics.k8s.io" in {g["name"] for g in api.get("/apis")["groups"]}
@@ -240,7 +249,8 @@ def test_schemas_follow_the_apiserver_shape(api_sim):
     deployment = schemas["io.k8s.api.apps.v1.Deployment"]
     assert deployment["properties"]["apiVersion"]["type"] == "string"
     assert "enum" not in deployment["properties"]["apiVersion"]  # kubernetes-validate's pin is not served
-    assert deployment["properties"]["spec"]["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
+    spec_ref = {"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}
+    assert deployment["properties"]["spec"]["allOf"] == [spec_ref]
     assert schemas["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["replicas"]["type"] == "integer"
     containers = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
     assert containers["x-kubernetes-patch-merge-key"] == "name"  # what kubectl apply merges lists by
@@ -254,10 +264,10 @@ def test_documents_are_built_once_and_not_at_start_up(tmp_path):
         sim = SimThread({str(tmp_path)!r}, cluster_factory=__import__("tests.support.minimal_cluster",
                         fromlist=["MinimalCluster"]).MinimalCluster).start()
         try:
-            print(openapi._definitions.cache_info().currsize, openapi._document.cache_info().currsize,
+            print(openapi.definitions.cache_info().currsize, openapi._document.cache_info().currsize,
                   "cockpit.sim.api.openapi_v2" in sys.modules)
             first = openapi.document("apis/apps/v1")
-            print(first is openapi.document("apis/apps/v1"), openapi._definitions.cache_info().currsize)
+            print(first is openapi.document("apis/apps/v1"), openapi.definitions.cache_info().currsize)
             from cockpit.sim.api import openapi_v2
             print(openapi_v2.document("1.28.15", True) is openapi_v2.document("1.28.15", True))
         finally:

@@ -80,10 +80,11 @@ class Authenticator:
         return None
 
 
-def seed_bindings(store) -> None:
-    """Create the bindings (and the patcher ClusterRole) of :data:`SIM_USERS` when missing."""
+def seed_bindings(store, prepare=lambda obj: obj) -> None:
+    """Create the bindings (and the patcher ClusterRole) of :data:`SIM_USERS` when missing;
+    ``prepare`` may adjust each object first (its age)."""
     if store.get("clusterroles", None, _PATCHER_ROLE["metadata"]["name"]) is None:
-        store.create("clusterroles", copy.deepcopy(_PATCHER_ROLE))
+        store.create("clusterroles", prepare(copy.deepcopy(_PATCHER_ROLE)))
     for u in SIM_USERS:
         kind = "RoleBinding" if u.namespace else "ClusterRoleBinding"
         resource = "rolebindings" if u.namespace else "clusterrolebindings"
@@ -95,9 +96,9 @@ def seed_bindings(store) -> None:
         meta = {"name": name, "labels": dict(_SIM_LABELS)}
         if u.namespace:
             meta["namespace"] = u.namespace
-        store.create(resource, {"apiVersion": f"{_GROUP}/v1", "kind": kind, "metadata": meta,
-                                "roleRef": {"apiGroup": _GROUP, "kind": u.role_kind, "name": u.role},
-                                "subjects": [{"apiGroup": _GROUP, "kind": "User", "name": u.name}]})
+        store.create(resource, prepare({"apiVersion": f"{_GROUP}/v1", "kind": kind, "metadata": meta,
+                                        "roleRef": {"apiGroup": _GROUP, "kind": u.role_kind, "name": u.role},
+                                        "subjects": [{"apiGroup": _GROUP, "kind": "User", "name": u.name}]}))
 
 
 def kubeconfig_entries(user_tokens: dict[str, str]) -> tuple[str, str]:

@@ -71,6 +71,37 @@ def negotiate_aggregated(accept: str | None) -> str | None:
     return None
 
 
+# APIService priorities of the virtual groups, as a 1.32 cluster registers them.
+_PRIORITIES = {"authentication.k8s.io": (17700, 15), "authorization.k8s.io": (17600, 15),
+               "metrics.k8s.io": (100, 100)}
+
+
+def api_service(group: str, version: str, now: str) -> dict:
+    """The APIService a real cluster has for a virtual group: Local for the review APIs, and
+    metrics-server's (kube-system/metrics-server, Available) for metrics.k8s.io."""
+    spec = {"group": group, "version": version, "groupPriorityMinimum": _PRIORITIES[group][0],
+            "versionPriority": _PRIORITIES[group][1]}
+    reason, message = "Local", "Local APIServices are always available"
+    labels = {"kube-aggregator.kubernetes.io/automanaged": "onstart"}
+    if group == "metrics.k8s.io":
+        spec.update(service={"name": "metrics-server", "namespace": "kube-system", "port": 443},
+                    insecureSkipTLSVerify=True)
+        reason, message, labels = "Passed", "all checks passed", {"k8s-app": "metrics-server"}
+    return {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+            "metadata": {"name": f"{version}.{group}", "labels": labels}, "spec": spec,
+            "status": {"conditions": [{"type": "Available", "status": "True", "lastTransitionTime": now,
+                                       "reason": reason, "message": message}]}}
+
+
+def seed_api_services(store, now: str, prepare=lambda obj: obj) -> None:
+    """Create the APIServices of the virtual groups when missing (the stored groups' own come
+    from the cluster's bootstrap); ``prepare`` may adjust each object first (its age)."""
+    for group_version in dict.fromkeys(t.api_version for t in VIRTUAL_TYPES):
+        group, version = group_version.split("/")
+        if store.get("apiservices", None, f"{version}.{group}") is None:
+            store.create("apiservices", prepare(api_service(group, version, now)))
+
+
 def _groups() -> dict[str, list[ResourceType]]:
     """group name -> resources (each group has one version)."""
     out: dict[str, list[ResourceType]] = {}

@@ -13,7 +13,8 @@ from aiohttp import web
 from cockpit.sim.errors import ApiError
 
 _HOOKS = (
-    "start-apiserver-admission-initializer", "generic-apiserver-start-informers", "priority-and-fairness-config-consumer",
+    "start-apiserver-admission-initializer", "generic-apiserver-start-informers",
+    "priority-and-fairness-config-consumer",
     "priority-and-fairness-filter", "storage-object-count-tracker-hook", "start-apiextensions-informers",
     "start-apiextensions-controllers", "crd-informer-synced", "start-system-namespaces-controller",
     "start-cluster-authentication-info-controller", "start-kube-apiserver-identity-lease-controller",

@@ -63,14 +63,16 @@ def schema_dir(minor: int) -> Path | None:
 
 
 @cache
-def _definitions(minor: int) -> dict[str, dict]:
+def definitions(minor: int) -> dict[str, dict]:
+    """Every JSON-schema definition of the served minor, by name (parsed once; {} without a source)."""
     folder = schema_dir(minor)
     if folder is None:
         return {}
     return json.loads((folder / "_definitions.json").read_text())["$defs"]
 
 
-def _minor(version: str) -> int:
+def served_minor(version: str) -> int:
+    """The minor of a served version (``1.32.4`` -> 32)."""
     return parse_version(version).minor
 
 
@@ -165,14 +167,15 @@ _SAMPLE = {"timestamp": {"allOf": [{"$ref": _SCHEMAS + _META + "Time"}],
            "window": {"type": "string", "description": "The time window the usage was averaged over."}}
 
 
-def _synthetic(t: ResourceType) -> tuple[str, dict]:
+def synthetic_schema(t: ResourceType) -> tuple[str, dict]:
     """(name, schema) for a kind the schema source does not know."""
     if t.kind == "NodeMetrics":
         return (f"io.k8s.metrics.pkg.apis.metrics.{t.version}.NodeMetrics",
                 _object_schema(t, "NodeMetrics sets resource usage metrics of a node.", {**_SAMPLE, "usage": _USAGE}))
     if t.kind == "PodMetrics":
         container = {"type": "object", "required": ["name", "usage"], "properties": {
-            "name": {"type": "string", "description": "Container name corresponding to the one from pod.spec.containers."},
+            "name": {"type": "string",
+                     "description": "Container name corresponding to the one from pod.spec.containers."},
             "usage": _USAGE}}
         return (f"io.k8s.metrics.pkg.apis.metrics.{t.version}.PodMetrics",
                 _object_schema(t, "PodMetrics sets resource usage metrics of a pod.",
@@ -183,7 +186,7 @@ def _synthetic(t: ResourceType) -> tuple[str, dict]:
                                    "cluster keeps any fields.", {"spec": dict(_FREE), "status": dict(_FREE)})
 
 
-def _kind_index(defs: dict[str, dict]) -> dict[tuple[str, str, str], str]:
+def kind_index(defs: dict[str, dict]) -> dict[tuple[str, str, str], str]:
     """(group, version, kind) -> definition name, for the definitions that are a kind's own."""
     index = {}
     for name, schema in defs.items():
@@ -196,13 +199,14 @@ def _kind_index(defs: dict[str, dict]) -> dict[tuple[str, str, str], str]:
 # ---------------------------------------------------------------------- documents
 
 
-def _prefix(group_version: str) -> str:
+def document_prefix(group_version: str) -> str:
+    """Where a group-version's document lives below /openapi/v3 (``api/v1``, ``apis/apps/v1``)."""
     return "api/v1" if group_version == "v1" else f"apis/{group_version}"
 
 
 def _hash(group_version: str, version: str) -> str:
     """A stable hash of what the document is made from (cheap: no document is built for it)."""
-    folder = schema_dir(_minor(version))
+    folder = schema_dir(served_minor(version))
     kinds = ",".join(t.kind for t in served_group_versions()[group_version])
     key = f"{_FORMAT}|{folder.name if folder else '-'}|{group_version}|{kinds}"
     return hashlib.sha512(key.encode()).hexdigest().upper()
@@ -210,8 +214,9 @@ def _hash(group_version: str, version: str) -> str:
 
 def index(version: str = "1.32.4") -> dict:
     """GET /openapi/v3: where each group-version document lives (with its content hash)."""
-    return {"paths": {_prefix(gv): {"serverRelativeURL": f"/openapi/v3/{_prefix(gv)}?hash={_hash(gv, version)}"}
-                      for gv in served_group_versions()}}
+    return {"paths": {document_prefix(gv): {
+        "serverRelativeURL": f"/openapi/v3/{document_prefix(gv)}?hash={_hash(gv, version)}"}
+        for gv in served_group_versions()}}
 
 
 def _op(group: str, version: str, kind: str, action: str) -> dict:
@@ -220,7 +225,8 @@ def _op(group: str, version: str, kind: str, action: str) -> dict:
             "parameters": [_FIELD_VALIDATION], "responses": {"200": {"description": "OK"}}}
 
 
-def _paths(path: str, types: list[ResourceType]) -> dict:
+def operation_paths(path: str, types: list[ResourceType]) -> dict:
+    """The collection and item paths of ``types`` with their operations (GVK and fieldValidation)."""
     paths = {}
     for t in types:
         base = f"/{path}/namespaces/{{namespace}}/{t.plural}" if t.namespaced else f"/{path}/{t.plural}"
@@ -234,13 +240,13 @@ def _paths(path: str, types: list[ResourceType]) -> dict:
 
 
 def _schemas(types: list[ResourceType], minor: int) -> dict[str, dict]:
-    defs = _definitions(minor)
-    kinds = _kind_index(defs)
+    defs = definitions(minor)
+    kinds = kind_index(defs)
     roots, synthetic = list(_COMMON), {}
     for t in types:
         name = kinds.get((t.group, t.version, t.kind))
         if name is None:
-            synthetic_name, schema = _synthetic(t)
+            synthetic_name, schema = synthetic_schema(t)
             synthetic[synthetic_name] = schema
             roots.append(_META + "ObjectMeta")
             continue
@@ -258,14 +264,14 @@ def _schemas(types: list[ResourceType], minor: int) -> dict[str, dict]:
 
 @cache
 def _document(path: str, minor: int, version: str) -> bytes | None:
-    types = next((t for gv, t in served_group_versions().items() if _prefix(gv) == path), None)
+    types = next((t for gv, t in served_group_versions().items() if document_prefix(gv) == path), None)
     if types is None:
         return None
     doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": f"v{version.lstrip('v')}"},
-           "paths": _paths(path, types), "components": {"schemas": _schemas(types, minor)}}
+           "paths": operation_paths(path, types), "components": {"schemas": _schemas(types, minor)}}
     return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
 
 
 def document(path: str, version: str = "1.32.4") -> bytes | None:
     """GET /openapi/v3/<api/v1|apis/g/v>: the serialised document (built once, then cached), or None."""
-    return _document(path, _minor(version), version)
+    return _document(path, served_minor(version), version)

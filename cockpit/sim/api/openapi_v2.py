@@ -70,14 +70,14 @@ def _types(node: dict) -> list[str]:
     return value if isinstance(value, list) else [value] if value else []
 
 
-def _definitions(minor: int) -> dict[str, dict]:
+def _all_definitions(minor: int) -> dict[str, dict]:
     """Every definition of the schema source, plus the made-up ones of kinds without a schema."""
-    defs = {name: convert(schema) for name, schema in openapi._definitions(minor).items()}
-    kinds = openapi._kind_index(openapi._definitions(minor))
+    defs = {name: convert(schema) for name, schema in openapi.definitions(minor).items()}
+    kinds = openapi.kind_index(openapi.definitions(minor))
     for types in served_group_versions().values():
         for t in types:
             if (t.group, t.version, t.kind) not in kinds:
-                name, schema = openapi._synthetic(t)
+                name, schema = openapi.synthetic_schema(t)
                 defs[name] = convert(schema)
     return defs
 
@@ -89,7 +89,7 @@ def _parameter(p: dict) -> dict:
 def _paths() -> dict:
     paths = {}
     for gv, types in served_group_versions().items():
-        for path, item in openapi._paths(openapi._prefix(gv), types).items():
+        for path, item in openapi.operation_paths(openapi.document_prefix(gv), types).items():
             paths[path] = {verb: {**op, "parameters": [_parameter(p) for p in op["parameters"]]}
                            for verb, op in item.items()}
     return paths
@@ -99,7 +99,7 @@ def _paths() -> dict:
 def swagger(version: str) -> dict:
     """The swagger 2.0 document for a served version (built once)."""
     return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": f"v{version.lstrip('v')}"},
-            "paths": _paths(), "definitions": _definitions(openapi._minor(version))}
+            "paths": _paths(), "definitions": _all_definitions(openapi.served_minor(version))}
 
 
 @cache

@@ -20,7 +20,7 @@ from cockpit.sim.api.rest import Target, json_response
 from cockpit.sim.errors import ApiError
 from cockpit.sim.faults import Faults
 from cockpit.sim.resources import lookup
-from cockpit.sim.store import ObjectStore, decode
+from cockpit.sim.store import ObjectStore, decode, timestamp
 
 log = logging.getLogger(__name__)
 _PUBLIC = {"/version", "/healthz", "/livez", "/readyz"}
@@ -106,12 +106,26 @@ class SimServer:
 
     async def start(self) -> None:
         """Bind 127.0.0.1:port (0 = any free port) and start serving."""
-        auth.seed_bindings(self.store)
+        self._seed()
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.5,
                                      handler_cancellation=True)
         await self._runner.setup()
         await self._open_site()
         self._monitor = asyncio.create_task(self._watch_refusals())
+
+    def _seed(self) -> None:
+        """The objects the server itself registers: its users' RBAC bindings and the APIServices
+        of the groups it answers without storing, dated like the apiserver's own bootstrap objects
+        (the core APIService) when the cluster has them."""
+        core = self.store.get("apiservices", None, "v1.")
+        born = core["metadata"].get("creationTimestamp") if core else None
+
+        def aged(obj: dict) -> dict:
+            if born:
+                obj["metadata"]["creationTimestamp"] = born
+            return obj
+        auth.seed_bindings(self.store, aged)
+        discovery.seed_api_services(self.store, timestamp(self.store.now()), aged)
 
     async def _open_site(self) -> None:
         self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True,

@@ -127,3 +127,30 @@ def test_non_resource_paths_are_authorized_too(rbac_sim):
     denied = api("GET", "/_sim/faults")
     assert denied.status_code == 403
     assert denied.json()["message"] == 'forbidden: User "viewer" cannot get path "/_sim/faults"'
+
+
+def test_official_client_reviews_metrics_and_forbidden(rbac_sim):
+    """The strict v37 models accept the reviews and metrics; a 403 is an ApiException with the Status."""
+    from kubernetes import client, config
+    from kubernetes.dynamic import DynamicClient
+
+    admin = config.new_client_from_config(rbac_sim.kubeconfig)
+    viewer = config.new_client_from_config(rbac_sim.kubeconfig, context="cockpit-sim-viewer")
+    try:
+        who = client.AuthenticationV1Api(viewer).create_self_subject_review(client.V1SelfSubjectReview())
+        assert who.status.user_info.username == "viewer"
+        attrs = client.V1ResourceAttributes(namespace="shop", verb="patch", resource="services")
+        review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attrs))
+        assert client.AuthorizationV1Api(admin).create_self_subject_access_review(review).status.allowed is True
+        assert client.AuthorizationV1Api(viewer).create_self_subject_access_review(review).status.allowed is False
+        rules = client.AuthorizationV1Api(viewer).create_self_subject_rules_review(
+            client.V1SelfSubjectRulesReview(spec=client.V1SelfSubjectRulesReviewSpec(namespace="shop")))
+        assert any("pods" in r.resources and "list" in r.verbs for r in rules.status.resource_rules)
+        pods = DynamicClient(admin).resources.get(api_version="metrics.k8s.io/v1beta1", kind="PodMetrics")
+        assert pods.get(namespace="shop").items
+        with pytest.raises(client.rest.ApiException) as denied:
+            client.CoreV1Api(viewer).delete_namespaced_pod("any", "shop")
+        assert denied.value.status == 403 and '"reason":"Forbidden"' in denied.value.body
+    finally:
+        admin.close()
+        viewer.close()

@@ -310,7 +310,7 @@ class SimServer:
         """The self reviews (whoami, can-i, can-i --list) for POSTs to their paths, else None."""
         if request.method != "POST":
             return None
-        user = request.get(USER, auth.ADMIN)
+        user = request[USER]  # review paths are never public: the middleware has set it
         if path in auth.SELF_REVIEW_PATHS:
             return await auth.self_subject_review(request, user, auth.SELF_REVIEW_PATHS[path])
         if path == auth.ACCESS_REVIEW_PATH:

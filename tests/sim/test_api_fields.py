@@ -67,3 +67,53 @@ def test_patch_warns_by_default_and_strict_refuses(kubectl, sim):
                          headers={"Authorization": f"Bearer {sim.token}",
                                   "Content-Type": "application/merge-patch+json"})
     assert bad.status_code == 400
+
+
+EVERYDAY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: everyday, namespace: shop}
+spec:
+  selector: {matchLabels: {app: everyday}}
+  template:
+    metadata: {labels: {app: everyday}}
+    spec:
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/os, operator: In, values: [linux]}]}]
+      volumes: [{name: conf, configMap: {name: web-conf}}]
+      containers:
+      - name: c
+        image: nginx:1.25
+        securityContext:
+          capabilities: {drop: [ALL]}
+          seccompProfile: {type: RuntimeDefault}
+        lifecycle: {preStop: {exec: {command: [sleep, "5"]}}}
+        livenessProbe: {httpGet: {path: /healthz, port: 80}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: everyday, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: User, name: dana, apiGroup: rbac.authorization.k8s.io}]
+"""
+
+
+def test_everyday_fields_pass_strict_validation_and_are_kept(kubectl, tmp_path):
+    """Fields named after their own type (roleRef, affinity, capabilities, lifecycle...) are plain
+    fields, and the inline ones (a probe's httpGet, a configMap volume's name) sit in their parent:
+    Strict accepts them all and nothing is dropped."""
+    path = tmp_path / "everyday.yaml"
+    path.write_text(EVERYDAY)
+    applied = kubectl("apply", "-f", str(path))
+    assert "Warning" not in applied.stderr, applied.stderr
+    pod = json.loads(kubectl("get", "deploy", "everyday", "-n", "shop", "-o", "json").stdout)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"] == {"capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert pod["volumes"][0]["configMap"]["name"] == "web-conf"
+    binding = json.loads(kubectl("get", "rolebinding", "everyday", "-n", "shop", "-o", "json").stdout)
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}

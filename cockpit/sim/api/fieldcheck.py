@@ -99,17 +99,26 @@ def _walk(value, message: str, path: str, out: list[str], top: bool = False) -> 
             _walk(item, type_name, here, out)
 
 
-def _json_fields(message: str) -> dict[str, tuple]:
-    """The JSON field names of ``message``, with those of Go-embedded structs inlined.
+# The Go-embedded (``json:",inline"``) structs of the served API groups, as (protobuf field name,
+# type name): each is one field in the protobuf schema, but its fields sit directly in the
+# parent's JSON (``volumes[0].emptyDir``, ``livenessProbe.httpGet``, ``configMap.name``). A field
+# merely named after its type (``roleRef``, ``affinity``, ``capabilities``) is an ordinary field.
+INLINE_FIELDS = frozenset({
+    ("volumeSource", "VolumeSource"),
+    ("persistentVolumeSource", "PersistentVolumeSource"),
+    ("handler", "ProbeHandler"),
+    ("ephemeralContainerCommon", "EphemeralContainerCommon"),
+    ("ingressRuleValue", "IngressRuleValue"),
+    ("localObjectReference", "LocalObjectReference"),
+})
 
-    An embedded struct (``Volume.volumeSource``, ``IngressRule.ingressRuleValue``) is one field in
-    the protobuf schema but its fields sit directly in the parent's JSON (``volumes[0].emptyDir``).
-    It is recognisable by its name: the type's own name, first letter lowered.
-    """
+
+def _json_fields(message: str) -> dict[str, tuple]:
+    """The JSON field names of ``message``, with those of Go-embedded structs inlined (see INLINE_FIELDS)."""
     fields = {spec[0]: spec for spec in MESSAGES.get(message, {}).values()}
     for name, _code, type_name in list(fields.values()):
         short = type_name.rsplit(".", 1)[-1] if type_name else ""
-        if short and name == short[:1].lower() + short[1:]:
+        if (name, short) in INLINE_FIELDS:
             fields.pop(name)
             for inner in _json_fields(type_name).values():
                 fields.setdefault(inner[0], inner)

@@ -87,13 +87,7 @@ def test_binding_changes_apply_at_once(rbac_sim, kubectl, tmp_path, wait_for):
     """The rule index is rebuilt when RBAC objects change: a new RoleBinding grants, deleting it revokes."""
     cm = ["--user", "viewer", "create", "configmap", "granted", "-n", "default", "--from-literal=a=b"]
     _forbidden(kubectl(*cm, check=False), 'configmaps is forbidden: User "viewer" cannot create resource "configmaps"')
-    # Written to the store directly: the API's field check takes roleRef for a Go-embedded struct
-    # (RoleRef roleRef) and drops it, so `kubectl create rolebinding` cannot make one yet.
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {"name": "viewer-edits-default", "namespace": "default"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "viewer"}]}
-    rbac_sim.call(rbac_sim.store.create, "rolebindings", binding)
+    kubectl("create", "rolebinding", "viewer-edits-default", "-n", "default", "--clusterrole=edit", "--user=viewer")
     assert "configmap/granted created" in kubectl(*cm).stdout
     kubectl("delete", "rolebinding", "viewer-edits-default", "-n", "default")
     _forbidden(kubectl("--user", "viewer", "delete", "configmap", "granted", "-n", "default", check=False),

@@ -114,3 +114,20 @@ async def test_an_unwritable_journal_means_no_action_runs(tmp_path):
     with pytest.raises(JournalError):
         await driver(Journal(blocker / "j.jsonl")).run(stub)
     assert stub.applied == []
+
+
+class StartFails(Journal):
+    """A journal that takes the preview but fails on the ``start`` entry (the disk filled up between)."""
+
+    def record(self, event: str, **fields):
+        if event == "start":
+            raise JournalError("cannot write the audit journal: No space left on device")
+        return super().record(event, **fields)
+
+
+async def test_a_start_entry_that_cannot_be_written_stops_the_action_before_it_runs(tmp_path):
+    journal = StartFails(tmp_path / "j.jsonl")
+    stub = Stub()
+    with pytest.raises(JournalError, match="No space left"):
+        await driver(journal).run(stub)
+    assert stub.applied == [] and [e for e, _, _ in events(journal)] == ["preview"]

@@ -5,6 +5,9 @@ Objects are plain JSON dicts (with kind/apiVersion) keyed per resource by ``ns/n
 serialises the object once (the cached bytes feed lists and every watcher), appends a watch
 event to a bounded per-resource window and notifies listeners and watchers synchronously.
 The store is used from one event loop only; it does no locking.
+
+Every write records metadata.managedFields (see managed_fields.py); their field sets are kept as
+pre-encoded JSON (``msgspec.Raw``): serialise stored objects with ``encode``, not ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from cockpit.sim.defaults import admit, apply_defaults
+from cockpit.sim import managed_fields
+from cockpit.sim.defaults import TOKEN_PROJECTION, admit, apply_defaults
 from cockpit.sim.errors import ApiError, already_exists, conflict, invalid, not_found
 from cockpit.sim.resources import RESOURCES
 
@@ -60,10 +64,31 @@ class WatchEvent:
 
 
 class _Entry:
-    __slots__ = ("obj", "raw")
+    __slots__ = ("obj", "raw", "fields_span")
 
     def __init__(self, obj: dict, raw: bytes):
         self.obj, self.raw = obj, raw
+        self.fields_span = _managed_fields_span(obj, raw)
+
+    def copy(self) -> dict:
+        """A private copy of the object to edit. Its managedFields are the stored list itself (never
+        changed in place; a write replaces it): decoding them would allocate a dict per field."""
+        span = self.fields_span
+        if span is None:
+            return _decode(self.raw)
+        new = _decode(b"".join((self.raw[:span[0]], b"[]", self.raw[span[1]:])))
+        new["metadata"]["managedFields"] = self.obj["metadata"]["managedFields"]
+        return new
+
+
+def _managed_fields_span(obj: dict, raw: bytes) -> tuple[int, int] | None:
+    """Where the managedFields list sits in ``raw`` (None when there is none)."""
+    managed = obj.get("metadata", {}).get("managedFields")
+    if not managed:
+        return None
+    part = b'"managedFields":' + _encode(managed)
+    start = raw.find(part)
+    return None if start < 0 else (start + 16, start + len(part))
 
 
 class _Table:
@@ -116,6 +141,22 @@ def object_key(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
+class Writer:
+    """Who makes a write, for managedFields: the field manager, the operation (Update or Apply)
+    and the subresource (None: inferred, a change of status only is a ``status`` write)."""
+
+    __slots__ = ("manager", "operation", "subresource")
+
+    def __init__(self, manager: str, operation: str = "Update", subresource: str | None = None):
+        self.manager, self.operation, self.subresource = manager, operation, subresource
+
+
+CONTROLLER_MANAGER = Writer("kube-controller-manager")
+KUBELET = Writer("kubelet")
+SCHEDULER = Writer("kube-scheduler")
+KUBEADM = Writer("kubeadm")
+
+
 class ObjectStore:
     """In-memory store of every served object (see the module docstring)."""
 
@@ -124,6 +165,7 @@ class ObjectStore:
         self.now = now or (lambda: datetime.now(UTC))
         self._tables = {name: _Table(window) for name in RESOURCES}
         self._listeners: list[Listener] = []
+        self._stamp = (0, "")
 
     # ------------------------------------------------------------------ reading
 
@@ -215,8 +257,9 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ writing
 
-    def create(self, resource: str, obj: dict, dry_run: bool = False) -> dict:
-        """Store a new object: fills uid, RV, creationTimestamp, generation, name from generateName.
+    def create(self, resource: str, obj: dict, dry_run: bool = False, writer: Writer = CONTROLLER_MANAGER) -> dict:
+        """Store a new object: fills uid, RV, creationTimestamp, generation, name from generateName,
+        and managedFields (``writer`` owns every field it set).
 
         ``dry_run`` does everything but store it (the returned object has no resourceVersion).
         """
@@ -232,12 +275,16 @@ class ObjectStore:
         obj["kind"], obj["apiVersion"] = rtype.kind, rtype.api_version
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # before defaulting: a Job's selector uses it
         self.apply_defaults(resource, obj)
-        admit(resource, obj)
+        created = self._created_fields(resource, obj, writer)
+        added = admit(resource, obj)
+        if added and created is not None:
+            created = managed_fields.union(created, managed_fields.fields_of(added))
         meta["creationTimestamp"] = meta.get("creationTimestamp") or timestamp(self.now())
         if resource in GENERATION_KINDS:
             meta["generation"] = 1
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
             meta.pop(k, None)
+        self._record(resource, obj, None, writer, created)
         if dry_run:
             return obj
         self._commit("ADDED", resource, key, obj, None)
@@ -262,8 +309,9 @@ class ObjectStore:
                 return key
         raise already_exists(rtype.plural, meta["name"], rtype.group)
 
-    def update(self, resource: str, obj: dict, dry_run: bool = False) -> dict:
-        """Full replace. A stale ``metadata.resourceVersion`` raises 409 Conflict."""
+    def update(self, resource: str, obj: dict, dry_run: bool = False, writer: Writer = CONTROLLER_MANAGER) -> dict:
+        """Full replace. A stale ``metadata.resourceVersion`` raises 409 Conflict. managedFields
+        the object leaves out are kept (sent ones replace them, as the API server does)."""
         rtype = RESOURCES[resource]
         meta = obj.get("metadata") or {}
         key = object_key(meta.get("namespace") if rtype.namespaced else None, meta.get("name", ""))
@@ -277,17 +325,18 @@ class ObjectStore:
         new = _decode(_encode(obj))
         new["kind"], new["apiVersion"] = rtype.kind, rtype.api_version
         _keep_system_metadata(new, old)
-        return self._commit_change(resource, key, new, old, dry_run)
+        return self._commit_change(resource, key, new, old, dry_run, writer)
 
-    def mutate(self, resource: str, namespace: str | None, name: str, fn: Callable[[dict], object]) -> dict | None:
+    def mutate(self, resource: str, namespace: str | None, name: str, fn: Callable[[dict], object],
+               writer: Writer = CONTROLLER_MANAGER) -> dict | None:
         """Edit a copy with ``fn(copy)``; commit only if it changed. None if the object is missing."""
         key = object_key(namespace if RESOURCES[resource].namespaced else None, name)
         entry = self._tables[resource].entries.get(key)
         if entry is None:
             return None
-        new = _decode(entry.raw)
+        new = entry.copy()
         fn(new)
-        return self._commit_change(resource, key, new, entry.obj)
+        return self._commit_change(resource, key, new, entry.obj, writer=writer)
 
     def remove(self, resource: str, namespace: str | None, name: str) -> dict | None:
         """Delete now (emits DELETED). Returns the removed object (with a fresh RV) or None."""
@@ -307,21 +356,31 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ internals
 
-    def _commit_change(self, resource: str, key: str, new: dict, old: dict, dry_run: bool = False) -> dict:
+    def _commit_change(self, resource: str, key: str, new: dict, old: dict, dry_run: bool = False,
+                       writer: Writer = CONTROLLER_MANAGER) -> dict:
         new.get("metadata", {}).pop("resourceVersion", None)
         old_meta = old["metadata"]
         new.setdefault("metadata", {})["resourceVersion"] = old_meta["resourceVersion"]
+        sent, kept = new["metadata"].get("managedFields"), old_meta.get("managedFields")
+        if sent is None and kept is not None:
+            new["metadata"]["managedFields"] = kept
+        elif sent is not None and sent is not kept:
+            new["metadata"]["managedFields"] = managed_fields.normalised(sent, kept)
         if new == old:
             return old
         if resource in GENERATION_KINDS and new.get("spec") != old.get("spec"):
             new["metadata"]["generation"] = int(old_meta.get("generation") or 1) + 1
+        self._record(resource, new, old, writer)
         if dry_run:
             return new
         self._commit("MODIFIED", resource, key, new, old)
         return new
 
     def _commit(self, type_: str, resource: str, key: str, obj: dict, old: dict | None) -> None:
-        intern_strings(obj)
+        if old is None:
+            intern_strings(obj)
+        else:
+            share_unchanged(obj, old)
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
         raw = _encode(obj)
@@ -344,9 +403,43 @@ class ObjectStore:
             except Exception:
                 log.exception("store listener %r failed on %s %s", fn, event.type, event.resource)
 
+    @staticmethod
+    def _created_fields(resource: str, obj: dict, writer: Writer):
+        """The creator's field set (before admission adds its own; a create owns no status
+        where status is a subresource); None for apply, which computes its own."""
+        if writer.operation == "Apply":
+            return None
+        skip = ("status",) if RESOURCES[resource].subresource("status") is not None else ()
+        return managed_fields.fields_of(obj, cached=True, skip=skip)
+
+    def _record(self, resource: str, new: dict, old: dict | None, writer: Writer, created=None) -> None:
+        if writer.operation == "Apply":
+            return  # server-side apply has computed the managedFields itself
+        rtype = RESOURCES[resource]
+        managed_fields.record(new, old, writer.manager, writer.operation, rtype.api_version, self.stamp(),
+                              writer.subresource, rtype.subresource("status") is not None, created)
+
+    def stamp(self) -> str:
+        """``timestamp(self.now())``, formatted once per second (writes come by the thousand)."""
+        now = self.now()
+        second = int(now.timestamp())
+        if second != self._stamp[0]:
+            self._stamp = (second, timestamp(now))
+        return self._stamp[1]
+
     def apply_defaults(self, resource: str, obj: dict) -> None:
         """Server-side defaulting, in place and idempotent."""
         apply_defaults(resource, obj)
+
+
+SHARED: set[int] = set()  # ids of constant values many objects share (interned once, never walked again)
+
+
+def share(value):
+    """Register a constant that objects may hold without a copy (it must never change)."""
+    intern_strings(value)
+    SHARED.add(id(value))
+    return value
 
 
 def intern_strings(node) -> None:
@@ -365,6 +458,34 @@ def intern_strings(node) -> None:
         if type(v) is str:
             if len(v) < 80:
                 node[k] = sys.intern(v)
+        elif type(v) in (dict, list) and id(v) not in SHARED:
+            intern_strings(v)
+
+
+def share_unchanged(new, old, depth: int = 4) -> None:
+    """Reuse ``old``'s (interned) subtrees wherever ``new`` equals them, and intern the rest.
+
+    A write changes a few fields; sharing the rest with the previous version keeps memory flat
+    and limits the interning walk to what changed (``==`` on the unchanged parts runs in C).
+    """
+    if type(new) is dict:
+        pairs = [(k, old.get(k)) for k in new] if type(old) is dict else [(k, None) for k in new]
+    elif type(old) is list and len(old) == len(new):
+        pairs = list(enumerate(old))
+    else:
+        intern_strings(new)
+        return
+    for k, before in pairs:
+        v = new[k]
+        if v is before:
+            continue
+        if type(v) is str:
+            if len(v) < 80:
+                new[k] = sys.intern(v)
+        elif v == before:
+            new[k] = before
+        elif depth and type(v) in (dict, list) and type(before) is type(v):
+            share_unchanged(v, before, depth - 1)
         elif type(v) in (dict, list):
             intern_strings(v)
 
@@ -390,3 +511,6 @@ def decode(raw: bytes):
 def encode(obj) -> bytes:
     """Encode to compact JSON bytes (the store's fast encoder)."""
     return _encode(obj)
+
+
+share(TOKEN_PROJECTION)

@@ -67,7 +67,7 @@ def test_bad_input_gets_status_and_store_survives(api, method, path, body, param
 
 def test_bad_patches(api):
     path = "/api/v1/namespaces/shop/pods/web-0"
-    _status(api("PATCH", path, {"a": 1}, "application/apply-patch+yaml"), 415, "UnsupportedMediaType")
+    _status(api("PATCH", path, {"a": 1}, "application/apply-patch+yaml"), 400, "BadRequest")  # no fieldManager
     _status(api("PATCH", path, b"{oops", "application/merge-patch+json"), 400, "BadRequest")
     _status(api("PATCH", path, [{"op": "replace", "path": "/nope/x", "value": 1}], "application/json-patch+json"),
             422, "Invalid")

@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 
 from cockpit.sim.resources import RESOURCES
+from cockpit.sim.store import encode
 
 # Store key -> the client model class of its objects (Gateway API has no built-in schema).
 MODELS = {
@@ -28,7 +29,8 @@ MODELS = {
 
 def snapshot(sim) -> dict[str, list[dict]]:
     """A JSON copy of every object, taken on the sim loop."""
-    return sim.call(lambda: {key: json.loads(json.dumps(sim.store.list(key))) for key in MODELS})
+    # The store's encoder: stored managedFields sets are pre-encoded JSON (msgspec.Raw).
+    return sim.call(lambda: {key: json.loads(encode(sim.store.list(key))) for key in MODELS})
 
 
 def _sample(key: str, items: list[dict]) -> list[dict]:

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from multidict import CIMultiDict
 
-from cockpit.sim.api import fieldcheck, tables
+from cockpit.sim.api import apply, fieldcheck, tables
 from cockpit.sim.api.bodies import decode_body
 from cockpit.sim.errors import ApiError, bad_request, conflict, details, invalid, not_found
 from cockpit.sim.api.patch import json_patch, merge_patch, strategic_merge
 from cockpit.sim.resources import ResourceType
 from cockpit.sim.api.selectors import (parse_field_selector, parse_label_selector, selector_from_dict,
                                    selector_to_string)
-from cockpit.sim.store import decode, encode
+from cockpit.sim.managed_fields import manager_from_user_agent
+from cockpit.sim.store import Writer, decode, encode
 
 if TYPE_CHECKING:
     from cockpit.sim.api.server import SimServer
@@ -77,6 +78,16 @@ def dry_run(request: web.Request) -> bool:
         if v != "All":
             raise ApiError(400, "BadRequest", f'dryRun: Unsupported value: "{v}": supported values: "All"')
     return bool(values)
+
+
+def writer_of(request: web.Request, target: Target, operation: str = "Update") -> Writer:
+    """The request's field manager (``fieldManager``, else the User-Agent's first component up
+    to '/', as the API server derives it) for the managedFields of what it writes."""
+    manager = request.query.get("fieldManager") or manager_from_user_agent(request.headers.get("User-Agent"))
+    if len(manager) > 128:
+        raise invalid(target.rtype.kind, target.name or "", 'fieldManager: Too long: may not be more than '
+                      "128 bytes", target.rtype.group)
+    return Writer(manager, operation, target.subresource)
 
 
 def _store_name(target: Target) -> tuple[str | None, str]:
@@ -299,6 +310,13 @@ def _check_namespace(server: SimServer, target: Target, name: str) -> None:
 async def create_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
     """POST a new object (generateName, dryRun)."""
     obj = await read_json(request)
+    created, warnings = create_from(server, request, target, obj, writer_of(request, target))
+    return json_response(created, 201, warnings)
+
+
+def create_from(server: SimServer, request: web.Request, target: Target, obj: dict, writer: Writer):
+    """Check, validate and store a new object (for POST, and for an apply of a missing object);
+    returns it with the field warnings."""
     _check_identity(target, obj, creating=True)
     if target.rtype.namespaced and not target.namespace:
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -306,8 +324,8 @@ async def create_object(server: SimServer, request: web.Request, target: Target)
     _reset_system_fields(obj["metadata"])
     warnings = fieldcheck.check(request.query, target.rtype, obj, fieldcheck.decode_prefix(target.rtype))
     validate(target.rtype, {**obj, "metadata": {**obj["metadata"], "name": obj["metadata"].get("name") or "x"}})
-    created = server.store.create(target.rtype.key, obj, dry_run=dry_run(request))
-    return json_response(created, 201, warnings)
+    created = server.store.create(target.rtype.key, obj, dry_run=dry_run(request), writer=writer)
+    return created, warnings
 
 
 def _reset_system_fields(meta: dict) -> None:
@@ -335,7 +353,7 @@ def _merge_subresource(rtype: ResourceType, sub: str | None, new: dict, old: dic
     return new
 
 
-def commit(server: SimServer, request: web.Request, target: Target, new: dict) -> dict:
+def commit(server: SimServer, request: web.Request, target: Target, new: dict, writer: Writer | None = None) -> dict:
     """Validate and store a replacement built from a PUT or PATCH (shared by both)."""
     rtype = target.rtype
     old = current(server, target)
@@ -345,7 +363,7 @@ def commit(server: SimServer, request: web.Request, target: Target, new: dict) -
     if target.subresource is None:
         server.store.apply_defaults(rtype.key, new)  # as on create: updates are defaulted too
         validate_update(rtype, new, old)
-    result = server.store.update(rtype.key, new, dry_run=dry_run(request))
+    result = server.store.update(rtype.key, new, dry_run=dry_run(request), writer=writer or writer_of(request, target))
     if result is not old and not dry_run(request):
         _finish_if_finalized(server, target, result)
     return result
@@ -377,6 +395,7 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/merge-patch+json": "merge",
     "application/json-patch+json": "json",
+    "application/apply-patch+yaml": "apply",  # handled by patch_object (not on /scale)
 }
 
 
@@ -407,8 +426,17 @@ def apply_patch(kind: str, document: dict, body) -> dict:
     return result
 
 
+def check_apply_identity(target: Target, config: dict) -> None:
+    """An apply configuration names the URL's object with the resource's apiVersion and kind."""
+    if not config.get("apiVersion") or not config.get("kind"):
+        raise bad_request("apiVersion and kind are required in an apply configuration")
+    _check_identity(target, config, creating=False)
+
+
 async def patch_object(server: SimServer, request: web.Request, target: Target) -> web.Response:
-    """PATCH (strategic/merge/json); a no-op returns the identical object (same RV)."""
+    """PATCH (strategic/merge/json, or server-side apply); a no-op returns the identical object (same RV)."""
+    if request.content_type == apply.APPLY_PATCH:
+        return await apply.apply_patch(server, request, target)
     kind = patch_kind(request, target.rtype)
     body = await read_json(request, list if kind == "json" else dict)
     old = current(server, target)
@@ -454,5 +482,5 @@ async def scale(server: SimServer, request: web.Request, target: Target) -> web.
                       "autoscaling")
     new = decode(encode(obj))
     new["spec"]["replicas"] = replicas
-    result = server.store.update(target.rtype.key, new, dry_run=dry_run(request))
+    result = server.store.update(target.rtype.key, new, dry_run=dry_run(request), writer=writer_of(request, target))
     return json_response(scale_of(target.rtype, result))

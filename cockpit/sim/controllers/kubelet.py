@@ -16,6 +16,7 @@ from cockpit.sim.controllers.base import Controller
 from cockpit.sim.controllers.podstatus import StatusBuilder, containers_of
 from cockpit.domain.images import image_tag
 from cockpit.sim.objects import controller_of, key_of
+from cockpit.sim.store import KUBELET
 
 PULL_SECONDS = 1.0
 START_SECONDS = 0.5
@@ -238,7 +239,7 @@ class Kubelet(Controller):
 
     def _write(self, key, stage: str, run: PodRun) -> None:
         run.stage = stage
-        self.store.mutate("pods", *key, lambda pod: self.build.apply(pod, stage, run.restarts))
+        self.store.mutate("pods", *key, lambda pod: self.build.apply(pod, stage, run.restarts), writer=KUBELET)
 
     def _pull_events(self, pod: dict) -> None:
         for c in containers_of(pod):

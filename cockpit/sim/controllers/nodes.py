@@ -13,6 +13,7 @@ import math
 
 from cockpit.sim.controllers.base import Controller
 from cockpit.sim.objects import iso, key_of, micro_iso, new_uid, tolerates
+from cockpit.sim.store import KUBELET
 
 GRACE_SECONDS = 40.0  # node-monitor-grace-period (40 s up to 1.31, 50 s from 1.32)
 LEASE_SECONDS = 10.0  # kubelet Lease renew interval
@@ -261,7 +262,7 @@ class NodeLifecycle:
                 cond.update(status=status, reason=reason, message=message, lastHeartbeatTime=stamp)
             _set_taints(obj, [{"key": NOT_READY, "effect": "NoSchedule"}])
 
-        node_obj = self.store.mutate("nodes", None, node, apply)
+        node_obj = self.store.mutate("nodes", None, node, apply, writer=KUBELET)
         if node_obj is not None:
             self.cluster.events.record(node_obj, "Normal", "Starting", "Starting kubelet.", "kubelet", host=node)
         self.cluster.later(settle, self._ready, node, rt.generation)
@@ -282,7 +283,7 @@ class NodeLifecycle:
                     cond.update(status=status, reason=reason, message=message, lastHeartbeatTime=stamp)
             _set_taints(obj, [])
 
-        node_obj = self.store.mutate("nodes", None, node, apply)
+        node_obj = self.store.mutate("nodes", None, node, apply, writer=KUBELET)
         if node_obj is not None:
             self.cluster.events.record(node_obj, "Normal", "NodeReady", f"Node {node} status is now: NodeReady",
                                        "kubelet", host=node)
@@ -311,7 +312,7 @@ class NodeLifecycle:
         def lease(obj: dict) -> None:
             obj["spec"]["renewTime"] = renew
 
-        self.store.mutate("leases", "kube-node-lease", name, lease)
+        self.store.mutate("leases", "kube-node-lease", name, lease, writer=KUBELET)
         if mono - self._last_report.get(name, 0.0) >= STATUS_REPORT_SECONDS:
             self._last_report[name] = mono
             stamp = iso(now)
@@ -320,7 +321,7 @@ class NodeLifecycle:
                 for cond in obj["status"]["conditions"]:
                     cond["lastHeartbeatTime"] = stamp
 
-            self.store.mutate("nodes", None, name, beat)
+            self.store.mutate("nodes", None, name, beat, writer=KUBELET)
 
 
 class CordonTaints(Controller):

@@ -11,6 +11,7 @@ from collections import Counter
 
 from cockpit.sim.controllers.base import Controller
 from cockpit.sim.objects import iso, key_of, set_condition, tolerates
+from cockpit.sim.store import SCHEDULER
 
 SAMPLE = 50  # feasible nodes scored per pod (like percentageOfNodesToScore on big clusters)
 UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
@@ -120,7 +121,7 @@ class Scheduler(Controller):
                     c.pop("reason", None)
                     c.pop("message", None)
 
-        if self.store.mutate("pods", *key_of(pod), bind) is None:
+        if self.store.mutate("pods", *key_of(pod), bind, writer=SCHEDULER) is None:
             return
         ns, name = key_of(pod)
         self.cluster.events.record(pod, "Normal", "Scheduled",
@@ -139,7 +140,7 @@ class Scheduler(Controller):
             set_condition(conds, {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
                                   "reason": "Unschedulable", "message": message}, now)
 
-        self.store.mutate("pods", *key_of(pod), mark)
+        self.store.mutate("pods", *key_of(pod), mark, writer=SCHEDULER)
         self._waiting[key_of(pod)] = None
         self.cluster.events.record(pod, "Warning", "FailedScheduling", message, self.name,
                                    action="Scheduling")

@@ -7,6 +7,7 @@ import hashlib
 from cockpit.sim.cluster import NodeRuntime
 from cockpit.sim.controllers.nodes import make_lease, make_node, node_ip
 from cockpit.sim.objects import MIRROR, backdate, iso, micro_iso
+from cockpit.sim.store import KUBEADM, KUBELET
 
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 STATIC_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -23,7 +24,9 @@ def aged(cluster, obj: dict, days: float | None = None) -> dict:
 
 
 def _create(cluster, resource: str, obj: dict) -> dict:
-    return cluster.store.create(resource, aged(cluster, obj))
+    # Nodes, their Leases and the static pods' mirrors are the kubelet's; the rest kubeadm's.
+    writer = KUBELET if resource in ("nodes", "leases", "pods") else KUBEADM
+    return cluster.store.create(resource, aged(cluster, obj), writer=writer)
 
 
 def add_node(cluster, name: str, index: int, control_plane: bool, os_id: str = "debian") -> dict:

@@ -171,7 +171,7 @@ def journal_events(journal: Path) -> list[tuple[str, str]]:
 
 def test_served_cockpit_shows_the_panes_and_refuses_a_cordon(sim, served, page):
     _url, journal = served
-    wait_for_screen(page, "Rollouts", "Traffic", "Nodes", "Warning events", "worker-6", "READ-ONLY",
+    wait_for_screen(page, "Rollouts", "Traffic", "Nodes", "Warning events", "worker-6", "FOLLOWING · read-only",
                     what="the four panes, read-only", timeout=STARTUP_TIMEOUT)
     assert all(schedulable(sim).values())
 
@@ -194,7 +194,7 @@ def test_served_cockpit_shows_the_panes_and_refuses_a_cordon(sim, served, page):
     wait_for_screen(page, "mark the selected node unschedulable (refused: read-only)", what="the palette entry")
     page.keyboard.press("Enter")  # ...and running it anyway: the driver refuses, the page says so
     banner = wait_for_screen(page, "read-only mode: refusing to cordon cp-1", what="the refusal banner")
-    assert "READ-ONLY" in banner
+    assert "FOLLOWING · read-only" in banner
     assert all(schedulable(sim).values())
     assert journal_events(journal) == [("refused", "cordon")]
 

@@ -10,6 +10,7 @@ from cockpit.controllers.operation import Plan, Result
 from cockpit.journal import Journal
 from cockpit.ui.actions.registry import ActionRegistry, PaneAction
 from cockpit.ui.config import UiConfig
+from cockpit.ui.panes.base import PaneTable
 from cockpit.ui.screens.help import HelpScreen
 from cockpit.ui.screens.operation import OperationScreen
 from tests.support.ui import asked_plan, make_app, rows, settle, until
@@ -35,7 +36,7 @@ async def test_j_k_move_and_filter_narrows_rows():
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        table = app.query_one("#rollouts-table", DataTable)
+        table = app.query_one("#rollouts-table", PaneTable)
         await pilot.press("j", "j")
         assert table.cursor_row == 2
         await pilot.press("k")
@@ -104,7 +105,7 @@ async def test_theme_cycles_and_redraws():
         await pilot.pause()
         assert app.theme == "cockpit-high-contrast"
         assert app.theme_variables["state-failed"] == "#ff3030"
-        state = app.query_one("#rollouts-table", DataTable).get_row_at(0)[5]
+        state = app.query_one("#rollouts-table", PaneTable).get_row_at(0)[5]
         assert "#ff3030" in str(state.style).lower()
 
 

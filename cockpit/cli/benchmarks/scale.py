@@ -183,7 +183,7 @@ class ScaleRun:
     def _stamp_node(self) -> tuple[str, str]:
         """The node on the Nodes pane's first row (always on screen): (uid, name)."""
         table = self.app.pane("nodes").table
-        uid = table.coordinate_to_cell_key((0, 0)).row_key.value
+        uid = table.ordered_keys[0]
         return uid, self.app.cache.store("nodes").get(uid).name
 
     def expect_cordon(self, uid: str, cordoned: bool, sent: list[float]) -> None:

@@ -1,9 +1,10 @@
-"""Pane machinery: a keyed DataTable that takes row diffs, and the pane container around it.
+"""Pane machinery: a keyed virtual table that takes row diffs, and the pane container around it.
 
 A pane owns ``rows: dict[key, cells]`` (everything it knows) and shows the subset that
-matches its filter. ``upsert``/``drop`` touch only the keys they are given, and the table is
-changed with add_row / update_cell / remove_row by key inside one ``batch_update`` per flush,
-so a watch event never costs a redraw of the whole pane.
+matches its filter. ``upsert``/``drop`` touch only the keys they are given, and the table
+(:class:`~cockpit.ui.panes.vtable.VirtualTable`, Line API) is changed with add_row /
+update_row / remove_row by key, so a watch event redraws at most its own line, and only
+when it is on screen.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets import Input, Static
 
 from cockpit.ui.actions.registry import ActionRegistry
+from cockpit.ui.panes.vtable import RowDoesNotExist, VirtualTable
 from cockpit.ui.themes import semantic_colour
 
 Cells = tuple[Any, ...]
@@ -66,7 +67,7 @@ def wanted_width(cell: Any) -> int:
     return getattr(cell, "wanted", 0) or len(cell_text(cell))
 
 
-def sort_by_first(table: DataTable, column: str, reverse: bool = False) -> None:
+def sort_by_first(table: VirtualTable, column: str, reverse: bool = False) -> None:
     """Sort a table by the SortText in ``column``."""
     table.sort(column, key=lambda cell: cell.sort_key, reverse=reverse)
 
@@ -99,16 +100,13 @@ def middle_ellipsis(text: str, width: int) -> str:
     return f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
 
 
-class PaneTable(DataTable):
-    """The DataTable inside a pane; pane-specific bindings are added by subclassing at build time."""
+class PaneTable(VirtualTable):
+    """The table inside a pane; pane-specific bindings are added by subclassing at build time."""
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("j", "cursor_down", "Down", show=False, id="cursor.down"),
         Binding("k", "cursor_up", "Up", show=False, id="cursor.up"),
     ]
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
 
     def action_pane(self, method: str) -> None:
         """Forward a key to a method of the owning pane (``pane('toggle_expand')``)."""
@@ -328,13 +326,7 @@ class Pane(Vertical, can_focus=False):
 
     def selected_key(self) -> str | None:
         """Row key under the cursor, or None."""
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - cursor outside rows after a removal
-            return None
+        return self.table.cursor_key
 
     # -- row diffing -------------------------------------------------------------------------
 
@@ -365,14 +357,10 @@ class Pane(Vertical, can_focus=False):
         if key not in table.rows:
             table.add_row(*cells, key=key)
             return True
-        if old is None:
+        if old is None or all(same_cell(before, after) for before, after in zip(old, cells)):
             return False
-        changed = False
-        for (column, _, _), before, after in zip(self.COLUMNS, old, cells):
-            if not same_cell(before, after):
-                table.update_cell(key, column, after)
-                changed = True
-        return changed
+        table.update_row(key, cells)
+        return True
 
     def _hide(self, key: str) -> bool:
         try:
@@ -395,8 +383,8 @@ class Pane(Vertical, can_focus=False):
     def sync(self, updates: Iterable[tuple[str, Cells | None]]) -> None:
         """Apply a batch of (key, cells-or-None) and re-sort once if anything changed.
 
-        remove_row is O(rows) per call in DataTable, so a batch that removes more than half
-        of a big table (a relist after an outage, a namespace deleted) rebuilds it instead.
+        A batch that removes more than half of a big table (a relist after an outage, a
+        namespace deleted) rebuilds it instead (each removal shifts the row list).
         """
         updates = list(updates)
         removals = sum(1 for key, cells in updates if cells is None and key in self.rows)
@@ -414,7 +402,7 @@ class Pane(Vertical, can_focus=False):
             moved = key not in self.table.rows or sort_key(self.rows.get(key)) != sort_key(cells)
             reorder |= self.upsert(key, cells) and moved
         if reorder:
-            # Sorting is O(rows) and invalidates every cached line: only when a row was added,
+            # Sorting is O(rows log rows) and redraws the table: only when a row was added,
             # removed or changed its sort key, not for a changed count or age.
             self.resort()
             self._restore_cursor(cursor_key)  # the selection follows its object, not its row number

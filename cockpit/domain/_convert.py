@@ -6,6 +6,9 @@ record; ``WIRE_TYPES`` / ``CONVERTERS`` map a kind plural to its wire struct and
 
 from __future__ import annotations
 
+import sys
+from typing import Any, TypeVar
+
 from cockpit.domain import _wire as w
 from cockpit.domain.selectors import NOTHING, LabelSelector
 from cockpit.domain.records import (
@@ -33,21 +36,63 @@ from cockpit.domain.records import (
 )
 
 
+# -- sharing equal values between records ----------------------------------------------------
+# The pods of one ReplicaSet carry equal labels, owner references, containers and tolerations,
+# and every pod of a node the same node name: decoded, each would be its own copy (about half
+# of a pod record's memory at 150,000 pods). Records are immutable, so equal parts are shared.
+
+SHARED_LIMIT = 100_000  # distinct values remembered; past it the table starts again (no leak)
+_shared: dict[Any, Any] = {}
+_shared_dicts: dict[tuple, dict[str, str]] = {}
+_EMPTY: dict[str, str] = {}
+T = TypeVar("T")
+
+
+def shared(value: T) -> T:
+    """The one kept object equal to ``value`` (a hashable immutable: tuple, frozen struct)."""
+    kept = _shared.get(value)
+    if kept is not None:
+        return kept
+    if len(_shared) >= SHARED_LIMIT:
+        _shared.clear()
+    _shared[value] = value
+    return value
+
+
+def shared_dict(value: dict[str, str] | None) -> dict[str, str]:
+    """The one kept dict equal to ``value`` (labels), with interned keys and values. Callers
+    must not change it, as no part of a record may change."""
+    if not value:
+        return _EMPTY
+    key = tuple(value.items())
+    kept = _shared_dicts.get(key)
+    if kept is None:
+        if len(_shared_dicts) >= SHARED_LIMIT:
+            _shared_dicts.clear()
+        kept = _shared_dicts[key] = {sys.intern(k): sys.intern(v) for k, v in key}
+    return kept
+
+
+def _text(value: str) -> str:
+    """One string object for a repeated short text (namespace, node name, phase, reason)."""
+    return sys.intern(value) if value else ""
+
+
 def _common(meta: w.Meta) -> dict:
     owner = next((o for o in meta.owner_references or () if o.controller), None)
     return {
         "uid": meta.uid,
         "name": meta.name,
-        "namespace": meta.namespace,
+        "namespace": _text(meta.namespace),
         "resource_version": meta.resource_version,
-        "labels": meta.labels or {},
-        "annotations": meta.annotations or {},
+        "labels": shared_dict(meta.labels),
+        "annotations": meta.annotations or _EMPTY,
         "created": meta.creation_timestamp,
-        "owner_kind": owner.kind if owner else "",
-        "owner_name": owner.name if owner else "",
-        "owner_uid": owner.uid if owner else "",
-        "owners": tuple(OwnerReference(o.kind, o.name, o.uid, o.controller, o.api_version)
-                        for o in meta.owner_references or ()),
+        "owner_kind": _text(owner.kind) if owner else "",
+        "owner_name": _text(owner.name) if owner else "",
+        "owner_uid": _text(owner.uid) if owner else "",
+        "owners": shared(tuple(OwnerReference(o.kind, o.name, o.uid, o.controller, o.api_version)
+                               for o in meta.owner_references or ())),
     }
 
 
@@ -70,13 +115,13 @@ def _containers(spec: w.PodSpec | None) -> tuple[Container, ...]:
 
 
 def _container_list(containers: list[w.ContainerSpec] | None) -> tuple[Container, ...]:
-    return tuple(Container(c.name, c.image, tuple(ContainerPort(p.container_port, p.name, p.protocol)
-                                                  for p in c.ports or ())) for c in containers or ())
+    return shared(tuple(Container(c.name, c.image, tuple(ContainerPort(p.container_port, p.name, p.protocol)
+                                                         for p in c.ports or ())) for c in containers or ()))
 
 
 def _tolerations(spec: w.PodSpec) -> tuple[Toleration, ...]:
-    return tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect, t.toleration_seconds)
-                 for t in spec.tolerations or ())
+    return shared(tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect, t.toleration_seconds)
+                        for t in spec.tolerations or ()))
 
 
 def _allocatable_pods(allocatable: dict[str, str | int] | None) -> int:
@@ -134,16 +179,16 @@ def _pod(o: w.Pod) -> PodRecord:
     ready = next((c for c in o.status.conditions or () if c.type == "Ready"), None)
     return PodRecord(
         **_common(o.metadata),
-        phase=o.status.phase,
+        phase=_text(o.status.phase),
         ready=ready is not None and ready.status == "True",
         ready_containers=sum(1 for s in statuses if s.ready),
         total_containers=len(o.spec.containers),
         restarts=sum(s.restart_count for s in statuses),
-        node_name=o.spec.node_name,
+        node_name=_text(o.spec.node_name),
         start_time=o.status.start_time,
-        waiting_reason=_waiting_reason(o.status),
-        status_reason=o.status.reason,
-        images=tuple(c.image for c in o.spec.containers),
+        waiting_reason=_text(_waiting_reason(o.status)),
+        status_reason=_text(o.status.reason),
+        images=shared(tuple(c.image for c in o.spec.containers)),
         pod_ip=o.status.pod_ip,
         deletion_timestamp=o.metadata.deletion_timestamp,
         has_local_storage=any(v.empty_dir is not None for v in o.spec.volumes or ()),
@@ -151,7 +196,7 @@ def _pod(o: w.Pod) -> PodRecord:
         init_containers=_container_list(o.spec.init_containers),
         tolerations=_tolerations(o.spec),
         priority=o.spec.priority,
-        priority_class=o.spec.priority_class_name,
+        priority_class=_text(o.spec.priority_class_name),
     )
 
 

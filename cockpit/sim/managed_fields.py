@@ -72,6 +72,25 @@ def fields_of(obj: dict, cached: bool = False, skip: tuple[str, ...] = ()) -> Se
     return out
 
 
+def admitted_fields(added: dict) -> Set:
+    """``fields_of(added)`` for what admission added to a pod (its token volume and mounts),
+    computed once per shape: the volume's random name only changes the volume's key."""
+    spec = added.get("spec") or {}
+    volumes = spec.get("volumes") or []
+    if len(volumes) != 1 or not isinstance(volumes[0], dict) or "name" not in volumes[0]:
+        return fields_of(added)
+    shape = ("admitted",) + tuple((f, tuple(c.get("name") for c in spec[f]))
+                                  for f in ("initContainers", "containers") if f in spec)
+    cached = _sets.get(shape)  # mounts' names are values: they never change a set
+    if cached is None:
+        blank = {**volumes[0], "name": ""}
+        cached = _sets[shape] = fields_of({"spec": {**spec, "volumes": [blank]}})
+    blank_key, key = item_key("volumes", {"name": ""}), item_key("volumes", volumes[0])
+    fspec = dict(cached["f:spec"])
+    fspec["f:volumes"] = {key if k == blank_key else k: v for k, v in fspec["f:volumes"].items()}
+    return {**cached, "f:spec": fspec}
+
+
 def _cached_set(field: str, value: dict) -> Set:
     out = {}
     for k, v in value.items():

@@ -278,7 +278,7 @@ class ObjectStore:
         created = self._created_fields(resource, obj, writer)
         added = admit(resource, obj)
         if added and created is not None:
-            created = managed_fields.union(created, managed_fields.fields_of(added))
+            created = managed_fields.union(created, managed_fields.admitted_fields(added))
         meta["creationTimestamp"] = meta.get("creationTimestamp") or timestamp(self.now())
         if resource in GENERATION_KINDS:
             meta["generation"] = 1

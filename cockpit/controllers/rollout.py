@@ -23,9 +23,9 @@ from cockpit.kube.api import KubeApi, ObjectRef
 from cockpit.kube.errors import ApiError
 from cockpit.kube.paths import path_for
 from cockpit.kube.typed import get_object, list_objects, list_records
-from cockpit.kube.rollback import template_matches, undo_patch
+from cockpit.kube.rollback import (RESTARTED_AT, paused_patch, restart_patch, spec_version, template_matches,
+                                   undo_patch)
 
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 CHECK_NOT_PAUSED = "deployment not paused"
 
 
@@ -192,9 +192,10 @@ class UndoOperation:
             after=f"revision {wanted.revision}: {images_text(after['images'])}",
             subject=state.ref,
             commands=(f"kubectl -n {namespace} rollout undo deployment/{name} --to-revision={wanted.revision}",),
-            dry_run=f"PATCH deployments/{name}?dryRun=All (JSON patch: test resourceVersion, replace template)",
+            dry_run=f"PATCH deployments/{name}?dryRun=All (JSON patch: test generation and annotations, "
+                    "replace template)",
             noop=f"skipped rollback (current template already matches revision {wanted.revision})" if same else "",
-            version=dep.resource_version, before_state=before, after_state=after,
+            version=spec_version(state.raw, with_annotations=True), before_state=before, after_state=after,
             spec=undo_patch(state.raw, raw_rs),
         )
 
@@ -202,7 +203,7 @@ class UndoOperation:
         dep = state.record
         return Plan(action="undo", target=self.target, reason="RolloutUndone", title=f"roll {self.target} back",
                     before=f"revision {dep.revision} (paused)", after="unchanged", subject=state.ref,
-                    checks=(_not_paused(dep, self.target, "undo"),), version=dep.resource_version)
+                    checks=(_not_paused(dep, self.target, "undo"),), version=spec_version(state.raw, with_annotations=True))
 
     async def apply(self, plan: Plan[list[dict[str, Any]]], run: Run) -> Result:
         """Send the patch (dryRun=All in a dry run)."""
@@ -229,7 +230,7 @@ class SetPausedOperation:
         self.paused = paused
         self.action = "pause" if paused else "resume"
 
-    async def preview(self) -> Plan[dict[str, Any]]:
+    async def preview(self) -> Plan[list[dict[str, Any]]]:
         """The paused flag before and after."""
         state = await read_deployment(self.api, self.target)
         namespace, name = split_target(self.target)
@@ -239,16 +240,16 @@ class SetPausedOperation:
             title=f"{self.action} the rollout of {self.target}",
             before="paused" if state.record.paused else "not paused", after=word, subject=state.ref,
             commands=(f"kubectl -n {namespace} rollout {self.action} deployment/{name}",),
-            dry_run=f"PATCH deployments/{name}?dryRun=All (merge patch: spec.paused={str(self.paused).lower()})",
+            dry_run=f"PATCH deployments/{name}?dryRun=All (JSON patch: test generation, spec.paused="
+                    f"{str(self.paused).lower()})",
             noop=f"{self.target} is already {word}" if state.record.paused == self.paused else "",
-            version=state.record.resource_version, before_state={"paused": state.record.paused},
-            after_state={"paused": self.paused},
-            spec={"metadata": {"resourceVersion": state.record.resource_version}, "spec": {"paused": self.paused}},
+            version=spec_version(state.raw), before_state={"paused": state.record.paused},
+            after_state={"paused": self.paused}, spec=paused_patch(state.raw, self.paused),
         )
 
-    async def apply(self, plan: Plan[dict[str, Any]], run: Run) -> Result:
-        """One merge patch carrying the preview's resourceVersion."""
-        await _merge_patch(self, plan, run)
+    async def apply(self, plan: Plan[list[dict[str, Any]]], run: Run) -> Result:
+        """One JSON patch guarded by the preview's generation."""
+        await _guarded_patch(self, plan, run)
         if run.dry_run:
             return dry_run_result(plan, f"the server accepted {plan.title}")
         message = f"{self.target} {'paused' if self.paused else 'resumed'}"
@@ -265,14 +266,12 @@ class RestartOperation:
         self.api = api
         self.target = target
 
-    async def preview(self) -> Plan[dict[str, Any]]:
+    async def preview(self) -> Plan[list[dict[str, Any]]]:
         """The restart stamp the new template will carry; refused for a paused Deployment."""
         state = await read_deployment(self.api, self.target)
         dep = state.record
         namespace, name = split_target(self.target)
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = {"metadata": {"resourceVersion": dep.resource_version},
-                "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         return Plan(
             action="restart", target=self.target, reason="RolloutRestarted",
             title=f"restart every pod of {self.target}",
@@ -280,14 +279,15 @@ class RestartOperation:
             after=f"a new rollout (template annotation {RESTARTED_AT}={stamp})", subject=state.ref,
             checks=(_not_paused(dep, self.target, "restart"),),
             commands=(f"kubectl -n {namespace} rollout restart deployment/{name}",),
-            dry_run=f"PATCH deployments/{name}?dryRun=All (merge patch: template annotation {RESTARTED_AT})",
-            version=dep.resource_version, before_state={"revision": dep.revision},
-            after_state={"restartedAt": stamp}, spec=body,
+            dry_run=f"PATCH deployments/{name}?dryRun=All (JSON patch: test generation, template annotation "
+                    f"{RESTARTED_AT})",
+            version=spec_version(state.raw), before_state={"revision": dep.revision},
+            after_state={"restartedAt": stamp}, spec=restart_patch(state.raw, stamp),
         )
 
-    async def apply(self, plan: Plan[dict[str, Any]], run: Run) -> Result:
-        """One merge patch carrying the preview's resourceVersion."""
-        await _merge_patch(self, plan, run)
+    async def apply(self, plan: Plan[list[dict[str, Any]]], run: Run) -> Result:
+        """One JSON patch guarded by the preview's generation."""
+        await _guarded_patch(self, plan, run)
         if run.dry_run:
             return dry_run_result(plan, f"the server accepted restarting {self.target}")
         message = f"{self.target} restarted ({plan.after})"
@@ -295,14 +295,14 @@ class RestartOperation:
         return Result("restart", self.target, True, message, before=plan.before_state, after=plan.after_state)
 
 
-async def _merge_patch(operation: Any, plan: Plan[dict[str, Any]], run: Run) -> None:
-    # The resourceVersion inside the merge patch makes the server reject (409) a write based on a
-    # Deployment someone else changed since the preview.
+async def _guarded_patch(operation: Any, plan: Plan[list[dict[str, Any]]], run: Run) -> None:
+    # The patch's generation test makes the server refuse (422) a write based on a Deployment
+    # whose spec someone changed since the preview (kube/rollback.py says why not resourceVersion).
     namespace, name = split_target(operation.target)
     try:
-        await operation.api.patch(path_for("deployments", namespace, name), plan.spec, "merge", run.dry_run)
+        await operation.api.patch(path_for("deployments", namespace, name), plan.spec, "json", run.dry_run)
     except ApiError as exc:
-        if exc.status == 409:
+        if exc.status in (409, 422):
             await _raise_if_moved(operation, plan, exc)
         raise
 
@@ -312,7 +312,7 @@ async def _raise_if_moved(operation: Any, plan: Plan[Any], exc: ApiError) -> Non
     fresh = await operation.preview()
     if fresh.version != plan.version:
         raise ChangedSincePreview(
-            f"{operation.target} changed since the preview (resourceVersion {plan.version} -> {fresh.version})",
+            f"{operation.target} changed since the preview ({plan.version} -> {fresh.version})",
             plan=fresh) from exc
 
 

@@ -1,19 +1,28 @@
-"""The request body of ``kubectl rollout undo``, built from the raw objects it copies.
+"""The request bodies of ``kubectl rollout undo|pause|resume|restart``, built from the raw objects.
 
 kubectl finds the ReplicaSet of the wanted revision, copies its pod template (minus the
 ``pod-template-hash`` label) and its annotations into the Deployment with one JSON patch. The
 deployment controller then sees a template equal to the old ReplicaSet's and scales that
-ReplicaSet back up. Our patch starts with a ``test`` of ``metadata.resourceVersion`` so a
-Deployment edited since the preview is never overwritten. This lives in the kube layer because
-it copies raw JSON from one object into a write to another.
+ReplicaSet back up. Pause, resume and restart set ``spec.paused`` or the template's
+``restartedAt`` annotation.
+
+Each of our patches starts with ``test`` operations on what the preview was built from: the
+Deployment's ``metadata.generation`` (bumped by every spec change, never by a status update)
+and, for an undo, which replaces them, its annotations. So a Deployment edited since the
+preview is never overwritten, while one whose status moves on (a crash-looping rollout updates
+it every few seconds, exactly when an undo is wanted) is not refused for it. This lives in the
+kube layer because it copies raw JSON from one object into a write to another.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from typing import Any
 
 REVISION = "deployment.kubernetes.io/revision"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 TEMPLATE_HASH = "pod-template-hash"
 # Deployment annotations kubectl keeps from the Deployment instead of copying from the RS.
 ANNOTATIONS_TO_SKIP = frozenset({
@@ -27,13 +36,49 @@ ANNOTATIONS_TO_SKIP = frozenset({
 
 
 def undo_patch(deployment: dict, replicaset: dict) -> list[dict[str, Any]]:
-    """The JSON patch kubectl sends for an undo to ``replicaset``, guarded by a resourceVersion test."""
+    """The JSON patch kubectl sends for an undo to ``replicaset``, guarded by tests of the
+    generation and the annotations it replaces."""
     template = _template_without_hash(replicaset)
+    guard = _generation_test(deployment)
+    if _meta(deployment).get("annotations"):
+        guard.append({"op": "test", "path": "/metadata/annotations", "value": _meta(deployment)["annotations"]})
     return [
-        {"op": "test", "path": "/metadata/resourceVersion", "value": _meta(deployment)["resourceVersion"]},
+        *guard,
         {"op": "replace", "path": "/spec/template", "value": template},
         {"op": "add", "path": "/metadata/annotations", "value": _undo_annotations(deployment, replicaset)},
     ]
+
+
+def paused_patch(deployment: dict, paused: bool) -> list[dict[str, Any]]:
+    """``spec.paused`` set (pause) or cleared (resume), guarded by a generation test."""
+    return [*_generation_test(deployment), {"op": "add", "path": "/spec/paused", "value": paused}]
+
+
+def restart_patch(deployment: dict, stamp: str) -> list[dict[str, Any]]:
+    """The template's ``restartedAt`` annotation set to ``stamp``, guarded by a generation test."""
+    template_meta = ((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    if template_meta.get("annotations"):
+        change = {"op": "add", "path": "/spec/template/metadata/annotations/" + RESTARTED_AT.replace("/", "~1"),
+                  "value": stamp}
+    elif template_meta:
+        change = {"op": "add", "path": "/spec/template/metadata/annotations", "value": {RESTARTED_AT: stamp}}
+    else:
+        change = {"op": "add", "path": "/spec/template/metadata", "value": {"annotations": {RESTARTED_AT: stamp}}}
+    return [*_generation_test(deployment), change]
+
+
+def spec_version(deployment: dict, *, with_annotations: bool = False) -> str:
+    """What a preview was built from, as the patches above test it: ``generation 3`` (and a digest
+    of the annotations for an undo); a status update leaves it as it is."""
+    version = f"generation {_meta(deployment).get('generation', 0)}"
+    if with_annotations:
+        text = json.dumps(_meta(deployment).get("annotations") or {}, sort_keys=True)
+        version += f", annotations {hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return version
+
+
+def _generation_test(deployment: dict) -> list[dict[str, Any]]:
+    return [{"op": "test", "path": "/metadata/generation", "value": _meta(deployment).get("generation", 0)}]
 
 
 def template_matches(deployment: dict, replicaset: dict) -> bool:

@@ -82,6 +82,34 @@ async def test_undo_stops_if_deployment_changed_since_preview(client, journal_pa
     assert journal_events(journal_path, "undo") == ["preview"]
 
 
+@pytest.mark.parametrize("make", [lambda c: UndoOperation(c, "shop/checkout"),
+                                  lambda c: SetPausedOperation(c, "shop/checkout", True),
+                                  lambda c: RestartOperation(c, "shop/checkout")], ids=["undo", "pause", "restart"])
+async def test_a_status_update_after_the_preview_does_not_stop_the_action(sim, client, journal_path, kubectl, make):
+    """A crash-looping rollout's status moves every few seconds, exactly when an SRE undoes it:
+    only a change to what the preview was built from (spec, and for an undo the annotations it
+    replaces) may stop the action, never a status update."""
+    from cockpit.controllers.driver import Driver
+    from tests.support.operations import services
+
+    def touch_status(obj):
+        obj["status"]["observedGeneration"] = obj["metadata"]["generation"]
+        obj["status"].setdefault("conditions", []).append(
+            {"type": "Probe", "status": "True", "reason": "StatusOnly", "message": "a status update"})
+
+    async def status_moves_then_approve(_plan):
+        before = get(kubectl, "deployment", "checkout", "{.metadata.resourceVersion}")
+        sim.call(lambda: sim.store.mutate("deployments", "shop", "checkout", touch_status))
+        assert get(kubectl, "deployment", "checkout", "{.metadata.resourceVersion}") != before
+        return True
+
+    driver = Driver(services(client, journal_path), status_moves_then_approve)
+    operation = make(client)
+    result = await driver.run(operation, interactive=False)
+    assert result.ok and result.changed, result.message
+    assert journal_events(journal_path, operation.action) == ["preview", "start", "result"]
+
+
 async def test_pause_resume_restart(client, journal_path, kubectl):
     assert (await drive(SetPausedOperation(client, "shop/web-blue", True), client, journal_path)).changed
     assert get(kubectl, "deployment", "web-blue", "{.spec.paused}") == "true"

@@ -13,7 +13,7 @@ def replicaset(name, revision, image, owner="dep-uid"):
                                   "spec": {"containers": [{"name": "checkout", "image": image}]}}}}
 
 
-CHECKOUT = {"metadata": {"name": "checkout", "namespace": "shop", "uid": "dep-uid", "resourceVersion": "77",
+CHECKOUT = {"metadata": {"name": "checkout", "namespace": "shop", "uid": "dep-uid", "resourceVersion": "77", "generation": 2,
                          "annotations": {"deployment.kubernetes.io/revision": "2", "team": "pay"}},
             "spec": {"template": {"metadata": {"labels": {"app": "checkout"}},
                                   "spec": {"containers": [{"name": "checkout", "image": "c:2.4.0-broken"}]}}}}
@@ -31,12 +31,14 @@ def test_pick_revision_like_kubectl():
     assert pick_revision(sets[:1], None) is None
 
 
-def test_undo_patch_copies_template_without_hash_and_tests_resource_version():
+def test_undo_patch_copies_template_without_hash_and_tests_generation_and_annotations():
     from cockpit.kube.rollback import template_matches, undo_patch
 
     rs = replicaset("rs-aaa", 1, "c:2.3.1")
-    test, template, annotations = undo_patch(CHECKOUT, rs)
-    assert test == {"op": "test", "path": "/metadata/resourceVersion", "value": "77"}
+    generation, annotations_now, template, annotations = undo_patch(CHECKOUT, rs)
+    assert generation == {"op": "test", "path": "/metadata/generation", "value": CHECKOUT["metadata"]["generation"]}
+    assert annotations_now == {"op": "test", "path": "/metadata/annotations",
+                               "value": CHECKOUT["metadata"]["annotations"]}
     assert template["value"]["metadata"]["labels"] == {"app": "checkout"}
     assert template["value"]["spec"]["containers"] == [{"name": "checkout", "image": "c:2.3.1"}]
     assert annotations["value"] == {"deployment.kubernetes.io/revision": "2", "note": "rs-aaa"}

@@ -58,7 +58,7 @@ def rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     out = [
         ("seconds to full state", _s(app.get("full_state_s")), _s(kubectl.get("get_pods_s"))),
         ("seconds to first paint with full state", _s(app.get("first_paint_full_s")), ""),
-        ("peak RSS (MiB)", _n(app.get("peak_rss_mib")), ""),
+        ("peak RSS (MiB), highest sampled per phase", _peak_rss(app), ""),
         ("RSS over churn (MiB)", f"{_n(churn.get('rss_start_mib'))} -> {_n(churn.get('rss_end_mib'))}", ""),
         ("watch events applied/s (asked)", f"{_n(churn.get('events_applied_per_s'))} ({churn.get('asked_per_s')})", ""),
         ("change-to-screen lag p50/p99 (ms)", f"{_n(lag.get('p50_ms'))} / {_n(lag.get('p99_ms'))}", ""),
@@ -69,6 +69,12 @@ def rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
                         f"{_n(lat.get('p50_ms'))} / {_n(lat.get('p99_ms'))} (n={lat.get('count')})", ""))
     out += _op_rows(summary)
     return out
+
+
+def _peak_rss(app: dict[str, Any]) -> str:
+    phases = app.get("rss_peak_by_phase_mib") or {}
+    by_phase = ", ".join(f"{phase} {_n(value)}" for phase, value in phases.items())
+    return f"{_n(app.get('peak_rss_mib'))} ({by_phase})" if by_phase else _n(app.get("peak_rss_mib"))
 
 
 def _op_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:

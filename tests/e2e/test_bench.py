@@ -22,6 +22,7 @@ def test_quick_bench_prints_every_figure():
     assert {"cpus", "load_before", "load_after"} <= set(summary["machine"])
     app = summary["cockpit"]
     assert {"full_state_s", "first_paint_full_s", "peak_rss_mib", "churn", "keys"} <= set(app)
+    assert {"load", "rest", "churn"} <= set(app["rss_peak_by_phase_mib"])
     assert app["objects"]["nodes"] == 200 and app["objects"]["pods"] == 6000
     churn = app["churn"]
     assert {"events_applied_per_s", "rss_start_mib", "rss_end_mib", "lag"} <= set(churn)

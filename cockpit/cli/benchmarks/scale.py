@@ -58,6 +58,23 @@ def run_scale(sim: SimProcess, options: ScaleOptions, step: Step) -> dict[str, A
         return asyncio.run(ScaleRun(app, sim, options, step).run())
 
 
+class RssByPhase:
+    """The highest RSS sampled in each phase (where the process's peak happened)."""
+
+    EVERY = 0.1  # seconds between samples
+
+    def __init__(self) -> None:
+        self.phase = "load"
+        self.peaks: dict[str, float] = {}
+
+    async def sample(self) -> None:
+        """Sample until cancelled."""
+        while True:
+            rss = round(process_rss_mib(), 1)
+            self.peaks[self.phase] = max(rss, self.peaks.get(self.phase, 0.0))
+            await asyncio.sleep(self.EVERY)
+
+
 class ScaleRun:
     """One scale run of one app against one simulator."""
 
@@ -76,10 +93,18 @@ class ScaleRun:
         """All phases inside one ``run_test``; returns the figures."""
         started = time.perf_counter()
         gc_pauses = GcPauses()
-        async with self.app.run_test(headless=True, size=SIZE):
-            await self._load(started)
-            await self._keys_for("rest", REST_SECONDS)
-            await self._churn()
+        rss = RssByPhase()  # the peak (VmHWM) says how high, this says when
+        sampler = asyncio.create_task(rss.sample())
+        try:
+            async with self.app.run_test(headless=True, size=SIZE):
+                await self._load(started)
+                rss.phase = "rest"
+                await self._keys_for("rest", REST_SECONDS)
+                rss.phase = "churn"
+                await self._churn()
+        finally:
+            sampler.cancel()
+        self.figures["rss_peak_by_phase_mib"] = rss.peaks
         self.figures["keys"] = self.keys.summary()
         self.figures["gc"] = gc_pauses.summary()
         self.figures["peak_rss_mib"] = round(process_rss_mib(peak=True), 1)

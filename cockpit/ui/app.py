@@ -21,7 +21,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.controllers.driver import Driver, Services
@@ -68,13 +68,16 @@ class CockpitApp(WalkthroughApp):
         Binding("tab", "focus_pane_offset(1)", "Next pane", show=False, priority=True, id="pane.next"),
         Binding("shift+tab", "focus_pane_offset(-1)", "Prev pane", show=False, priority=True, id="pane.prev"),
         Binding("m", "toggle_maximize", "Max", id="maximize"),
-        # priority: "/" must move the keyboard to the filter the moment it is read, so the letters
-        # that arrived with it (one ssh packet, a fast typist) land in the filter, not on the
-        # pane's keys; check_action stands it aside while an input has the keyboard.
+        # priority (as the pane keys below): "/" must move the keyboard to the filter the moment
+        # it is read, so the letters that arrived with it (one ssh packet, a fast typist) land in
+        # the filter, not on the pane's keys; check_action stands both aside while an input has
+        # the keyboard or a dialog is open.
         Binding("slash", "filter", "Filter", priority=True, id="filter"),
         Binding("escape", "back", "Back", id="back"),
         Binding("t", "cycle_theme", "Theme", id="theme.cycle"),
-        *(Binding(str(i), f"focus_pane('{p}')", p.title(), show=False, id=f"pane.{p}")
+        # priority: a pane key is acted on in the order it was typed, before "/" or any key
+        # after it, so "3/work" filters the Nodes pane, not the one that had the focus.
+        *(Binding(str(i), f"focus_pane('{p}')", p.title(), show=False, priority=True, id=f"pane.{p}")
           for i, p in enumerate(PANES, 1)),
     ]
 
@@ -432,11 +435,12 @@ class CockpitApp(WalkthroughApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only mode hides mutating actions (footer, keys) instead of refusing after the key.
 
-        The filter key only acts on the panes' screen and never while an input (the filter
-        itself, a typed confirmation) has the keyboard: there "/" is a character.
+        The filter and pane keys (priority bindings) only act on the panes' screen, never under a
+        dialog. An input (the filter itself, a prompt, a typed confirmation) keeps "/" and digits
+        as characters on its own: Textual skips bindings for the printable keys it consumes.
         """
-        if action == "filter":
-            return self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
+        if action in ("filter", "focus_pane"):
+            return self.screen is self.screen_stack[0]
         if action == "run_pane_action" and self.read_only and parameters:
             pane_action = self.registry.get(str(parameters[0]))
             if pane_action is not None and pane_action.mutating:

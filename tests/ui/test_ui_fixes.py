@@ -158,3 +158,40 @@ async def test_letters_typed_right_after_slash_go_to_the_filter():
         pane = app.current_pane()
         await until(pilot, lambda: pane.filter_text == "web", what=f"the filter to read 'web', not {pane.filter_text!r}")
         assert all("web" in " ".join(row).lower() for row in rows(app, pane.id)), rows(app, pane.id)
+
+
+async def test_a_pane_key_then_slash_typed_fast_filters_the_new_pane():
+    """``3/work`` arriving at once (one ssh packet): the Nodes pane is filtered, not the Rollouts pane."""
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        from textual import events
+
+        for key, char in (("3", "3"), ("slash", "/"), ("w", "w"), ("o", "o"), ("r", "r"), ("k", "k")):
+            app.post_message(events.Key(key, char))
+        nodes = app.pane("nodes")
+        await until(pilot, lambda: nodes.filter_text == "work", what=f"the Nodes filter, not {nodes.filter_text!r}")
+        assert app.pane("rollouts").filter_text == ""
+        assert rows(app, "nodes") and all(r[0].startswith("worker") for r in rows(app, "nodes")), rows(app, "nodes")
+
+
+async def test_digits_typed_into_the_filter_stay_in_the_filter():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "slash", *"worker-2")
+        nodes = app.pane("nodes")
+        await until(pilot, lambda: nodes.filter_text == "worker-2", what=f"the filter, not {nodes.filter_text!r}")
+        assert app.current_pane() is nodes
+
+
+async def test_pane_and_filter_keys_do_nothing_under_a_dialog():
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen is not app.screen_stack[0], what="the help screen")
+        await pilot.press("3", "slash", "w")
+        await pilot.pause()
+        assert app.current_pane() is app.pane("rollouts")
+        assert not any(p.has_class("-filtering") for p in app.panes())

@@ -70,6 +70,9 @@ async def test_a_cancelled_drain_says_the_node_stays_cordoned(sim, tmp_path):
             await until(pilot, lambda: screen.has_class("-done"), what="the drain to stop")
             assert any(f"node/{node} is left cordoned" in line and f"cockpit uncordon {node}" in line
                        for line in log.lines), log.lines
+            # The result line says it too, wrapped: the log cuts long lines on a small terminal.
+            result = str(screen.query_one("#result").render())
+            assert f"node/{node} is left cordoned" in result and f"cockpit uncordon {node}" in result, result
         assert (await client.get(path_for("nodes", name=node)))["spec"]["unschedulable"] is True
         events = [e["event"] for e in Journal(tmp_path / "journal.jsonl").entries() if e.get("action") == "drain"]
         assert events[:3] == ["preview", "start", "blocked"] and events[-1] == "cancelled"

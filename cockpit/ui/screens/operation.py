@@ -94,6 +94,7 @@ class OperationScreen(ModalScreen[Result | None]):
         self.result: Result | None = None
         self.failed: str | None = None
         self._answer: asyncio.Future[bool | str] | None = None
+        self._cancel_note = ""  # the operation's own word on a cancel (e.g. a node left cordoned)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -129,6 +130,8 @@ class OperationScreen(ModalScreen[Result | None]):
 
     def report(self, progress: Progress) -> None:
         """The driver's Reporter: append one timed progress line."""
+        if progress.step == "cancelled":  # what a cancel left behind, for the result line
+            self._cancel_note = progress.message
         self.query_one(Log).write_line(progress_line(progress))
 
     # -- the user's side -------------------------------------------------------------------------
@@ -183,7 +186,9 @@ class OperationScreen(ModalScreen[Result | None]):
             self.result = await self.job(self)
         except asyncio.CancelledError:
             self.failed = "cancelled"
-            self._finish("✘ cancelled", ok=False)
+            # The result line wraps where the log cuts a long line: what the cancel left behind
+            # (a node still cordoned, and how to lift it) must be readable on a small terminal.
+            self._finish(f"✘ cancelled: {self._cancel_note}" if self._cancel_note else "✘ cancelled", ok=False)
             raise
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self._fail(exc)

@@ -13,6 +13,7 @@ cordon record), so the driver's re-check notices another operator's cordon or un
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ def who_cordoned(node: NodeRecord, record: dict | None) -> str:
 
 
 def _patch_text(node: str, body: dict) -> str:
-    return f"PATCH node {node} (merge) {body}"
+    """The request as an operator would write it: JSON, as ``kubectl patch -p`` takes it."""
+    return f"PATCH node {node} (merge) {json.dumps(body, separators=(',', ':'))}"
 
 
 class CordonOperation:

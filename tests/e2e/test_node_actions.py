@@ -291,3 +291,12 @@ async def test_dry_run_of_a_drain_over_ssh_runs_nothing_remotely_and_changes_not
         assert await server_state(client, "worker-5") == before
     finally:
         await client.close()
+
+
+async def test_the_cordon_plans_show_their_patch_as_json(client):
+    """The dry-run line is what `kubectl patch -p` takes, not a Python dict (None, single quotes)."""
+    from cockpit.controllers.cordon import CordonOperation
+
+    plan = await CordonOperation(client, "worker-3").preview()
+    body = plan.dry_run.split("(merge) ", 1)[1].rsplit(" with dryRun=All", 1)[0]
+    assert json.loads(body)["spec"] == {"unschedulable": True}, plan.dry_run

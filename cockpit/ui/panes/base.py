@@ -27,7 +27,7 @@ Cells = tuple[Any, ...]
 
 
 class SortText(Text):
-    """A cell that carries the key its row sorts by (DataTable.sort only sees cell values).
+    """A cell that carries the key its row sorts by (the table's sort only sees cell values).
 
     With ``width``, a longer text is shortened in the middle (``kube-system/met…server-b``), so
     names that differ only at the end stay distinguishable; ``full`` keeps the whole text for

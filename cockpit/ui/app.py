@@ -21,7 +21,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.controllers.driver import Driver, Services
@@ -436,11 +436,12 @@ class CockpitApp(WalkthroughApp):
         """Read-only mode hides mutating actions (footer, keys) instead of refusing after the key.
 
         The filter and pane keys (priority bindings) only act on the panes' screen, never under a
-        dialog. An input (the filter itself, a prompt, a typed confirmation) keeps "/" and digits
-        as characters on its own: Textual skips bindings for the printable keys it consumes.
+        dialog, and never while an input (the filter itself, a prompt, a typed confirmation) has
+        the keyboard: there "/" and digits are characters. (Textual's own consumed-key filter
+        keeps digits from an App binding but not "/".)
         """
         if action in ("filter", "focus_pane"):
-            return self.screen is self.screen_stack[0]
+            return self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
         if action == "run_pane_action" and self.read_only and parameters:
             pane_action = self.registry.get(str(parameters[0]))
             if pane_action is not None and pane_action.mutating:

@@ -319,18 +319,24 @@ async def _wait_for_paused(kubectl, cluster) -> None:
     await async_wait_until(lambda: asyncio.to_thread(paused), timeout=60, what="a node paused")
 
 
+async def _close(pilot, app) -> None:
+    """Esc, and the next key only once the operation screen is gone (else the key goes to it)."""
+    await pilot.press("escape")
+    await until(pilot, lambda: not isinstance(app.screen, OperationScreen), what="the operation screen closed")
+
+
 async def _tui_controls(pilot, app) -> None:
     """From the TUI: U, P, R, P, A, each confirmed on its screen (the CLI's run upgraded some
     nodes already, so this run counts only the rest)."""
     await answer_target(pilot, app, "U")
     screen = await apply_plan(pilot, app)
     assert screen.failed is None and "started" in str(screen.query_one("#result").render()), screen.failed
-    await pilot.press("escape")
+    await _close(pilot, app)
     for key in ("P", "R", "P"):
         await pilot.press(key)
         screen = await apply_plan(pilot, app)
         assert screen.failed is None, (key, screen.failed)
-        await pilot.press("escape")
+        await _close(pilot, app)
     await until(pilot, lambda: [n for n in NODES if cell(app, n).startswith("‖ paused")], timeout=60,
                 what="a node paused")
     await pilot.press("A")
@@ -340,10 +346,12 @@ async def _tui_controls(pilot, app) -> None:
     assert pane_run(app).last_result.details["outcome"] == "aborted"
 
 
-async def test_upgrade_controls_from_the_tui_and_the_cli_leave_the_same_records_and_events(cluster, kubectl,
+async def test_upgrade_controls_from_the_tui_and_the_cli_leave_the_same_records_and_events(sim_factory, kubectl,
                                                                                           tmp_path, capsys):
     """Start, pause, resume and abort: the same journal records (preview, start, result) and the same
-    Events on the lock, whichever front end sends them."""
+    Events on the lock, whichever front end sends them. A slower cluster than the other tests': each
+    run must still be going when its last pause arrives, on an idle machine too."""
+    cluster = sim_factory(ssh=True, speed=25)
     await _cli_controls(cluster, kubectl, tmp_path)
     capsys.readouterr()
     assert LOCK not in kubectl("get", "lease", "-n", "kube-system", sim=cluster).stdout  # the abort freed it

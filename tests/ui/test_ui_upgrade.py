@@ -374,6 +374,47 @@ async def test_upgrade_controls_from_the_tui_and_the_cli_leave_the_same_records_
     assert {e["reportingController"] for e in on_lock} == {"cockpit"}
 
 
+def _lock_reasons(kubectl, cluster) -> Counter:
+    raw = kubectl("get", "--raw", "/apis/events.k8s.io/v1/namespaces/kube-system/events", sim=cluster).stdout
+    return Counter(e["reason"] for e in json.loads(raw)["items"] if e["regarding"]["name"] == LOCK)
+
+
+async def test_a_halted_run_retried_from_the_tui_and_the_cli_leaves_the_same_records_and_events(sim_factory,
+                                                                                               kubectl, tmp_path):
+    """cp-1's kubelet never comes back: the run halts; the fault cleared, retry finishes it. The
+    same journal records and lock Events from `cockpit upgrade run` + `retry` as from U + T."""
+    cli_cluster, tui_cluster = sim_factory(ssh=True, speed=100), sim_factory(ssh=True, speed=100)
+    for cluster in (cli_cluster, tui_cluster):
+        cluster.call(lambda c=cluster: c.faults.set("kubelet_never_returns", "cp-1"))
+    cli_journal = tmp_path / "cli.jsonl"
+    run = cockpit_args(cli_cluster, cli_journal, "upgrade", "run", "--to", TARGET, *FAST_CLI)
+    assert await asyncio.to_thread(main, run) == 1  # halted at cp-1
+    cli_cluster.call(lambda: cli_cluster.faults.set("kubelet_never_returns", None))
+    retry = cockpit_args(cli_cluster, cli_journal, "upgrade", "retry", "--to", TARGET, *FAST_CLI)
+    assert await asyncio.to_thread(main, retry) == 0
+
+    app = upgrade_app(tui_cluster, tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: len(rows(app, "nodes")) == 9, what="nine nodes")
+        await answer_target(pilot, app, "U")
+        await apply_plan(pilot, app)
+        await _close(pilot, app)
+        halted = await until(pilot, lambda: pane_run(app).last_result, timeout=120, what="the run to halt")
+        assert halted.details["outcome"] == "halted", halted.message
+        tui_cluster.call(lambda: tui_cluster.faults.set("kubelet_never_returns", None))
+        await pilot.press("T")
+        screen = await apply_plan(pilot, app)
+        assert screen.failed is None and screen.plan.title.startswith("retry: "), screen.failed
+        await _close(pilot, app)
+        done = await until(pilot, lambda: pane_run(app).last_result, timeout=180, what="the retried run to end")
+        assert done.details["outcome"] == "done", done.message
+    cli, tui = _control_records(cli_journal), _control_records(tmp_path / "journal.jsonl")
+    assert [event for event, _ in tui["upgrade"]] == [event for event, _ in cli["upgrade"]]
+    assert [event for event, _ in tui["upgrade"]][:3] == ["preview", "start", "result"]
+    assert _lock_reasons(kubectl, tui_cluster) == _lock_reasons(kubectl, cli_cluster)
+    assert _lock_reasons(kubectl, tui_cluster)["UpgradeRunFailed"] == 1
+
+
 @pytest.mark.parametrize("action_id", ["upgrade.start", "upgrade.retry", "upgrade.pause", "upgrade.resume",
                                        "upgrade.skip", "upgrade.abort"])
 async def test_read_only_refuses_every_upgrade_control_in_the_tui(cluster, kubectl, tmp_path, action_id):

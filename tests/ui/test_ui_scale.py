@@ -46,23 +46,6 @@ def screen_lines(table) -> list[str]:
     return [table.render_line(y).text for y in range(table.size.height)]
 
 
-async def test_cursor_move_in_5000_nodes_redraws_only_the_visible_rows():
-    app = make_app(many_nodes())
-    async with app.run_test(size=SIZE) as pilot:
-        await flushed(pilot)
-        app.focus_pane("nodes")
-        await pilot.press("down")
-        await pilot.pause()
-        table = app.pane("nodes").table
-        rendered = count_render_lines(table)
-
-        await pilot.press("down")
-        await pilot.pause()
-
-        assert table.cursor_row == 2
-        assert 0 < len(rendered) <= table.size.height, (len(rendered), table.size.height)
-
-
 async def test_cursor_move_in_5000_nodes_renders_two_rows_and_draws_two_lines():
     app = make_app(many_nodes())
     async with app.run_test(size=SIZE) as pilot:
@@ -81,6 +64,7 @@ async def test_cursor_move_in_5000_nodes_renders_two_rows_and_draws_two_lines():
         # at most the row the cursor left and the one it entered (a row seen before comes from the cache)
         assert 1 <= table.rendered_rows - rendered_before <= 2
         assert sorted(set(drawn)) == [2, 3], drawn  # screen lines of rows 1 and 2 (the header is line 0)
+        assert 0 < len(drawn) <= table.size.height, (len(drawn), table.size.height)  # never the 5,000 rows
 
 
 async def test_nodes_differing_after_the_ninth_character_are_distinguishable():

@@ -15,7 +15,6 @@ use otherwise (maximise the pane to see both).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -25,7 +24,7 @@ from textual.message import Message
 from textual.widgets import DataTable, RichLog, Static
 
 from cockpit.controllers.base import Progress
-from cockpit.controllers.driver import Driver, Services
+from cockpit.controllers.driver import ConfirmFn, Driver, Services
 from cockpit.controllers.operation import Result
 from cockpit.errors import CockpitError
 from cockpit.ui import views
@@ -219,7 +218,7 @@ class NodesPane(Pane):
     # -- this cockpit's run (a worker of this pane) ---------------------------------------------
 
     async def host_operation(self, operation: Any, services: Services, screen: Any,
-                             confirm: Callable[[Any], Awaitable[Any]]) -> Result:
+                             confirm: ConfirmFn) -> Result:
         """Run an upgrade ``operation`` through the driver in this pane's worker.
 
         ``confirm`` is the app's confirmation (the screen's question, and in production the typed
